@@ -1,0 +1,209 @@
+// Operator commands: each calls the /admin API of a running server.
+// --url (or VIPPS_PSP_URL, default http://localhost:$PORT) and --admin-token (or ADMIN_TOKEN);
+// human output by default, --json for scripts.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+interface AdminCommand {
+  group: string;
+  action: string;
+  usage: string;
+  summary: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  positionals?: string[];
+  run(ctx: Ctx, values: Record<string, unknown>, positionals: string[]): Promise<unknown>;
+  human(result: unknown): string;
+}
+
+interface Ctx {
+  call(method: string, path: string, body?: unknown): Promise<unknown>;
+}
+
+const COMMON = {
+  url: { type: 'string' },
+  'admin-token': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function table(rows: Array<Record<string, unknown>>, columns: string[]): string {
+  if (rows.length === 0) return '(none)';
+  const cells = rows.map((r) => columns.map((c) => String(r[c] ?? '')));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(columns), ...cells.map(line)].join('\n');
+}
+
+function bool(name: string, value: unknown): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'true' || value === 'yes' || value === 'on') return true;
+  if (value === 'false' || value === 'no' || value === 'off') return false;
+  throw new UsageError(`--${name} must be true or false, got "${String(value)}"`);
+}
+
+class UsageError extends Error {}
+
+export const adminCommands: AdminCommand[] = [
+  {
+    group: 'psp', action: 'create', usage: 'psp create --name NAME', summary: 'Create a PSP; prints its credentials once',
+    options: { name: { type: 'string' } },
+    async run(ctx, v) {
+      if (typeof v.name !== 'string' || v.name === '') throw new UsageError('--name is required');
+      return ctx.call('POST', '/admin/psps', { name: v.name });
+    },
+    human(r) {
+      const p = r as Record<string, string>;
+      return [
+        `Created PSP "${p.name}". Keep these; the secret and key are not shown again.`,
+        `  Psp-Id:                    ${p.pspId}`,
+        `  client_id:                 ${p.clientId}`,
+        `  client_secret:             ${p.clientSecret}`,
+        `  Ocp-Apim-Subscription-Key: ${p.subscriptionKey}`,
+      ].join('\n');
+    },
+  },
+  {
+    group: 'psp', action: 'list', usage: 'psp list', summary: 'List PSPs',
+    options: {},
+    run: (ctx) => ctx.call('GET', '/admin/psps'),
+    human: (r) => table((r as { psps: Array<Record<string, unknown>> }).psps, ['pspId', 'name', 'clientId', 'createdAt']),
+  },
+  {
+    group: 'merchant', action: 'list', usage: 'merchant list', summary: 'List merchants of every PSP',
+    options: {},
+    run: (ctx) => ctx.call('GET', '/admin/merchants'),
+    human: (r) => table((r as { merchants: Array<Record<string, unknown>> }).merchants, ['merchantSerialNumber', 'name', 'pspId', 'status', 'skipLandingPage']),
+  },
+  {
+    group: 'merchant', action: 'set', usage: 'merchant set MSN [flags]', summary: 'Set --active and --skip-landing-page (true|false)',
+    options: { active: { type: 'string' }, 'skip-landing-page': { type: 'string' } },
+    positionals: ['MSN'],
+    async run(ctx, v, positionals) {
+      const msn = positionals[0];
+      if (!msn) throw new UsageError('the merchant serial number is required: vipps-psp merchant set 123456 --active false');
+      const body: Record<string, boolean> = {};
+      const active = bool('active', v.active);
+      const skip = bool('skip-landing-page', v['skip-landing-page']);
+      if (active !== undefined) body.active = active;
+      if (skip !== undefined) body.skipLandingPage = skip;
+      if (Object.keys(body).length === 0) throw new UsageError('give --active and/or --skip-landing-page');
+      return ctx.call('PATCH', `/admin/merchants/${encodeURIComponent(msn)}`, body);
+    },
+    human(r) {
+      const m = r as Record<string, unknown>;
+      return `Merchant ${String(m.merchantSerialNumber)} (${String(m.name)}): status ${String(m.status)}, skipLandingPage ${String(m.skipLandingPage)}`;
+    },
+  },
+  {
+    group: 'user', action: 'create', usage: 'user create --phone NUMBER', summary: 'Create a test user (--name, --card VISA|MASTERCARD, repeatable)',
+    options: { phone: { type: 'string' }, name: { type: 'string' }, card: { type: 'string', multiple: true } },
+    async run(ctx, v) {
+      if (typeof v.phone !== 'string') throw new UsageError('--phone is required (8 digits)');
+      const cards = (v.card as string[] | undefined)?.map((brand) => ({ brand: brand.toUpperCase() }));
+      return ctx.call('POST', '/admin/users', { phone: v.phone, ...(v.name ? { name: v.name } : {}), ...(cards ? { cards } : {}) });
+    },
+    human(r) {
+      const u = r as { phone: string; name: string; cards: Array<{ brand: string; last4: string }> };
+      return `Created test user ${u.phone} (${u.name}) with ${u.cards.map((c) => `${c.brand} •••• ${c.last4}`).join(', ')}`;
+    },
+  },
+  {
+    group: 'user', action: 'list', usage: 'user list', summary: 'List test users and their cards',
+    options: {},
+    run: (ctx) => ctx.call('GET', '/admin/users'),
+    human(r) {
+      const users = (r as { users: Array<{ phone: string; name: string; cards: Array<{ brand: string; last4: string }> }> }).users;
+      return table(users.map((u) => ({ phone: u.phone, name: u.name, cards: u.cards.map((c) => `${c.brand} ${c.last4}`).join(', ') })), ['phone', 'name', 'cards']);
+    },
+  },
+  {
+    group: 'card', action: 'add', usage: 'card add --phone NUMBER --brand B', summary: 'Give a test user another card (VISA or MASTERCARD)',
+    options: { phone: { type: 'string' }, brand: { type: 'string' }, last4: { type: 'string' } },
+    async run(ctx, v) {
+      if (typeof v.phone !== 'string') throw new UsageError('--phone is required');
+      if (typeof v.brand !== 'string') throw new UsageError('--brand is required (VISA or MASTERCARD)');
+      return ctx.call('POST', `/admin/users/${encodeURIComponent(v.phone)}/cards`, { brand: v.brand.toUpperCase(), ...(v.last4 ? { last4: v.last4 } : {}) });
+    },
+    human(r) {
+      const c = r as { brand: string; last4: string };
+      return `Added ${c.brand} •••• ${c.last4}`;
+    },
+  },
+];
+
+function commandHelp(c: AdminCommand): string {
+  const own = Object.entries(c.options).map(([name, o]) => `  --${name}${o.type === 'string' ? ' VALUE' : ''}`).join('\n');
+  return `Usage: vipps-psp ${c.usage}\n\n${c.summary}.\n\nOptions:\n${own ? `${own}\n` : ''}` +
+    '  --url URL            server to call (env VIPPS_PSP_URL, default http://localhost:$PORT)\n' +
+    '  --admin-token TOKEN  operator token (env ADMIN_TOKEN)\n' +
+    '  --json               print the raw JSON answer\n' +
+    '  -h, --help           this help\n';
+}
+
+/** Runs `vipps-psp <group> <action> …`; undefined when no such command exists. */
+export async function runAdminCommand(group: string, rest: string[]): Promise<number | undefined> {
+  const commands = adminCommands.filter((c) => c.group === group);
+  if (commands.length === 0) return undefined;
+  const [action, ...args] = rest;
+  const command = commands.find((c) => c.action === action);
+  if (!command) {
+    const list = commands.map((c) => `  vipps-psp ${c.usage.padEnd(36)} ${c.summary}`).join('\n');
+    process.stdout.write(`Usage:\n${list}\n`);
+    return action === undefined || action === '--help' || action === '-h' ? 0 : 2;
+  }
+  const { values, positionals } = parseArgs({ args, options: { ...COMMON, ...command.options }, allowPositionals: true, strict: true });
+  if (values.help) {
+    process.stdout.write(commandHelp(command));
+    return 0;
+  }
+  const base = (typeof values.url === 'string' ? values.url : process.env.VIPPS_PSP_URL ?? `http://localhost:${process.env.PORT ?? 8080}`).replace(/\/+$/, '');
+  const token = typeof values['admin-token'] === 'string' ? values['admin-token'] : process.env.ADMIN_TOKEN;
+  const ctx: Ctx = {
+    async call(method, path, body) {
+      let response: Response;
+      try {
+        response = await fetch(`${base}${path}`, {
+          method,
+          headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      } catch (err) {
+        throw new CallError(`Could not reach ${base}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+      }
+      const text = await response.text();
+      let parsed: unknown = text;
+      try { parsed = JSON.parse(text); } catch { /* keep text */ }
+      if (!response.ok) {
+        const detail = typeof parsed === 'object' && parsed !== null && 'detail' in parsed ? String((parsed as { detail: unknown }).detail) : text;
+        const extra = typeof parsed === 'object' && parsed !== null && 'extraDetails' in parsed
+          ? (parsed as { extraDetails: Array<{ name: string; reason: string }> }).extraDetails.map((d) => `\n  ${d.name}: ${d.reason}`).join('')
+          : '';
+        throw new CallError(`${response.status}: ${detail}${extra}`, parsed);
+      }
+      return parsed;
+    },
+  };
+  try {
+    const result = await command.run(ctx, values, positionals);
+    process.stdout.write(`${values.json ? JSON.stringify(result, null, 2) : command.human(result)}\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n\n${commandHelp(command)}`);
+      return 2;
+    }
+    if (err instanceof CallError) {
+      if (values.json && err.body !== undefined) process.stdout.write(`${JSON.stringify(err.body, null, 2)}\n`);
+      else process.stderr.write(`Error ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+class CallError extends Error {
+  readonly body: unknown;
+  constructor(message: string, body?: unknown) {
+    super(message);
+    this.body = body;
+  }
+}

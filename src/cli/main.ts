@@ -1,0 +1,135 @@
+// The `vipps-psp` command: start the server, run migrations, and operator commands that call a
+// running server's /admin API.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, SETTINGS, type Config } from '../config.ts';
+import { startServer } from '../main.ts';
+import { migrate, openDatabase } from '../store/db.ts';
+import { DEMO } from '../operations/seed.ts';
+import { adminCommands, runAdminCommand } from './admin.ts';
+
+const HELP = `vipps-psp — a self-hostable Vipps PSP API v3 server
+
+Usage: vipps-psp <command> [options]
+
+Commands:
+  start                      Start the server (migrates the database first)
+  migrate                    Apply database migrations and exit
+${adminCommands.map((c) => `  ${c.usage.padEnd(26)} ${c.summary}`).join('\n')}
+
+Run "vipps-psp <command> --help" for a command's options.
+
+Configuration (environment variables):
+${SETTINGS.map((s) => `  ${s.name.padEnd(25)} ${s.description} Default: ${s.default}`).join('\n')}
+`;
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+function config(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+}
+
+function banner(c: Config, url: string, database: string, generatedAdminToken: string | undefined): string {
+  const lines = [
+    '',
+    `  vipps-psp is listening on ${c.publicUrl}  (bound to ${url.replace('127.0.0.1', c.host)})`,
+    `  environment: ${c.vippsEnv}    database: ${database}`,
+  ];
+  if (c.vippsEnv === 'test') {
+    lines.push(
+      '',
+      '  Demo credentials (test environment):',
+      `    Psp-Id:                    ${DEMO.psp.pspId}`,
+      `    Ocp-Apim-Subscription-Key: ${DEMO.psp.subscriptionKey}`,
+      `    client_id:                 ${DEMO.psp.clientId}`,
+      `    client_secret:             ${DEMO.psp.clientSecret}`,
+      `    Merchant-Serial-Number:    ${DEMO.msn} (${DEMO.merchantName})`,
+      `    test user:                 ${DEMO.userPhone} (VISA)`,
+      '',
+      '  Get an access token:',
+      `    curl -X POST ${c.publicUrl}/accessToken/get \\`,
+      `      -H "client_id: ${DEMO.psp.clientId}" \\`,
+      `      -H "client_secret: ${DEMO.psp.clientSecret}" \\`,
+      `      -H "Ocp-Apim-Subscription-Key: ${DEMO.psp.subscriptionKey}" --data ''`,
+    );
+  }
+  if (generatedAdminToken) {
+    lines.push('', `  Operator API token (shown once; set ADMIN_TOKEN to choose your own): ${generatedAdminToken}`);
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
+async function start(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, strict: true });
+  if (values.help) {
+    process.stdout.write(`Usage: vipps-psp start\n\nStarts the server. Configure it with environment variables:\n${SETTINGS.map((s) => `  ${s.name.padEnd(25)} ${s.description} Default: ${s.default}`).join('\n')}\n`);
+    return;
+  }
+  const c = config();
+  const server = await startServer(c);
+  process.stdout.write(`${banner(c, server.url, server.services.database.describe, server.services.adminToken.generated)}\n`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    server.app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        server.app.log.error({ err }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function runMigrate(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, strict: true });
+  if (values.help) {
+    process.stdout.write('Usage: vipps-psp migrate\n\nApplies pending migrations to DATABASE_URL (or the embedded database under DATA_DIR) and exits.\n');
+    return;
+  }
+  const c = config();
+  const database = await openDatabase({ databaseUrl: c.databaseUrl, dataDir: c.dataDir, poolSize: 2 });
+  try {
+    await migrate(database);
+    process.stdout.write(`Migrations applied to ${database.describe}\n`);
+  } finally {
+    await database.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP);
+    return;
+  }
+  try {
+    if (command === 'start') return await start(rest);
+    if (command === 'migrate') return await runMigrate(rest);
+    const code = await runAdminCommand(command, rest);
+    if (code === undefined) fail(`Unknown command "${command}". Run "vipps-psp --help".`);
+    if (code !== 0) process.exit(code);
+  } catch (err) {
+    if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) fail(`${err.message}\nRun "vipps-psp ${command} --help".`);
+    throw err;
+  }
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

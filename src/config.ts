@@ -1,0 +1,110 @@
+// Every setting of the server, read from the environment and validated once at start.
+// A bad value is reported with one clear line per variable; nothing starts with a bad config.
+
+export type VippsEnv = 'test' | 'production';
+
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  vippsEnv: VippsEnv;
+  adminToken: string | undefined;
+  logLevel: string;
+  accessTokenTtlSeconds: number;
+  dbPoolSize: number;
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** The documented settings: name, default and meaning. The README table and `--help` are made from it. */
+export const SETTINGS: ReadonlyArray<{ name: string; default: string; description: string }> = [
+  { name: 'PORT', default: '8080', description: 'TCP port to listen on (0 picks a free one).' },
+  { name: 'HOST', default: '0.0.0.0', description: 'Interface to bind.' },
+  { name: 'PUBLIC_URL', default: 'http://localhost:$PORT', description: 'Base URL clients and users reach this server at; used in issued tokens and redirect URLs.' },
+  { name: 'DATABASE_URL', default: '(unset)', description: 'PostgreSQL connection string. Unset: embedded PGlite under DATA_DIR.' },
+  { name: 'DATA_DIR', default: './.vipps-psp', description: 'Where the embedded database lives when DATABASE_URL is unset.' },
+  { name: 'VIPPS_ENV', default: 'test', description: '`test` (seeds demo data, enables test-only endpoints) or `production`.' },
+  { name: 'ADMIN_TOKEN', default: '(generated in test)', description: 'Bearer token for /admin/*. In test, generated, stored and printed once when unset; in production the operator API is off without it.' },
+  { name: 'LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent.' },
+  { name: 'ACCESS_TOKEN_TTL_SECONDS', default: '3600 (test) / 86400 (production)', description: 'Lifetime of access tokens from /accessToken/get.' },
+  { name: 'DB_POOL_SIZE', default: '20', description: 'Connections in the PostgreSQL pool (DATABASE_URL only).' },
+];
+
+type Env = Record<string, string | undefined>;
+
+function intSetting(env: Env, name: string, fallback: number, min: number, max: number, problems: string[]): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) {
+    problems.push(`${name} must be a whole number between ${min} and ${max}, got "${raw}"`);
+    return fallback;
+  }
+  const value = Number(raw.trim());
+  if (value < min || value > max) {
+    problems.push(`${name} must be between ${min} and ${max}, got ${value}`);
+    return fallback;
+  }
+  return value;
+}
+
+function nonEmpty(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+
+  const rawEnv = nonEmpty(env, 'VIPPS_ENV') ?? 'test';
+  let vippsEnv: VippsEnv = 'test';
+  if (rawEnv === 'test' || rawEnv === 'production') vippsEnv = rawEnv;
+  else problems.push(`VIPPS_ENV must be "test" or "production", got "${rawEnv}"`);
+
+  const port = intSetting(env, 'PORT', 8080, 0, 65535, problems);
+  const host = nonEmpty(env, 'HOST') ?? '0.0.0.0';
+
+  let publicUrl = nonEmpty(env, 'PUBLIC_URL') ?? `http://localhost:${port}`;
+  try {
+    const u = new URL(publicUrl);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    publicUrl = publicUrl.replace(/\/+$/, '');
+  } catch {
+    problems.push(`PUBLIC_URL must be an absolute http(s) URL, got "${publicUrl}"`);
+  }
+
+  const databaseUrl = nonEmpty(env, 'DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL must start with postgres:// or postgresql://');
+  }
+
+  const dataDir = nonEmpty(env, 'DATA_DIR') ?? './.vipps-psp';
+
+  const adminToken = nonEmpty(env, 'ADMIN_TOKEN');
+  if (adminToken !== undefined && adminToken.length < 16) {
+    problems.push('ADMIN_TOKEN must be at least 16 characters long');
+  }
+
+  const logLevel = nonEmpty(env, 'LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+
+  const accessTokenTtlSeconds = intSetting(
+    env, 'ACCESS_TOKEN_TTL_SECONDS', vippsEnv === 'production' ? 86400 : 3600, 60, 31 * 86400, problems,
+  );
+  const dbPoolSize = intSetting(env, 'DB_POOL_SIZE', 20, 1, 500, problems);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { port, host, publicUrl, databaseUrl, dataDir, vippsEnv, adminToken, logLevel, accessTokenTtlSeconds, dbPoolSize };
+}

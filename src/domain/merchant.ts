@@ -1,0 +1,51 @@
+// Merchant rules that the JSON schema cannot express: the logo, MSN generation, status changes.
+import type { FieldProblem } from './errors.ts';
+
+export type MerchantStatus = 'ACTIVE' | 'DEACTIVATED' | 'PENDING';
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/**
+ * The logo must be base64 of a PNG whose sides are between 100 and 1000 pixels.
+ * Returns the problem, or undefined when the logo is acceptable.
+ */
+export function checkLogo(logo: string, field = 'logo'): FieldProblem | undefined {
+  const compact = logo.replace(/\s+/g, '');
+  if (compact.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact) || compact.length % 4 !== 0) {
+    return { name: field, reason: 'Must be a base64 encoded PNG image' };
+  }
+  const bytes = Buffer.from(compact, 'base64');
+  if (bytes.length < 24 || !PNG_SIGNATURE.every((b, i) => bytes[i] === b) || bytes.toString('latin1', 12, 16) !== 'IHDR') {
+    return { name: field, reason: 'Must be a base64 encoded PNG image' };
+  }
+  const width = bytes.readUInt32BE(16);
+  const height = bytes.readUInt32BE(20);
+  if (width < 100 || height < 100) return { name: field, reason: `The logo is ${width}x${height} pixels; the minimum is 100x100` };
+  if (width > 1000 || height > 1000) return { name: field, reason: `The logo is ${width}x${height} pixels; the longest side can be at most 1000` };
+  return undefined;
+}
+
+/** A candidate MSN: six digits, never starting with 0. The database decides uniqueness. */
+export function candidateMsn(random: () => number = Math.random): string {
+  return String(100000 + Math.floor(random() * 900000));
+}
+
+export interface MerchantPatch {
+  deactivate?: boolean;
+  name?: string;
+  mccCode?: string;
+  logo?: string;
+  email?: string;
+  website?: string;
+  address?: unknown;
+}
+
+/** Whether a patch may be applied to a merchant in the given status, and the status after it. */
+export function applyPatchStatus(current: MerchantStatus, patch: MerchantPatch):
+  { ok: true; status: MerchantStatus } | { ok: false; reason: string } {
+  if (current === 'DEACTIVATED') {
+    return { ok: false, reason: 'The merchant is deactivated; a deactivated merchant cannot be activated or updated through the API.' };
+  }
+  if (patch.deactivate === true) return { ok: true, status: 'DEACTIVATED' };
+  return { ok: true, status: current };
+}

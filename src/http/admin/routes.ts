@@ -1,0 +1,100 @@
+// Operator API under /admin: PSPs, merchants' flags, test users and cards.
+// Every route requires "Authorization: Bearer <ADMIN_TOKEN>". Errors are RFC 7807 problems.
+import type { FastifyInstance } from 'fastify';
+import { errors } from '../../domain/errors.ts';
+import { adminTokenMatches, type AdminToken } from '../../operations/admin-token.ts';
+import type { Database } from '../../store/db.ts';
+import { createPsp, listPspSummaries } from '../../operations/psps.ts';
+import type { Merchants } from '../../operations/merchants.ts';
+import type { CardInput, Users } from '../../operations/users.ts';
+
+export interface AdminDeps {
+  database: Database;
+  adminToken: AdminToken;
+  merchants: Merchants;
+  users: Users;
+}
+
+const card = {
+  type: 'object',
+  required: ['brand'],
+  additionalProperties: false,
+  properties: {
+    brand: { type: 'string', enum: ['VISA', 'MASTERCARD'] },
+    last4: { type: 'string', pattern: '^\\d{4}$' },
+    expiryMonth: { type: 'string', pattern: '^(0[1-9]|1[0-2])$' },
+    expiryYear: { type: 'string', pattern: '^20\\d{2}$' },
+  },
+} as const;
+
+const phoneParams = {
+  type: 'object', required: ['phone'], properties: { phone: { type: 'string', pattern: '^\\d{8}$' } },
+} as const;
+
+export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  app.register(async (admin) => {
+    admin.addHook('onRequest', async (request) => {
+      if (deps.adminToken.hash === undefined) throw errors.adminDisabled();
+      const authorization = request.headers.authorization ?? '';
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+      if (!match || !adminTokenMatches(deps.adminToken, match[1])) throw errors.adminUnauthorized();
+    });
+
+    admin.get('/psps', async () => ({ psps: await listPspSummaries(deps.database.db) }));
+
+    admin.post('/psps', {
+      schema: {
+        body: {
+          type: 'object', required: ['name'], additionalProperties: false,
+          properties: { name: { type: 'string', minLength: 1, maxLength: 200 } },
+        },
+      },
+    }, async (request, reply) => {
+      const { name } = request.body as { name: string };
+      const credentials = await createPsp(deps.database.db, name);
+      return reply.code(201).send({
+        ...credentials,
+        note: 'The client_secret and subscription key are shown only now; they are stored hashed.',
+      });
+    });
+
+    admin.get('/merchants', async () => ({ merchants: await deps.merchants.listAll() }));
+
+    admin.patch('/merchants/:msn', {
+      schema: {
+        params: { type: 'object', required: ['msn'], properties: { msn: { type: 'string', pattern: '^\\d{5,6}$' } } },
+        body: {
+          type: 'object', additionalProperties: false, minProperties: 1,
+          properties: { active: { type: 'boolean' }, skipLandingPage: { type: 'boolean' } },
+        },
+      },
+    }, async (request) => {
+      const { msn } = request.params as { msn: string };
+      return deps.merchants.setFlags(msn, request.body as { active?: boolean; skipLandingPage?: boolean });
+    });
+
+    admin.get('/users', async () => ({ users: await deps.users.list() }));
+
+    admin.post('/users', {
+      schema: {
+        body: {
+          type: 'object', required: ['phone'], additionalProperties: false,
+          properties: {
+            phone: { type: 'string', pattern: '^\\d{8}$' },
+            name: { type: 'string', minLength: 1, maxLength: 100 },
+            cards: { type: 'array', maxItems: 10, items: card },
+          },
+        },
+      },
+    }, async (request, reply) => {
+      const body = request.body as { phone: string; name?: string; cards?: CardInput[] };
+      const cards = body.cards ?? [{ brand: 'VISA' }];
+      return reply.code(201).send(await deps.users.create(body.phone, body.name ?? `Test user ${body.phone}`, cards));
+    });
+
+    admin.post('/users/:phone/cards', { schema: { params: phoneParams, body: card } }, async (request, reply) => {
+      const { phone } = request.params as { phone: string };
+      return reply.code(201).send(await deps.users.addCard(phone, request.body as CardInput));
+    });
+  }, { prefix: '/admin' });
+}

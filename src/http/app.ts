@@ -1,0 +1,128 @@
+// The Fastify application: parsers, logging, error shapes and every route family.
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Config } from '../config.ts';
+import type { Database } from '../store/db.ts';
+import type { TokenService } from '../security/tokens.ts';
+import type { Credentials } from '../operations/credentials.ts';
+import type { Merchants } from '../operations/merchants.ts';
+import type { Users } from '../operations/users.ts';
+import type { AdminToken } from '../operations/admin-token.ts';
+import { registerErrorHandling } from './plugins/errors.ts';
+import { registerAccessTokenRoutes } from './api/access-token.ts';
+import { registerSignupRoutes } from './api/signup.ts';
+import { registerAdminRoutes } from './admin/routes.ts';
+
+export interface Services {
+  config: Config;
+  database: Database;
+  tokens: TokenService;
+  credentials: Credentials;
+  merchants: Merchants;
+  users: Users;
+  adminToken: AdminToken;
+}
+
+/** Headers whose values never reach a log line. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.client_secret',
+  'req.headers["client_secret"]',
+  'req.headers["ocp-apim-subscription-key"]',
+  'headers.authorization',
+  'headers.client_secret',
+  'headers["ocp-apim-subscription-key"]',
+  'access_token',
+  'clientSecret',
+  'subscriptionKey',
+  'makePaymentToken',
+  'networkToken',
+];
+
+export function loggerOptions(level: string): FastifyServerOptions['logger'] {
+  return {
+    level,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    base: { service: 'vipps-psp' },
+  };
+}
+
+export function buildApp(services: Services, opts: { logger?: FastifyServerOptions['logger'] } = {}): FastifyInstance {
+  const app = Fastify({
+    logger: opts.logger ?? loggerOptions(services.config.logLevel),
+    genReqId: () => randomUUID(),
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
+    ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false, useDefaults: true } },
+  });
+
+  // JSON bodies: an empty body is "no body" (curl --data '' with a JSON content type), not an error.
+  app.removeContentTypeParser(['application/json']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = (body as string).trim();
+    if (text === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      const error = Object.assign(new Error('Invalid JSON body'), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' });
+      done(error, undefined);
+    }
+  });
+  // Any other Content-Type (the token endpoint gets x-www-form-urlencoded): kept as text; JSON if it parses.
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    const text = (body as string).trim();
+    if (text === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(null, text);
+    }
+  });
+
+  registerErrorHandling(app);
+
+  app.addHook('onResponse', async (request, reply) => {
+    const h = request.headers;
+    request.log.info({
+      method: request.method,
+      path: request.url.split('?')[0],
+      statusCode: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+      pspId: request.psp?.pspId,
+      msn: request.msn,
+      vippsSystem: h['vipps-system-name'] || h['vipps-system-version'] || h['vipps-system-plugin-name'] || h['vipps-system-plugin-version']
+        ? {
+            name: h['vipps-system-name'],
+            version: h['vipps-system-version'],
+            pluginName: h['vipps-system-plugin-name'],
+            pluginVersion: h['vipps-system-plugin-version'],
+          }
+        : undefined,
+    }, 'request');
+  });
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    return payload;
+  });
+
+  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/ready', async (request, reply) => {
+    try {
+      await services.database.ping();
+      return { status: 'ready', database: services.database.kind };
+    } catch (err) {
+      request.log.warn({ err }, 'database not reachable');
+      return reply.code(503).send({ status: 'unavailable', database: services.database.kind });
+    }
+  });
+
+  const auth = { credentials: services.credentials, tokens: services.tokens, merchants: services.merchants };
+  registerAccessTokenRoutes(app, services);
+  registerSignupRoutes(app, auth);
+  registerAdminRoutes(app, services);
+
+  return app;
+}

@@ -1,0 +1,104 @@
+// Renders every error in the shape of the route family it happened on:
+//   /psp/*          the PSP API's ErrorDetails array [{errorCode, errorMessage, contextId}]
+//   /accessToken/*  the token endpoint's {statusCode, error, message}
+//   everything else RFC 7807 problem details (Signup API, operator API)
+// Framework errors (bad JSON, body too large, wrong method, unknown route) become clean 4xx;
+// anything unexpected is logged and answered with a 500 that carries no stack or internals.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, type FieldProblem } from '../../domain/errors.ts';
+
+type Family = 'psp' | 'token' | 'problem';
+
+export function familyOf(url: string): Family {
+  const path = url.toLowerCase();
+  if (path.startsWith('/psp/')) return 'psp';
+  if (path.startsWith('/accesstoken')) return 'token';
+  return 'problem';
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply {
+  const family = familyOf(request.url);
+  reply.code(error.status);
+  if (family === 'psp') {
+    const details = error.details.length > 0 && error.code === 'validation_error'
+      ? error.details.map((d) => ({ errorCode: d.name, errorMessage: d.reason, contextId: request.id }))
+      : [{ errorCode: error.code, errorMessage: error.message, contextId: request.id }];
+    return reply.type('application/json;charset=UTF-8').send(details);
+  }
+  if (family === 'token') {
+    return reply.type('application/json').send({ statusCode: error.status, error: error.code, message: error.message, contextId: request.id });
+  }
+  const body: Record<string, unknown> = {
+    type: `about:blank#${error.code}`,
+    title: error.title,
+    status: error.status,
+    detail: error.message,
+    instance: `urn:uuid:${request.id}`,
+  };
+  if (error.details.length > 0) body.extraDetails = error.details;
+  return reply.type('application/problem+json').send(body);
+}
+
+/** Ajv errors as field problems: `address.postCode` "must match pattern …". */
+export function validationProblems(error: FastifyError): FieldProblem[] {
+  const list = error.validation ?? [];
+  return list.map((v) => {
+    const base = (v.instancePath || '').replace(/^\//, '').replace(/\//g, '.');
+    const params = v.params as Record<string, unknown>;
+    if (v.keyword === 'required' && typeof params.missingProperty === 'string') {
+      return { name: base ? `${base}.${params.missingProperty}` : params.missingProperty, reason: 'Is required' };
+    }
+    if (v.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') {
+      return { name: base ? `${base}.${params.additionalProperty}` : params.additionalProperty, reason: 'Is not a known property' };
+    }
+    return { name: base || (error.validationContext ?? 'body'), reason: capitalize(v.message ?? 'Is invalid') };
+  });
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+    if (error instanceof ApiError) return sendError(request, reply, error);
+    const fe = error as FastifyError;
+    if (fe.validation) {
+      const where = fe.validationContext === 'headers' ? 'header' : fe.validationContext ?? 'body';
+      return sendError(request, reply, new ApiError(400, 'validation_error', `Invalid request: the ${where} did not validate.`, {
+        title: "Your request parameters didn't validate.", details: validationProblems(fe),
+      }));
+    }
+    const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
+    if (status >= 400 && status < 500) {
+      return sendError(request, reply, new ApiError(status, clientCode(fe), clientMessage(fe, status)));
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return sendError(request, reply, new ApiError(500, '500', 'Internal error. Quote the contextId when reporting it.'));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    sendError(request, reply, new ApiError(404, '404', `No route ${request.method} ${request.url.split('?')[0]}. See the README for the API's paths.`));
+  });
+}
+
+function clientCode(fe: FastifyError): string {
+  switch (fe.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'invalid_json';
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': return 'body_too_large';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return 'unsupported_media_type';
+    default: return String(fe.statusCode ?? 400);
+  }
+}
+
+function clientMessage(fe: FastifyError, status: number): string {
+  switch (fe.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY': return 'Invalid request: the body is not valid JSON.';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY': return 'Invalid request: the body is empty.';
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': return 'The request body is larger than this endpoint accepts.';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return 'Unsupported Content-Type: send application/json.';
+    default: return status === 405 ? 'Method not allowed.' : `Invalid request: ${fe.message}`;
+  }
+}

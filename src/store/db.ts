@@ -1,0 +1,98 @@
+// Opens the database: a real PostgreSQL server through a pool when DATABASE_URL is set,
+// otherwise embedded PGlite persisted under DATA_DIR. Both speak PostgreSQL and share one
+// Drizzle schema and one migrations folder.
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { sql, type SQL } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import * as schema from './schema.ts';
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+/** A transaction or the database itself: store functions accept either. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0] | Db;
+
+export interface Database {
+  db: Db;
+  kind: 'pglite' | 'postgres';
+  /** Human description for the banner, without credentials. */
+  describe: string;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
+
+/** A fixed advisory-lock key so that several processes starting at once migrate one at a time. */
+const MIGRATION_LOCK_KEY = 7_731_001;
+
+export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; poolSize?: number }): Promise<Database> {
+  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.poolSize ?? 20);
+  return openPglite(opts.dataDir);
+}
+
+async function openPostgres(url: string, poolSize: number): Promise<Database> {
+  const { default: pg } = await import('pg');
+  const { drizzle } = await import('drizzle-orm/node-postgres');
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: 30_000 });
+  // A connection that dies while idle must not take the process down.
+  pool.on('error', () => {});
+  const db = drizzle({ client: pool, schema }) as unknown as Db;
+  let described = 'PostgreSQL';
+  try {
+    const u = new URL(url);
+    described = `PostgreSQL ${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch { /* keep the generic description */ }
+  return {
+    db,
+    kind: 'postgres',
+    describe: described,
+    async ping() { await pool.query('select 1'); },
+    async close() { await pool.end(); },
+  };
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { drizzle } = await import('drizzle-orm/pglite');
+  let client;
+  let described: string;
+  if (dataDir === 'memory://') {
+    client = new PGlite();
+    described = 'embedded PGlite (in memory)';
+  } else {
+    const dir = path.resolve(dataDir, 'pgdata');
+    mkdirSync(dir, { recursive: true });
+    client = new PGlite(dir);
+    described = `embedded PGlite at ${dir}`;
+  }
+  await client.waitReady;
+  const db = drizzle({ client, schema }) as unknown as Db;
+  return {
+    db,
+    kind: 'pglite',
+    describe: described,
+    async ping() { await client.query('select 1'); },
+    async close() { await client.close(); },
+  };
+}
+
+/** Runs pending migrations; with PostgreSQL under an advisory lock so concurrent starts are safe. */
+export async function migrate(database: Database): Promise<void> {
+  if (database.kind === 'pglite') {
+    const { migrate: run } = await import('drizzle-orm/pglite/migrator');
+    await run(database.db as never, { migrationsFolder: MIGRATIONS_FOLDER });
+    return;
+  }
+  const { migrate: run } = await import('drizzle-orm/node-postgres/migrator');
+  await database.db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+    await run(tx as never, { migrationsFolder: MIGRATIONS_FOLDER });
+  });
+}
+
+/** Rows of a raw query, the same on both drivers. */
+export async function rows<T>(tx: Tx, query: SQL): Promise<T[]> {
+  const result = (await tx.execute(query)) as unknown as { rows: T[] };
+  return result.rows;
+}

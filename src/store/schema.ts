@@ -1,0 +1,103 @@
+// The one Drizzle schema. `npm run db:generate` turns changes here into a migration in ./drizzle,
+// which both PGlite and PostgreSQL run.
+import { sql } from 'drizzle-orm';
+import { boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+/** A payment service provider: the API client. Secrets are stored only as hashes. */
+export const psps = pgTable('psps', {
+  pspId: text('psp_id').primaryKey(),
+  name: text('name').notNull(),
+  clientId: text('client_id').notNull().unique(),
+  clientSecretHash: text('client_secret_hash').notNull(),
+  /** sha256 of the subscription key: it is looked up on every request, so it needs a deterministic hash. */
+  subscriptionKeyHash: text('subscription_key_hash').notNull().unique(),
+  createdAt: createdAt(),
+});
+
+export interface MerchantAddress {
+  addressLine1: string;
+  addressLine2?: string | null;
+  city: string;
+  postCode: string;
+  country: string;
+}
+
+/** A sales unit, identified by its MSN, belonging to exactly one PSP. */
+export const merchants = pgTable(
+  'merchants',
+  {
+    msn: text('msn').primaryKey(),
+    pspId: text('psp_id').notNull().references(() => psps.pspId),
+    name: text('name').notNull(),
+    companyName: text('company_name').notNull(),
+    companyEmail: text('company_email').notNull(),
+    organizationNumber: text('organization_number').notNull(),
+    mccCode: text('mcc_code'),
+    email: text('email'),
+    website: text('website'),
+    logo: text('logo'),
+    address: jsonb('address').$type<MerchantAddress>().notNull(),
+    /** ACTIVE | DEACTIVATED | PENDING, as the Signup API names them. */
+    status: text('status').notNull().default('ACTIVE'),
+    skipLandingPage: boolean('skip_landing_page').notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('merchants_psp_idx').on(t.pspId, t.createdAt)],
+);
+
+/** Test users of the simulated Vipps app, by 8-digit phone number. */
+export const testUsers = pgTable('test_users', {
+  phone: text('phone').primaryKey(),
+  name: text('name').notNull(),
+  createdAt: createdAt(),
+});
+
+export const cards = pgTable(
+  'cards',
+  {
+    cardId: uuid('card_id').primaryKey().default(sql`gen_random_uuid()`),
+    phone: text('phone').notNull().references(() => testUsers.phone, { onDelete: 'cascade' }),
+    /** VISA | MASTERCARD */
+    brand: text('brand').notNull(),
+    last4: text('last4').notNull(),
+    expiryMonth: text('expiry_month').notNull(),
+    expiryYear: text('expiry_year').notNull(),
+    position: integer('position').notNull().default(0),
+    createdAt: createdAt(),
+  },
+  (t) => [index('cards_phone_idx').on(t.phone, t.position)],
+);
+
+/** Signing keys for access tokens; generated once, shared by every process on the database. */
+export const signingKeys = pgTable('signing_keys', {
+  kid: text('kid').primaryKey(),
+  alg: text('alg').notNull(),
+  privateJwk: jsonb('private_jwk').$type<Record<string, unknown>>().notNull(),
+  publicJwk: jsonb('public_jwk').$type<Record<string, unknown>>().notNull(),
+  createdAt: createdAt(),
+});
+
+/** Small persistent settings (the generated admin token's hash, the seed marker, …). */
+export const settings = pgTable('settings', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+  createdAt: createdAt(),
+});
+
+/** Stored first responses for requests that carried an Idempotency-Key. */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    pspId: text('psp_id').notNull(),
+    scope: text('scope').notNull(),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    statusCode: integer('status_code'),
+    responseBody: jsonb('response_body'),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.pspId, t.scope, t.key] })],
+);

@@ -1,0 +1,32 @@
+// Test users of the simulated app and their cards.
+import { asc, eq, inArray } from 'drizzle-orm';
+import type { Tx } from './db.ts';
+import { cards, testUsers } from './schema.ts';
+
+export type TestUserRow = typeof testUsers.$inferSelect;
+export type CardRow = typeof cards.$inferSelect;
+export type NewCard = typeof cards.$inferInsert;
+
+export async function insertUserIfAbsent(tx: Tx, phone: string, name: string): Promise<boolean> {
+  const rows = await tx.insert(testUsers).values({ phone, name }).onConflictDoNothing().returning({ phone: testUsers.phone });
+  return rows.length > 0;
+}
+
+export async function findUser(tx: Tx, phone: string): Promise<TestUserRow | undefined> {
+  const [row] = await tx.select().from(testUsers).where(eq(testUsers.phone, phone));
+  return row;
+}
+
+export async function listUsers(tx: Tx): Promise<TestUserRow[]> {
+  return tx.select().from(testUsers).orderBy(asc(testUsers.createdAt), asc(testUsers.phone));
+}
+
+export async function insertCard(tx: Tx, card: NewCard): Promise<CardRow> {
+  const [row] = await tx.insert(cards).values(card).returning();
+  return row;
+}
+
+export async function cardsOf(tx: Tx, phones: string[]): Promise<CardRow[]> {
+  if (phones.length === 0) return [];
+  return tx.select().from(cards).where(inArray(cards.phone, phones)).orderBy(asc(cards.position), asc(cards.createdAt));
+}
