@@ -7,6 +7,8 @@ export interface Config {
   port: number;
   host: string;
   publicUrl: string;
+  /** Whether PUBLIC_URL was given; otherwise it follows the port actually bound. */
+  publicUrlExplicit: boolean;
   databaseUrl: string | undefined;
   dataDir: string;
   vippsEnv: VippsEnv;
@@ -14,6 +16,11 @@ export interface Config {
   logLevel: string;
   accessTokenTtlSeconds: number;
   dbPoolSize: number;
+  landingTimeoutSeconds: number;
+  appTimeoutSeconds: number;
+  makePaymentTimeoutMs: number;
+  allowPrivateCallbacks: boolean;
+  sweepIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -39,6 +46,11 @@ export const SETTINGS: ReadonlyArray<{ name: string; default: string; descriptio
   { name: 'LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent.' },
   { name: 'ACCESS_TOKEN_TTL_SECONDS', default: '3600 (test) / 86400 (production)', description: 'Lifetime of access tokens from /accessToken/get.' },
   { name: 'DB_POOL_SIZE', default: '20', description: 'Connections in the PostgreSQL pool (DATABASE_URL only).' },
+  { name: 'LANDING_TIMEOUT_SECONDS', default: '300', description: 'Time the user has to get past the landing page or deeplink before the payment times out.' },
+  { name: 'APP_TIMEOUT_SECONDS', default: '300', description: 'Time the user then has to approve or reject in the app.' },
+  { name: 'MAKE_PAYMENT_TIMEOUT_MS', default: '15000', description: 'How long a makePayment call to the PSP may take before the payment is FAILED.' },
+  { name: 'ALLOW_PRIVATE_CALLBACKS', default: 'true (test) / false (production)', description: 'Allow http and loopback/private makePaymentUrl hosts. When false, only public https callbacks are accepted and called.' },
+  { name: 'SWEEP_INTERVAL_MS', default: '1000', description: 'How often each process looks for expired payments and abandoned deliveries.' },
 ];
 
 type Env = Record<string, string | undefined>;
@@ -58,6 +70,15 @@ function intSetting(env: Env, name: string, fallback: number, min: number, max: 
   return value;
 }
 
+function boolSetting(env: Env, name: string, fallback: boolean, problems: string[]): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  problems.push(`${name} must be true or false, got "${env[name]}"`);
+  return fallback;
+}
+
 function nonEmpty(env: Env, name: string): string | undefined {
   const raw = env[name];
   return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
@@ -74,6 +95,7 @@ export function loadConfig(env: Env = process.env): Config {
   const port = intSetting(env, 'PORT', 8080, 0, 65535, problems);
   const host = nonEmpty(env, 'HOST') ?? '0.0.0.0';
 
+  const publicUrlExplicit = nonEmpty(env, 'PUBLIC_URL') !== undefined;
   let publicUrl = nonEmpty(env, 'PUBLIC_URL') ?? `http://localhost:${port}`;
   try {
     const u = new URL(publicUrl);
@@ -105,6 +127,15 @@ export function loadConfig(env: Env = process.env): Config {
   );
   const dbPoolSize = intSetting(env, 'DB_POOL_SIZE', 20, 1, 500, problems);
 
+  const landingTimeoutSeconds = intSetting(env, 'LANDING_TIMEOUT_SECONDS', 300, 1, 86400, problems);
+  const appTimeoutSeconds = intSetting(env, 'APP_TIMEOUT_SECONDS', 300, 1, 86400, problems);
+  const makePaymentTimeoutMs = intSetting(env, 'MAKE_PAYMENT_TIMEOUT_MS', 15000, 100, 120000, problems);
+  const allowPrivateCallbacks = boolSetting(env, 'ALLOW_PRIVATE_CALLBACKS', vippsEnv === 'test', problems);
+  const sweepIntervalMs = intSetting(env, 'SWEEP_INTERVAL_MS', 1000, 50, 600000, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
-  return { port, host, publicUrl, databaseUrl, dataDir, vippsEnv, adminToken, logLevel, accessTokenTtlSeconds, dbPoolSize };
+  return {
+    port, host, publicUrl, publicUrlExplicit, databaseUrl, dataDir, vippsEnv, adminToken, logLevel, accessTokenTtlSeconds, dbPoolSize,
+    landingTimeoutSeconds, appTimeoutSeconds, makePaymentTimeoutMs, allowPrivateCallbacks, sweepIntervalMs,
+  };
 }

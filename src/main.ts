@@ -1,5 +1,5 @@
 // Composition root: config → database → services → HTTP app. Nothing else.
-import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { migrate, openDatabase, type Database } from './store/db.ts';
@@ -9,7 +9,9 @@ import { Merchants } from './operations/merchants.ts';
 import { Users } from './operations/users.ts';
 import { resolveAdminToken } from './operations/admin-token.ts';
 import { seedDemo } from './operations/seed.ts';
-import { buildApp, type Services } from './http/app.ts';
+import { buildApp, createLogger, type Services } from './http/app.ts';
+import { MakePaymentClient } from './delivery/make-payment-client.ts';
+import { Sweeper } from './jobs/sweeper.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -18,12 +20,34 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config, opts: { clock?: Clock; logger?: FastifyServerOptions['logger'] } = {}): Promise<RunningServer> {
+/** A free TCP port, so that PORT=0 still gives a PUBLIC_URL that names the real port. */
+async function freePort(host: string): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startServer(givenConfig: Config, opts: { clock?: Clock } = {}): Promise<RunningServer> {
+  let config = givenConfig;
+  if (config.port === 0 && !config.publicUrlExplicit) {
+    const port = await freePort(config.host);
+    config = { ...config, port, publicUrl: `http://localhost:${port}` };
+  }
   const clock = opts.clock ?? systemClock;
   const database: Database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
   try {
     await migrate(database);
     if (config.vippsEnv === 'test') await seedDemo(database);
+    const logger = createLogger(config.logLevel);
+    const client = new MakePaymentClient({ timeoutMs: config.makePaymentTimeoutMs, allowPrivate: config.allowPrivateCallbacks });
+    const payments = { config, clock, database, client, log: logger };
     const tokens = await TokenService.create(database, { issuer: config.publicUrl, ttlSeconds: config.accessTokenTtlSeconds, clock });
     const services: Services = {
       config,
@@ -33,9 +57,12 @@ export async function startServer(config: Config, opts: { clock?: Clock; logger?
       merchants: new Merchants(database),
       users: new Users(database),
       adminToken: await resolveAdminToken(config, database),
+      payments,
     };
-    const app = buildApp(services, { logger: opts.logger });
+    const app = buildApp(services, logger);
     await app.listen({ port: config.port, host: config.host });
+    const sweeper = new Sweeper(payments);
+    sweeper.start();
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     let closed = false;
@@ -47,6 +74,8 @@ export async function startServer(config: Config, opts: { clock?: Clock; logger?
         if (closed) return;
         closed = true;
         await app.close();
+        await sweeper.stop();
+        await client.close();
         await database.close();
       },
     };

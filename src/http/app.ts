@@ -1,6 +1,7 @@
 // The Fastify application: parsers, logging, error shapes and every route family.
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Database } from '../store/db.ts';
 import type { TokenService } from '../security/tokens.ts';
@@ -12,6 +13,9 @@ import { registerErrorHandling } from './plugins/errors.ts';
 import { registerAccessTokenRoutes } from './api/access-token.ts';
 import { registerSignupRoutes } from './api/signup.ts';
 import { registerAdminRoutes } from './admin/routes.ts';
+import { registerPaymentRoutes } from './api/payments.ts';
+import { registerAdminPaymentRoutes } from './admin/payments.ts';
+import type { PaymentDeps } from '../operations/payment-deps.ts';
 
 export interface Services {
   config: Config;
@@ -21,6 +25,7 @@ export interface Services {
   merchants: Merchants;
   users: Users;
   adminToken: AdminToken;
+  payments: PaymentDeps;
 }
 
 /** Headers whose values never reach a log line. */
@@ -39,17 +44,14 @@ export const REDACTED_PATHS = [
   'networkToken',
 ];
 
-export function loggerOptions(level: string): FastifyServerOptions['logger'] {
-  return {
-    level,
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    base: { service: 'vipps-psp' },
-  };
+/** The process's pino logger: JSON lines, secrets redacted. */
+export function createLogger(level: string): Logger {
+  return pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { service: 'vipps-psp' } });
 }
 
-export function buildApp(services: Services, opts: { logger?: FastifyServerOptions['logger'] } = {}): FastifyInstance {
+export function buildApp(services: Services, logger: Logger): FastifyInstance {
   const app = Fastify({
-    logger: opts.logger ?? loggerOptions(services.config.logLevel),
+    loggerInstance: logger as FastifyBaseLogger,
     genReqId: () => randomUUID(),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
@@ -123,6 +125,8 @@ export function buildApp(services: Services, opts: { logger?: FastifyServerOptio
   registerAccessTokenRoutes(app, services);
   registerSignupRoutes(app, auth);
   registerAdminRoutes(app, services);
+  registerPaymentRoutes(app, auth, services.payments);
+  registerAdminPaymentRoutes(app, services);
 
   return app;
 }

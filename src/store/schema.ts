@@ -1,7 +1,7 @@
 // The one Drizzle schema. `npm run db:generate` turns changes here into a migration in ./drizzle,
 // which both PGlite and PostgreSQL run.
 import { sql } from 'drizzle-orm';
-import { boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -100,4 +100,89 @@ export const idempotencyKeys = pgTable(
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.pspId, t.scope, t.key] })],
+);
+
+/**
+ * A PSP payment. `state` is one of the states in domain/payment.ts. `expiresAt` is the deadline of
+ * the current user-facing phase; `leaseUntil` bounds a makePayment delivery in flight, so a delivery
+ * whose process died is resolved by whichever process sweeps next.
+ */
+export const payments = pgTable(
+  'payments',
+  {
+    paymentId: uuid('payment_id').primaryKey().default(sql`gen_random_uuid()`),
+    pspId: text('psp_id').notNull(),
+    pspTransactionId: text('psp_transaction_id').notNull(),
+    msn: text('msn').notNull(),
+    merchantOrderId: text('merchant_order_id').notNull(),
+    amount: integer('amount').notNull(),
+    currency: text('currency').notNull(),
+    customerMobileNumber: text('customer_mobile_number'),
+    pspRedirectUrl: text('psp_redirect_url').notNull(),
+    makePaymentUrl: text('make_payment_url').notNull(),
+    makePaymentToken: text('make_payment_token'),
+    paymentText: text('payment_text'),
+    isApp: boolean('is_app').notNull().default(false),
+    skipLandingPage: boolean('skip_landing_page').notNull().default(false),
+    merchantAgreementUrl: text('merchant_agreement_url'),
+    /** sha256 of the opaque token in the vippsRedirectUrl. */
+    tokenHash: text('token_hash').notNull(),
+    /** Opaque reference in the 3-D Secure operation URLs. */
+    threeDsRef: text('three_ds_ref').notNull(),
+    state: text('state').notNull(),
+    phone: text('phone'),
+    cardId: uuid('card_id'),
+    url3dSecure: text('url_3d_secure'),
+    deliveryRound: integer('delivery_round').notNull().default(0),
+    errorId: text('error_id'),
+    errorText: text('error_text'),
+    failureReason: text('failure_reason'),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('payments_psp_tx_uq').on(t.pspId, t.pspTransactionId),
+    uniqueIndex('payments_msn_order_uq').on(t.msn, t.merchantOrderId),
+    uniqueIndex('payments_token_uq').on(t.tokenHash),
+    uniqueIndex('payments_3ds_uq').on(t.threeDsRef),
+    index('payments_due_idx').on(t.expiresAt).where(sql`state in ('INITIATED', 'AWAITING_USER', 'AWAITING_3DS')`),
+    index('payments_lease_idx').on(t.leaseUntil).where(sql`state = 'DELIVERING'`),
+    index('payments_phone_idx').on(t.phone, t.createdAt),
+  ],
+);
+
+/** The transactionLogHistory of a payment: one row per operation, in order. */
+export const paymentLog = pgTable(
+  'payment_log',
+  {
+    entryId: bigserial('entry_id', { mode: 'number' }).primaryKey(),
+    paymentId: uuid('payment_id').notNull().references(() => payments.paymentId),
+    operation: text('operation').notNull(),
+    amount: integer('amount').notNull(),
+    paymentText: text('payment_text'),
+    success: boolean('success').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('payment_log_payment_idx').on(t.paymentId, t.entryId)],
+);
+
+/** Every makePayment request sent to a PSP, with its answer. */
+export const deliveryAttempts = pgTable(
+  'delivery_attempts',
+  {
+    attemptId: bigserial('attempt_id', { mode: 'number' }).primaryKey(),
+    paymentId: uuid('payment_id').notNull().references(() => payments.paymentId),
+    paymentState: text('payment_state').notNull(),
+    url: text('url').notNull(),
+    requestBody: jsonb('request_body').notNull(),
+    responseStatus: integer('response_status'),
+    responseBody: text('response_body'),
+    latencyMs: integer('latency_ms').notNull(),
+    outcome: text('outcome').notNull(),
+    error: text('error'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('delivery_attempts_payment_idx').on(t.paymentId, t.attemptId)],
 );

@@ -30,3 +30,8 @@ export async function cardsOf(tx: Tx, phones: string[]): Promise<CardRow[]> {
   if (phones.length === 0) return [];
   return tx.select().from(cards).where(inArray(cards.phone, phones)).orderBy(asc(cards.position), asc(cards.createdAt));
 }
+
+export async function findCard(tx: Tx, cardId: string): Promise<CardRow | undefined> {
+  const [row] = await tx.select().from(cards).where(eq(cards.cardId, cardId));
+  return row;
+}

@@ -1,0 +1,40 @@
+// Operator API for payments: a payment with its log and every makePayment attempt, and acting as
+// the user (reject) in the test environment.
+import type { FastifyInstance } from 'fastify';
+import { errors } from '../../domain/errors.ts';
+import { attemptsOf, findPayment, logOf } from '../../store/payments.ts';
+import { paymentAdminView, type PaymentDeps } from '../../operations/payment-deps.ts';
+import { userCancel } from '../../operations/cancel.ts';
+import type { AdminToken } from '../../operations/admin-token.ts';
+import { adminGuard } from './guard.ts';
+
+const params = {
+  type: 'object',
+  required: ['pspId', 'pspTransactionId'],
+  properties: { pspId: { type: 'string', maxLength: 64 }, pspTransactionId: { type: 'string', maxLength: 64 } },
+} as const;
+
+export function registerAdminPaymentRoutes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: PaymentDeps }): void {
+  const onRequest = adminGuard(deps.adminToken);
+  const db = deps.payments.database.db;
+
+  async function load(pspId: string, pspTransactionId: string) {
+    const payment = await findPayment(db, pspId.toUpperCase(), pspTransactionId);
+    if (!payment) throw errors.notFound(`No payment ${pspTransactionId} for PSP ${pspId}.`);
+    return payment;
+  }
+
+  app.get('/admin/payments/:pspId/:pspTransactionId', { onRequest, schema: { params } }, async (request) => {
+    const { pspId, pspTransactionId } = request.params as { pspId: string; pspTransactionId: string };
+    const payment = await load(pspId, pspTransactionId);
+    return paymentAdminView(payment, await logOf(db, payment.paymentId), await attemptsOf(db, payment.paymentId));
+  });
+
+  app.post('/admin/payments/:pspId/:pspTransactionId/reject', { onRequest, schema: { params } }, async (request) => {
+    if (deps.payments.config.vippsEnv !== 'test') throw errors.testOnly();
+    const { pspId, pspTransactionId } = request.params as { pspId: string; pspTransactionId: string };
+    const payment = await load(pspId, pspTransactionId);
+    const after = await userCancel(deps.payments, payment.paymentId);
+    return paymentAdminView(after, await logOf(db, after.paymentId), await attemptsOf(db, after.paymentId));
+  });
+}

@@ -1,0 +1,54 @@
+// PSP API v3 payment routes: init, details, force approve; and the 3-D Secure operations URL.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { pspApiAuth, type AuthDeps } from '../plugins/auth.ts';
+import { initiate } from '../../operations/initiate.ts';
+import { details } from '../../operations/details.ts';
+import { forceApprove } from '../../operations/force-approve.ts';
+import { threeDsReturn } from '../../operations/three-ds.ts';
+import type { PaymentDeps } from '../../operations/payment-deps.ts';
+import { ApiError } from '../../domain/errors.ts';
+import { escapeHtml, page } from '../web/html.ts';
+
+function idempotencyKey(request: FastifyRequest): string | undefined {
+  const raw = request.headers['idempotency-key'] ?? request.headers['request-id'];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (value === undefined || value.trim() === '') return undefined;
+  if (value.length > 100) throw new ApiError(400, '51', 'Invalid request: Idempotency-Key must be at most 100 characters.');
+  return value.trim();
+}
+
+export function registerPaymentRoutes(app: FastifyInstance, auth: AuthDeps, deps: PaymentDeps): void {
+  const withMsn = pspApiAuth(auth, { requireMsn: true });
+
+  app.post('/psp/v3/psppayments/init', { onRequest: withMsn }, async (request) =>
+    initiate(deps, request.psp!.pspId, request.msn!, request.body, idempotencyKey(request)));
+
+  app.get('/psp/v3/psppayments/:pspTransactionId/details', { onRequest: withMsn }, async (request) => {
+    const { pspTransactionId } = request.params as { pspTransactionId: string };
+    return details(deps, request.psp!.pspId, pspTransactionId);
+  });
+
+  app.post('/psp/v3/integration-test/psppayments/:pspTransactionId/approve', { onRequest: withMsn }, async (request, reply) => {
+    const { pspTransactionId } = request.params as { pspTransactionId: string };
+    await forceApprove(deps, request.psp!.pspId, pspTransactionId, request.body);
+    return reply.code(200).send();
+  });
+
+  app.get('/mobileintercept', async (request, reply) => {
+    const q = request.query as { transactionId?: string; responsecode?: string };
+    reply.type('text/html; charset=utf-8');
+    if (!q.transactionId || !q.responsecode) {
+      return reply.code(400).send(page('3-D Secure', '<h1>Unknown 3-D Secure return</h1><p>This link is missing its parameters.</p>'));
+    }
+    const result = await threeDsReturn(deps, q.transactionId, q.responsecode);
+    if (result.kind === 'unknown') {
+      return reply.code(404).send(page('3-D Secure', '<h1>Unknown payment</h1><p>This 3-D Secure link does not belong to any payment.</p>'));
+    }
+    const state = result.payment.state;
+    const message = state === 'RESERVED' ? 'The payment is approved.'
+      : state === 'USER_CANCEL' ? 'The payment was cancelled.'
+      : state === 'FAILED' ? `The payment failed${result.payment.errorText ? `: ${escapeHtml(result.payment.errorText)}` : '.'}`
+      : `The payment is ${escapeHtml(state)}.`;
+    return reply.send(page('3-D Secure', `<h1>3-D Secure complete</h1><p role="status">${message}</p><p>You can return to the app.</p>`));
+  });
+}

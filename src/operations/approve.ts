@@ -1,0 +1,70 @@
+// The user's approval (from the app, or forced through the integration-test endpoint): pick the card,
+// decide the token (magic amounts), move the payment to DELIVERING in one conditional update, then
+// deliver. "Card not eligible" fails the payment without any delivery.
+import { ApiError } from '../domain/errors.ts';
+import { APPROVABLE } from '../domain/payment.ts';
+import { tokenFor, type TokenType } from '../domain/network-tokens.ts';
+import { appendLog, findPaymentById, transition, type PaymentRow } from '../store/payments.ts';
+import { cardsOf, findCard } from '../store/users.ts';
+import { deliverToken } from './deliver.ts';
+import type { PaymentDeps } from './payment-deps.ts';
+
+export class NotApprovable extends ApiError {
+  readonly paymentState: string;
+  constructor(state: string) {
+    super(400, '51', state === 'INITIATED' || state === 'AWAITING_USER'
+      ? 'The payment has expired and can no longer be approved.'
+      : `The payment is not awaiting approval: it is ${state}.`);
+    this.paymentState = state;
+  }
+}
+
+export function leaseFor(deps: PaymentDeps, now: Date): Date {
+  return new Date(now.getTime() + deps.config.makePaymentTimeoutMs + 5000);
+}
+
+export async function approve(deps: PaymentDeps, paymentId: string, phone: string, cardId?: string): Promise<PaymentRow> {
+  const cards = await cardsOf(deps.database.db, [phone]);
+  const card = cardId ? cards.find((c) => c.cardId === cardId) : cards[0];
+  if (!card) {
+    throw new ApiError(400, '51', cardId ? `The card ${cardId} does not belong to ${phone}.` : `The user ${phone} has no card to pay with.`);
+  }
+  const payment = await findPaymentById(deps.database.db, paymentId);
+  if (!payment) throw new ApiError(404, '404', 'No such payment.');
+  const decision = tokenFor(payment.amount, card.brand as TokenType);
+  const now = deps.clock.now();
+
+  if (decision.kind === 'not-eligible') {
+    const failed = await deps.database.db.transaction(async (tx) => {
+      const row = await transition(tx, paymentId, APPROVABLE, {
+        state: 'FAILED', phone, cardId: card.cardId, expiresAt: null, failureReason: 'CARD_NOT_ELIGIBLE',
+        errorText: 'The card is not eligible for a network token',
+      }, now, { beforeDeadline: true });
+      if (row) {
+        await appendLog(tx, [{ paymentId, operation: 'RESERVED', amount: row.amount, paymentText: row.paymentText, success: false, createdAt: now }]);
+      }
+      return row;
+    });
+    if (!failed) throw await notApprovable(deps, paymentId);
+    return failed;
+  }
+
+  const delivering = await transition(deps.database.db, paymentId, APPROVABLE, {
+    state: 'DELIVERING', phone, cardId: card.cardId, deliveryRound: 1, expiresAt: null, leaseUntil: leaseFor(deps, now),
+  }, now, { beforeDeadline: true });
+  if (!delivering) throw await notApprovable(deps, paymentId);
+  return deliverToken(deps, delivering, decision.token, decision.binNumber);
+}
+
+/** The second round after 3-D Secure: the same token again. */
+export async function redeliverAfter3ds(deps: PaymentDeps, payment: PaymentRow): Promise<PaymentRow> {
+  const card = payment.cardId ? await findCard(deps.database.db, payment.cardId) : undefined;
+  const decision = tokenFor(payment.amount, (card?.brand ?? 'VISA') as TokenType);
+  if (decision.kind !== 'token') return payment;
+  return deliverToken(deps, payment, decision.token, decision.binNumber);
+}
+
+async function notApprovable(deps: PaymentDeps, paymentId: string): Promise<NotApprovable> {
+  const current = await findPaymentById(deps.database.db, paymentId);
+  return new NotApprovable(current?.state ?? 'UNKNOWN');
+}

@@ -1,0 +1,105 @@
+// POST /psp/v3/psppayments/init: validate, store the payment (unique constraints settle duplicates,
+// also concurrent ones), and answer with the vippsRedirectUrl. Idempotent on Idempotency-Key / Request-Id.
+import { ApiError, errors } from '../domain/errors.ts';
+import { validateInit, type InitRequest } from '../domain/init-request.ts';
+import { claimKey, storeResponse } from '../store/idempotency.ts';
+import { findMerchant } from '../store/merchants.ts';
+import { insertPayment } from '../store/payments.ts';
+import { findUser } from '../store/users.ts';
+import { randomToken, sha256 } from '../security/secrets.ts';
+import { resolvesToPrivate } from '../delivery/make-payment-client.ts';
+import { canonicalJson } from './merchants.ts';
+import type { PaymentDeps } from './payment-deps.ts';
+
+export interface InitResponse {
+  pspTransactionId: string;
+  merchantOrderId: string;
+  vippsRedirectUrl: string;
+}
+
+function invalid(problems: Array<{ name: string; reason: string }>): ApiError {
+  return new ApiError(400, 'validation_error', 'Invalid request', { details: problems });
+}
+
+export function redirectUrlFor(deps: PaymentDeps, token: string, isApp: boolean): string {
+  if (isApp) return `${deps.config.vippsEnv === 'test' ? 'vippsMT' : 'vipps'}://?token=${token}`;
+  return `${deps.config.publicUrl}/landing?token=${token}`;
+}
+
+export async function initiate(
+  deps: PaymentDeps, pspId: string, msn: string, body: unknown, idempotencyKey: string | undefined,
+): Promise<InitResponse> {
+  const checked = validateInit(body, { allowPrivateCallbacks: deps.config.allowPrivateCallbacks });
+  if (!checked.ok) throw invalid(checked.problems);
+  const request = checked.value;
+  if (!deps.config.allowPrivateCallbacks) {
+    const bad = await resolvesToPrivate(request.makePaymentUrl);
+    if (bad) throw invalid([{ name: 'makePaymentUrl', reason: `Invalid makePaymentUrl: the host resolves to ${bad}, which is not a public address` }]);
+  }
+  const now = deps.clock.now();
+
+  return deps.database.db.transaction(async (tx) => {
+    if (idempotencyKey !== undefined) {
+      const earlier = await claimKey(tx, pspId, 'init', idempotencyKey, sha256(canonicalJson({ msn, body })));
+      if (earlier) {
+        if (earlier.requestHash !== sha256(canonicalJson({ msn, body }))) throw errors.idempotencyConflict();
+        if (earlier.statusCode === null) throw errors.idempotencyInFlight();
+        return earlier.responseBody as InitResponse;
+      }
+    }
+    await checkSkipLandingPage(tx, msn, request);
+    const token = randomToken(24);
+    const skip = request.skipLandingPage;
+    const deadlineSeconds = skip ? deps.config.appTimeoutSeconds : deps.config.landingTimeoutSeconds;
+    const inserted = await insertPayment(tx, {
+      pspId,
+      pspTransactionId: request.pspTransactionId,
+      msn,
+      merchantOrderId: request.merchantOrderId,
+      amount: request.amount,
+      currency: request.currency,
+      customerMobileNumber: request.customerMobileNumber,
+      pspRedirectUrl: request.pspRedirectUrl,
+      makePaymentUrl: request.makePaymentUrl,
+      makePaymentToken: request.makePaymentToken,
+      paymentText: request.paymentText,
+      isApp: request.isApp,
+      skipLandingPage: skip,
+      merchantAgreementUrl: request.merchantAgreementUrl,
+      tokenHash: sha256(token),
+      threeDsRef: randomToken(18),
+      // With skipLandingPage the request is pushed straight to the user's app.
+      state: skip ? 'AWAITING_USER' : 'INITIATED',
+      phone: skip ? request.customerMobileNumber : null,
+      expiresAt: new Date(now.getTime() + deadlineSeconds * 1000),
+      createdAt: now,
+      updatedAt: now,
+    });
+    if ('duplicate' in inserted) {
+      throw inserted.duplicate === 'pspTransactionId'
+        ? invalid([{ name: '44', reason: 'PSP Transaction ID already exists' }])
+        : invalid([{ name: '99', reason: 'OrderId already exists' }]);
+    }
+    const response: InitResponse = {
+      pspTransactionId: request.pspTransactionId,
+      merchantOrderId: request.merchantOrderId,
+      vippsRedirectUrl: redirectUrlFor(deps, token, request.isApp),
+    };
+    if (idempotencyKey !== undefined) await storeResponse(tx, pspId, 'init', idempotencyKey, 200, response);
+    return response;
+  });
+}
+
+async function checkSkipLandingPage(tx: Parameters<typeof findMerchant>[0], msn: string, request: InitRequest): Promise<void> {
+  if (!request.skipLandingPage) return;
+  const merchant = await findMerchant(tx, msn);
+  if (!merchant?.skipLandingPage) {
+    throw invalid([{ name: '51', reason: `Invalid request: skipLandingPage is only available for whitelisted sales units, and ${msn} is not whitelisted` }]);
+  }
+  if (!request.customerMobileNumber) {
+    throw invalid([{ name: '51', reason: 'Invalid request: skipLandingPage requires customerMobileNumber' }]);
+  }
+  if (!(await findUser(tx, request.customerMobileNumber))) {
+    throw invalid([{ name: '51', reason: `Invalid request: skipLandingPage requires a known Vipps user; ${request.customerMobileNumber} is not one` }]);
+  }
+}

@@ -1,0 +1,80 @@
+// What the payment use cases need, and the views they share.
+import type { Config } from '../config.ts';
+import type { Clock } from '../clock.ts';
+import type { Database } from '../store/db.ts';
+import type { MakePaymentClient } from '../delivery/make-payment-client.ts';
+import type { AttemptRow, LogRow, PaymentRow } from '../store/payments.ts';
+import { summarize, type LogEntry } from '../domain/payment.ts';
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface PaymentDeps {
+  config: Config;
+  clock: Clock;
+  database: Database;
+  client: MakePaymentClient;
+  log: Logger;
+}
+
+/** ISO-8601 with an explicit offset and whole seconds, as the spec's example "2018-06-13T18:34:25-07:00". */
+export function isoWithOffset(date: Date): string {
+  return `${date.toISOString().slice(0, 19)}+00:00`;
+}
+
+export function logView(entries: LogRow[]) {
+  return {
+    transactionSummary: summarize(entries as unknown as LogEntry[]),
+    transactionLogHistory: entries.map((e) => ({
+      amount: e.amount,
+      paymentText: e.paymentText ?? '',
+      timeStamp: isoWithOffset(e.createdAt),
+      operation: e.operation,
+      operationSuccess: e.success,
+    })),
+  };
+}
+
+/** The operator's view of a payment: everything but secrets. */
+export function paymentAdminView(p: PaymentRow, log: LogRow[], attempts: AttemptRow[]) {
+  return {
+    paymentId: p.paymentId,
+    pspId: p.pspId,
+    pspTransactionId: p.pspTransactionId,
+    merchantSerialNumber: p.msn,
+    merchantOrderId: p.merchantOrderId,
+    amount: p.amount,
+    currency: p.currency,
+    state: p.state,
+    customerMobileNumber: p.customerMobileNumber,
+    phone: p.phone,
+    paymentText: p.paymentText,
+    isApp: p.isApp,
+    skipLandingPage: p.skipLandingPage,
+    pspRedirectUrl: p.pspRedirectUrl,
+    makePaymentUrl: p.makePaymentUrl,
+    merchantAgreementUrl: p.merchantAgreementUrl,
+    url3dSecure: p.url3dSecure,
+    errorId: p.errorId,
+    errorText: p.errorText,
+    failureReason: p.failureReason,
+    expiresAt: p.expiresAt?.toISOString() ?? null,
+    createdAt: p.createdAt.toISOString(),
+    updatedAt: p.updatedAt.toISOString(),
+    ...logView(log),
+    deliveries: attempts.map((a) => ({
+      at: a.createdAt.toISOString(),
+      paymentState: a.paymentState,
+      url: a.url,
+      request: a.requestBody,
+      responseStatus: a.responseStatus,
+      responseBody: a.responseBody,
+      latencyMs: a.latencyMs,
+      outcome: a.outcome,
+      error: a.error,
+    })),
+  };
+}

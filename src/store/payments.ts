@@ -1,0 +1,99 @@
+// Payments, their transaction log and delivery attempts. Every state change is a conditional
+// UPDATE (… WHERE state IN (…)), so when approve, cancel and expiry race, exactly one row update wins.
+import { and, asc, eq, gt, inArray, isNull, lte, or, sql } from 'drizzle-orm';
+import type { Tx } from './db.ts';
+import { deliveryAttempts, paymentLog, payments } from './schema.ts';
+
+export type PaymentRow = typeof payments.$inferSelect;
+export type NewPayment = typeof payments.$inferInsert;
+export type LogRow = typeof paymentLog.$inferSelect;
+export type AttemptRow = typeof deliveryAttempts.$inferSelect;
+export type NewAttempt = typeof deliveryAttempts.$inferInsert;
+
+/**
+ * Inserts a payment. On a unique violation returns which constraint decided:
+ * the PSP's pspTransactionId or the merchant's merchantOrderId.
+ */
+export async function insertPayment(tx: Tx, row: NewPayment): Promise<{ row: PaymentRow } | { duplicate: 'pspTransactionId' | 'merchantOrderId' }> {
+  const [inserted] = await tx.insert(payments).values(row).onConflictDoNothing().returning();
+  if (inserted) return { row: inserted };
+  const [byTx] = await tx.select({ id: payments.paymentId }).from(payments)
+    .where(and(eq(payments.pspId, row.pspId), eq(payments.pspTransactionId, row.pspTransactionId)));
+  return { duplicate: byTx ? 'pspTransactionId' : 'merchantOrderId' };
+}
+
+export async function findPayment(tx: Tx, pspId: string, pspTransactionId: string): Promise<PaymentRow | undefined> {
+  const [row] = await tx.select().from(payments).where(and(eq(payments.pspId, pspId), eq(payments.pspTransactionId, pspTransactionId)));
+  return row;
+}
+
+export async function findPaymentById(tx: Tx, paymentId: string): Promise<PaymentRow | undefined> {
+  const [row] = await tx.select().from(payments).where(eq(payments.paymentId, paymentId));
+  return row;
+}
+
+export async function findPaymentByTokenHash(tx: Tx, tokenHash: string): Promise<PaymentRow | undefined> {
+  const [row] = await tx.select().from(payments).where(eq(payments.tokenHash, tokenHash));
+  return row;
+}
+
+export async function findPaymentBy3dsRef(tx: Tx, ref: string): Promise<PaymentRow | undefined> {
+  const [row] = await tx.select().from(payments).where(eq(payments.threeDsRef, ref));
+  return row;
+}
+
+/** Moves a payment from one of `from` to a new state; undefined when it was no longer in `from`. */
+export async function transition(
+  tx: Tx, paymentId: string, from: readonly string[], changes: Partial<Omit<NewPayment, 'paymentId'>>, now: Date,
+  opts: { beforeDeadline?: boolean } = {},
+): Promise<PaymentRow | undefined> {
+  const conditions = [eq(payments.paymentId, paymentId), inArray(payments.state, [...from])];
+  if (opts.beforeDeadline) conditions.push(or(isNull(payments.expiresAt), gt(payments.expiresAt, now))!);
+  const [row] = await tx.update(payments).set({ ...changes, updatedAt: now }).where(and(...conditions)).returning();
+  return row;
+}
+
+export async function appendLog(tx: Tx, entries: Array<typeof paymentLog.$inferInsert>): Promise<void> {
+  if (entries.length > 0) await tx.insert(paymentLog).values(entries);
+}
+
+export async function logOf(tx: Tx, paymentId: string): Promise<LogRow[]> {
+  return tx.select().from(paymentLog).where(eq(paymentLog.paymentId, paymentId)).orderBy(asc(paymentLog.entryId));
+}
+
+export async function insertAttempt(tx: Tx, attempt: NewAttempt): Promise<void> {
+  await tx.insert(deliveryAttempts).values(attempt);
+}
+
+export async function attemptsOf(tx: Tx, paymentId: string): Promise<AttemptRow[]> {
+  return tx.select().from(deliveryAttempts).where(eq(deliveryAttempts.paymentId, paymentId)).orderBy(asc(deliveryAttempts.attemptId));
+}
+
+/**
+ * Claims up to `limit` payments whose deadline passed and moves them to TIMEOUT in one statement.
+ * Rows locked by another process are skipped, so each payment is expired by exactly one process.
+ */
+export async function expireDue(tx: Tx, now: Date, limit: number): Promise<PaymentRow[]> {
+  const due = tx.select({ id: payments.paymentId }).from(payments)
+    .where(and(inArray(payments.state, ['INITIATED', 'AWAITING_USER', 'AWAITING_3DS']), lte(payments.expiresAt, now)))
+    .orderBy(asc(payments.expiresAt)).limit(limit).for('update', { skipLocked: true });
+  return tx.update(payments).set({ state: 'TIMEOUT', updatedAt: now, failureReason: 'TIMEOUT' })
+    .where(and(inArray(payments.paymentId, due), inArray(payments.state, ['INITIATED', 'AWAITING_USER', 'AWAITING_3DS'])))
+    .returning();
+}
+
+/** Deliveries whose lease ran out (the process that sent them died): FAILED, as an unanswered makePayment. */
+export async function failAbandonedDeliveries(tx: Tx, now: Date, limit: number): Promise<PaymentRow[]> {
+  const due = tx.select({ id: payments.paymentId }).from(payments)
+    .where(and(eq(payments.state, 'DELIVERING'), lte(payments.leaseUntil, now)))
+    .orderBy(asc(payments.leaseUntil)).limit(limit).for('update', { skipLocked: true });
+  return tx.update(payments).set({
+    state: 'FAILED', updatedAt: now, leaseUntil: null, failureReason: 'DELIVERY_ABANDONED',
+    errorText: 'No answer to makePayment was recorded (the server stopped while waiting)',
+  }).where(and(inArray(payments.paymentId, due), eq(payments.state, 'DELIVERING'))).returning();
+}
+
+/** Counts of payments by state (operator overview). */
+export async function countByState(tx: Tx): Promise<Array<{ state: string; count: number }>> {
+  return tx.select({ state: payments.state, count: sql<number>`count(*)::int` }).from(payments).groupBy(payments.state);
+}
