@@ -1,5 +1,6 @@
 // Every setting of the server, read from the environment and validated once at start.
 // A bad value is reported with one clear line per variable; nothing starts with a bad config.
+import { CronExpressionParser } from 'cron-parser';
 
 export type VippsEnv = 'test' | 'production';
 
@@ -21,6 +22,9 @@ export interface Config {
   makePaymentTimeoutMs: number;
   allowPrivateCallbacks: boolean;
   sweepIntervalMs: number;
+  statusBatchCron: string;
+  statusBatchTz: string;
+  statusBatchMode: 'nightly' | 'immediate';
 }
 
 export class ConfigError extends Error {
@@ -50,6 +54,9 @@ export const SETTINGS: ReadonlyArray<{ name: string; default: string; descriptio
   { name: 'APP_TIMEOUT_SECONDS', default: '300', description: 'Time the user then has to approve or reject in the app.' },
   { name: 'MAKE_PAYMENT_TIMEOUT_MS', default: '15000', description: 'How long a makePayment call to the PSP may take before the payment is FAILED.' },
   { name: 'ALLOW_PRIVATE_CALLBACKS', default: 'true (test) / false (production)', description: 'Allow http and loopback/private makePaymentUrl hosts. When false, only public https callbacks are accepted and called.' },
+  { name: 'STATUS_BATCH_CRON', default: '0 2 * * *', description: 'When the nightly status batch runs (cron: minute hour day month weekday; a sixth, leading field gives seconds).' },
+  { name: 'STATUS_BATCH_TZ', default: 'Europe/Oslo', description: 'Time zone of STATUS_BATCH_CRON.' },
+  { name: 'STATUS_BATCH_MODE', default: 'nightly', description: '`nightly` (apply status updates on the schedule or on demand) or `immediate` (apply each request right after it is stored).' },
   { name: 'SWEEP_INTERVAL_MS', default: '1000', description: 'How often each process looks for expired payments and abandoned deliveries.' },
 ];
 
@@ -133,8 +140,27 @@ export function loadConfig(env: Env = process.env): Config {
   const allowPrivateCallbacks = boolSetting(env, 'ALLOW_PRIVATE_CALLBACKS', vippsEnv === 'test', problems);
   const sweepIntervalMs = intSetting(env, 'SWEEP_INTERVAL_MS', 1000, 50, 600000, problems);
 
+  const statusBatchTz = nonEmpty(env, 'STATUS_BATCH_TZ') ?? 'Europe/Oslo';
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: statusBatchTz });
+  } catch {
+    problems.push(`STATUS_BATCH_TZ must be an IANA time zone such as Europe/Oslo, got "${statusBatchTz}"`);
+  }
+  const statusBatchCron = nonEmpty(env, 'STATUS_BATCH_CRON') ?? '0 2 * * *';
+  try {
+    CronExpressionParser.parse(statusBatchCron, { tz: 'UTC', strict: false });
+    const fields = statusBatchCron.split(/\s+/).length;
+    if (fields !== 5 && fields !== 6) throw new Error('fields');
+  } catch {
+    problems.push(`STATUS_BATCH_CRON must be a cron expression such as "0 2 * * *" (five fields, or six with seconds first), got "${statusBatchCron}"`);
+  }
+  const rawMode = nonEmpty(env, 'STATUS_BATCH_MODE') ?? 'nightly';
+  if (rawMode !== 'nightly' && rawMode !== 'immediate') problems.push(`STATUS_BATCH_MODE must be "nightly" or "immediate", got "${rawMode}"`);
+  const statusBatchMode = rawMode === 'immediate' ? 'immediate' : 'nightly';
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
+    statusBatchCron, statusBatchTz, statusBatchMode,
     port, host, publicUrl, publicUrlExplicit, databaseUrl, dataDir, vippsEnv, adminToken, logLevel, accessTokenTtlSeconds, dbPoolSize,
     landingTimeoutSeconds, appTimeoutSeconds, makePaymentTimeoutMs, allowPrivateCallbacks, sweepIntervalMs,
   };

@@ -12,6 +12,7 @@ import { seedDemo } from './operations/seed.ts';
 import { buildApp, createLogger, type Services } from './http/app.ts';
 import { MakePaymentClient } from './delivery/make-payment-client.ts';
 import { Sweeper } from './jobs/sweeper.ts';
+import { StatusBatchScheduler } from './jobs/status-batch-scheduler.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -63,6 +64,8 @@ export async function startServer(givenConfig: Config, opts: { clock?: Clock } =
     await app.listen({ port: config.port, host: config.host });
     const sweeper = new Sweeper(payments);
     sweeper.start();
+    const scheduler = new StatusBatchScheduler(payments);
+    if (config.statusBatchMode === 'nightly') scheduler.start();
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     let closed = false;
@@ -75,6 +78,7 @@ export async function startServer(givenConfig: Config, opts: { clock?: Clock } =
         closed = true;
         await app.close();
         await sweeper.stop();
+        await scheduler.stop();
         await client.close();
         await database.close();
       },

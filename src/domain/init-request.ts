@@ -71,8 +71,10 @@ export function validateInit(body: unknown, rules: InitRules): { ok: true; value
 
   const pspTransactionId = b.pspTransactionId;
   if (typeof pspTransactionId !== 'string' || pspTransactionId === '') problems.push(invalid('pspTransactionId', 'is required'));
-  else if (!PSP_TRANSACTION_ID.test(pspTransactionId) || !/[a-z0-9]/.test(pspTransactionId)) {
-    problems.push(invalid('pspTransactionId', 'must be 1-36 characters of letters, digits, ".", "_", "~" or "-", with at least one lowercase letter or digit'));
+  else if (!PSP_TRANSACTION_ID.test(pspTransactionId) || !/[a-z0-9]/i.test(pspTransactionId)) {
+    // The spec's pattern is "[a-z0-9]" (unanchored); the official Postman collection sends upper-case
+    // ids, so it is applied without regard to case.
+    problems.push(invalid('pspTransactionId', 'must be 1-36 characters of letters, digits, ".", "_", "~" or "-", with at least one letter or digit'));
   }
 
   const merchantOrderId = b.merchantOrderId;

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { DrizzleQueryError } from 'drizzle-orm/errors';
 import type { Config } from '../config.ts';
 import type { Database } from '../store/db.ts';
 import type { TokenService } from '../security/tokens.ts';
@@ -10,11 +11,13 @@ import type { Merchants } from '../operations/merchants.ts';
 import type { Users } from '../operations/users.ts';
 import type { AdminToken } from '../operations/admin-token.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
+import { jsonDepth, MAX_JSON_DEPTH, registerInputChecks, tooDeep } from './plugins/input.ts';
 import { registerAccessTokenRoutes } from './api/access-token.ts';
 import { registerSignupRoutes } from './api/signup.ts';
 import { registerAdminRoutes } from './admin/routes.ts';
 import { registerPaymentRoutes } from './api/payments.ts';
 import { registerAdminPaymentRoutes } from './admin/payments.ts';
+import { registerAdminStatusBatchRoutes } from './admin/status-batch.ts';
 import type { PaymentDeps } from '../operations/payment-deps.ts';
 
 export interface Services {
@@ -44,9 +47,31 @@ export const REDACTED_PATHS = [
   'networkToken',
 ];
 
+/**
+ * Errors as pino writes them, except a failed query's: Drizzle puts the query's parameter values (a
+ * makePaymentToken, a credential hash) into its message, stack and `params`, so only the query text
+ * and the driver's code and message are kept (not the driver's `detail`, which can quote the row).
+ */
+export function serializeError(err: unknown): unknown {
+  if (err instanceof DrizzleQueryError) {
+    const cause = err.cause as (Error & { code?: string }) | undefined;
+    const frames = (err.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line)).join('\n');
+    return {
+      type: 'DrizzleQueryError',
+      message: `Failed query: ${err.query}${cause ? `: ${cause.message}` : ''}`,
+      query: err.query,
+      code: cause?.code,
+      stack: `DrizzleQueryError: ${cause?.message ?? 'query failed'}\n${frames}`,
+    };
+  }
+  return pino.stdSerializers.err(err as Error);
+}
+
 /** The process's pino logger: JSON lines, secrets redacted. */
 export function createLogger(level: string): Logger {
-  return pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { service: 'vipps-psp' } });
+  return pino({
+    level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { service: 'vipps-psp' }, serializers: { err: serializeError },
+  });
 }
 
 export function buildApp(services: Services, logger: Logger): FastifyInstance {
@@ -65,25 +90,31 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     const text = (body as string).trim();
     if (text === '') return done(null, undefined);
+    let value: unknown;
     try {
-      done(null, JSON.parse(text));
+      value = JSON.parse(text);
     } catch {
       const error = Object.assign(new Error('Invalid JSON body'), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' });
-      done(error, undefined);
+      return done(error, undefined);
     }
+    if (jsonDepth(text) > MAX_JSON_DEPTH) return done(tooDeep(), undefined);
+    done(null, value);
   });
-  // Any other Content-Type (the token endpoint gets x-www-form-urlencoded): kept as text; JSON if it parses.
+  // Any other Content-Type (the token endpoint gets x-www-form-urlencoded): kept as text; JSON if it
+  // parses (and is not nested deeper than any API body).
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
     const text = (body as string).trim();
     if (text === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(text));
+      const value: unknown = JSON.parse(text);
+      done(null, jsonDepth(text) > MAX_JSON_DEPTH ? text : value);
     } catch {
       done(null, text);
     }
   });
 
   registerErrorHandling(app);
+  registerInputChecks(app);
 
   app.addHook('onResponse', async (request, reply) => {
     const h = request.headers;
@@ -127,6 +158,7 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
   registerAdminRoutes(app, services);
   registerPaymentRoutes(app, auth, services.payments);
   registerAdminPaymentRoutes(app, services);
+  registerAdminStatusBatchRoutes(app, services);
 
   return app;
 }

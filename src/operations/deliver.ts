@@ -35,9 +35,9 @@ function recorded(body: object): object {
   };
 }
 
-function changesFor(outcome: DeliveryOutcome, deps: PaymentDeps, now: Date) {
+function changesFor(outcome: DeliveryOutcome, deps: PaymentDeps, now: Date, amount: number) {
   switch (outcome.state) {
-    case 'RESERVED': return { state: 'RESERVED', leaseUntil: null, expiresAt: null };
+    case 'RESERVED': return { state: 'RESERVED', leaseUntil: null, expiresAt: null, reservedAmount: amount };
     case 'FAILED': return { state: 'FAILED', leaseUntil: null, expiresAt: null, errorId: outcome.errorId, errorText: outcome.errorText, failureReason: outcome.reason };
     case 'AWAITING_3DS': return {
       state: 'AWAITING_3DS', leaseUntil: null, url3dSecure: outcome.url3dSecure,
@@ -64,7 +64,7 @@ export async function deliverToken(deps: PaymentDeps, payment: PaymentRow, token
   const outcome = outcomeOf(interpretAnswer(result.status, result.body, result.error), payment.deliveryRound);
   const now = deps.clock.now();
   const after = await deps.database.db.transaction(async (tx) => {
-    const updated = await transition(tx, payment.paymentId, ['DELIVERING'], changesFor(outcome, deps, now), now);
+    const updated = await transition(tx, payment.paymentId, ['DELIVERING'], changesFor(outcome, deps, now, payment.amount), now);
     await insertAttempt(tx, {
       paymentId: payment.paymentId,
       paymentState: 'ACCEPTED',

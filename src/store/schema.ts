@@ -1,7 +1,7 @@
 // The one Drizzle schema. `npm run db:generate` turns changes here into a migration in ./drizzle,
 // which both PGlite and PostgreSQL run.
 import { sql } from 'drizzle-orm';
-import { bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -134,6 +134,11 @@ export const payments = pgTable(
     cardId: uuid('card_id'),
     url3dSecure: text('url_3d_secure'),
     deliveryRound: integer('delivery_round').notNull().default(0),
+    /** Running totals of the applied log, kept in step with payment_log for the batch's rule checks. */
+    reservedAmount: integer('reserved_amount').notNull().default(0),
+    capturedAmount: integer('captured_amount').notNull().default(0),
+    cancelledAmount: integer('cancelled_amount').notNull().default(0),
+    refundedAmount: integer('refunded_amount').notNull().default(0),
     errorId: text('error_id'),
     errorText: text('error_text'),
     failureReason: text('failure_reason'),
@@ -144,6 +149,7 @@ export const payments = pgTable(
   },
   (t) => [
     uniqueIndex('payments_psp_tx_uq').on(t.pspId, t.pspTransactionId),
+    index('payments_tx_idx').on(t.pspTransactionId),
     uniqueIndex('payments_msn_order_uq').on(t.msn, t.merchantOrderId),
     uniqueIndex('payments_token_uq').on(t.tokenHash),
     uniqueIndex('payments_3ds_uq').on(t.threeDsRef),
@@ -186,3 +192,44 @@ export const deliveryAttempts = pgTable(
   },
   (t) => [index('delivery_attempts_payment_idx').on(t.paymentId, t.attemptId)],
 );
+
+/** Status updates as received from the PSP, in arrival order; applied by the batch. */
+export const statusUpdates = pgTable(
+  'status_updates',
+  {
+    updateId: bigserial('update_id', { mode: 'number' }).primaryKey(),
+    pspId: text('psp_id').notNull(),
+    pspTransactionId: text('psp_transaction_id').notNull(),
+    status: text('status').notNull(),
+    amount: bigint('amount', { mode: 'number' }).notNull(),
+    currency: text('currency').notNull(),
+    paymentText: text('payment_text'),
+    operationStatus: text('operation_status').notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Set when a batch run processed the update (applied or rejected). */
+    processedAt: timestamp('processed_at', { withTimezone: true }),
+    runId: bigint('run_id', { mode: 'number' }),
+    /** APPLIED | REJECTED */
+    outcome: text('outcome'),
+    reason: text('reason'),
+  },
+  (t) => [
+    index('status_updates_pending_idx').on(t.updateId).where(sql`processed_at is null`),
+    index('status_updates_rejected_idx').on(t.runId).where(sql`outcome = 'REJECTED'`),
+  ],
+);
+
+/** One run of the status batch. */
+export const batchRuns = pgTable('batch_runs', {
+  runId: bigserial('run_id', { mode: 'number' }).primaryKey(),
+  /** schedule | manual | immediate */
+  trigger: text('trigger').notNull(),
+  /** For scheduled runs: the cron tick this run is for (unique, so one process runs each tick). */
+  scheduledFor: timestamp('scheduled_for', { withTimezone: true }).unique(),
+  startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+  finishedAt: timestamp('finished_at', { withTimezone: true }),
+  applied: integer('applied').notNull().default(0),
+  rejected: integer('rejected').notNull().default(0),
+  rejectedByReason: jsonb('rejected_by_reason').$type<Record<string, number>>().notNull().default({}),
+  durationMs: integer('duration_ms'),
+});

@@ -383,7 +383,7 @@ describe('init validation: the guide error codes', () => {
 
   it('pspTransactionId, merchantOrderId, customerMobileNumber, makePaymentToken, paymentText → 51', async () => {
     const cases: Array<Record<string, unknown>> = [
-      { pspTransactionId: 'x'.repeat(37) }, { pspTransactionId: '' }, { pspTransactionId: 'ABC' }, { pspTransactionId: 'a/b' },
+      { pspTransactionId: 'x'.repeat(37) }, { pspTransactionId: '' }, { pspTransactionId: '---' }, { pspTransactionId: 'a/b' },
       { merchantOrderId: 'has space' }, { merchantOrderId: 'x'.repeat(51) }, { merchantOrderId: undefined },
       { customerMobileNumber: '1234567' }, { customerMobileNumber: 92929292 },
       { makePaymentToken: 'x'.repeat(256) }, { paymentText: 'x'.repeat(101) }, { isApp: 'maybe' },

@@ -5,6 +5,7 @@ import { initiate } from '../../operations/initiate.ts';
 import { details } from '../../operations/details.ts';
 import { forceApprove } from '../../operations/force-approve.ts';
 import { threeDsReturn } from '../../operations/three-ds.ts';
+import { ingestStatusUpdates } from '../../operations/ingest-status-updates.ts';
 import type { PaymentDeps } from '../../operations/payment-deps.ts';
 import { ApiError } from '../../domain/errors.ts';
 import { escapeHtml, page } from '../web/html.ts';
@@ -22,6 +23,10 @@ export function registerPaymentRoutes(app: FastifyInstance, auth: AuthDeps, deps
 
   app.post('/psp/v3/psppayments/init', { onRequest: withMsn }, async (request) =>
     initiate(deps, request.psp!.pspId, request.msn!, request.body, idempotencyKey(request)));
+
+  // A 10,000-transaction request is a few MB; only this route accepts bodies that large.
+  app.post('/psp/v3/psppayments/updatestatus', { onRequest: withMsn, bodyLimit: 64 * 1024 * 1024 }, async (request) =>
+    ingestStatusUpdates(deps, request.psp!.pspId, request.body));
 
   app.get('/psp/v3/psppayments/:pspTransactionId/details', { onRequest: withMsn }, async (request) => {
     const { pspTransactionId } = request.params as { pspTransactionId: string };

@@ -1,0 +1,165 @@
+// Status updates and batch runs. Bulk statements take their rows as one JSON parameter
+// (jsonb_to_recordset), so 10,000 rows are one round trip and never hit the parameter limit.
+import { desc, eq, sql } from 'drizzle-orm';
+import { rows, type Tx } from './db.ts';
+import { batchRuns, statusUpdates } from './schema.ts';
+
+export interface IncomingUpdate {
+  pspTransactionId: string;
+  status: string;
+  amount: number;
+  currency: string;
+  paymentText: string | null;
+  operationStatus: string;
+}
+
+/** A fixed advisory-lock key: one batch chunk at a time across every process on the database. */
+const BATCH_LOCK_KEY = 7_731_002;
+
+export async function insertUpdates(tx: Tx, pspId: string, updates: IncomingUpdate[], now: Date): Promise<void> {
+  if (updates.length === 0) return;
+  await tx.execute(sql`
+    insert into status_updates (psp_id, psp_transaction_id, status, amount, currency, payment_text, operation_status, received_at)
+    select ${pspId}, x.psp_transaction_id, x.status, x.amount, x.currency, x.payment_text, x.operation_status, ${now.toISOString()}::timestamptz
+    from rows from (jsonb_to_recordset(${JSON.stringify(updates.map((u) => ({
+      psp_transaction_id: u.pspTransactionId, status: u.status, amount: u.amount, currency: u.currency,
+      payment_text: u.paymentText, operation_status: u.operationStatus,
+    })))}::jsonb)
+      as (psp_transaction_id text, status text, amount bigint, currency text, payment_text text, operation_status text))
+      with ordinality as x(psp_transaction_id, status, amount, currency, payment_text, operation_status, n)
+    order by x.n`);
+}
+
+export async function lockBatch(tx: Tx): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${BATCH_LOCK_KEY})`);
+}
+
+export async function maxPendingId(tx: Tx): Promise<number> {
+  const [row] = await rows<{ max: string | number | null }>(tx, sql`select max(update_id) as max from status_updates where processed_at is null`);
+  return row?.max === null || row?.max === undefined ? 0 : Number(row.max);
+}
+
+export interface PendingUpdate {
+  update_id: number;
+  psp_id: string;
+  psp_transaction_id: string;
+  status: string;
+  amount: number;
+  currency: string;
+  payment_text: string | null;
+  operation_status: string;
+}
+
+export async function pendingChunk(tx: Tx, upTo: number, limit: number): Promise<PendingUpdate[]> {
+  const found = await rows<PendingUpdate>(tx, sql`
+    select update_id, psp_id, psp_transaction_id, status, amount, currency, payment_text, operation_status
+    from status_updates where processed_at is null and update_id <= ${upTo}
+    order by update_id limit ${limit}`);
+  return found.map((r) => ({ ...r, update_id: Number(r.update_id), amount: Number(r.amount) }));
+}
+
+export interface PaymentBalanceRow {
+  payment_id: string;
+  psp_id: string;
+  psp_transaction_id: string;
+  state: string;
+  reserved_amount: number;
+  captured_amount: number;
+  cancelled_amount: number;
+  refunded_amount: number;
+}
+
+/** The payments with any of these pspTransactionIds, of any PSP, locked for the chunk. */
+export async function paymentsForUpdates(tx: Tx, ids: string[]): Promise<PaymentBalanceRow[]> {
+  if (ids.length === 0) return [];
+  return rows<PaymentBalanceRow>(tx, sql`
+    select p.payment_id, p.psp_id, p.psp_transaction_id, p.state, p.reserved_amount, p.captured_amount, p.cancelled_amount, p.refunded_amount
+    from payments p
+    where p.psp_transaction_id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))
+    for update`);
+}
+
+export interface LogInsert {
+  payment_id: string;
+  operation: string;
+  amount: number;
+  payment_text: string | null;
+  success: boolean;
+}
+
+export interface BalanceWrite {
+  payment_id: string;
+  state: string;
+  reserved: number;
+  captured: number;
+  cancelled: number;
+  refunded: number;
+}
+
+export interface UpdateOutcome {
+  update_id: number;
+  outcome: 'APPLIED' | 'REJECTED';
+  reason: string | null;
+}
+
+/** Writes one chunk's results: log entries in order, new totals, and each update's outcome. */
+export async function writeChunk(tx: Tx, runId: number, now: Date, log: LogInsert[], balances: BalanceWrite[], outcomes: UpdateOutcome[]): Promise<void> {
+  const at = now.toISOString();
+  if (log.length > 0) {
+    await tx.execute(sql`
+      insert into payment_log (payment_id, operation, amount, payment_text, success, created_at)
+      select x.payment_id, x.operation, x.amount, x.payment_text, x.success, ${at}::timestamptz
+      from rows from (jsonb_to_recordset(${JSON.stringify(log)}::jsonb)
+        as (payment_id uuid, operation text, amount integer, payment_text text, success boolean))
+        with ordinality as x(payment_id, operation, amount, payment_text, success, n)
+      order by x.n`);
+  }
+  if (balances.length > 0) {
+    await tx.execute(sql`
+      update payments p set state = x.state, reserved_amount = x.reserved, captured_amount = x.captured,
+        cancelled_amount = x.cancelled, refunded_amount = x.refunded, updated_at = ${at}::timestamptz,
+        expires_at = case when x.state = 'RESERVED' then null else p.expires_at end
+      from jsonb_to_recordset(${JSON.stringify(balances)}::jsonb)
+        as x(payment_id uuid, state text, reserved integer, captured integer, cancelled integer, refunded integer)
+      where p.payment_id = x.payment_id`);
+  }
+  if (outcomes.length > 0) {
+    await tx.execute(sql`
+      update status_updates u set processed_at = ${at}::timestamptz, run_id = ${runId}, outcome = x.outcome, reason = x.reason
+      from jsonb_to_recordset(${JSON.stringify(outcomes)}::jsonb) as x(update_id bigint, outcome text, reason text)
+      where u.update_id = x.update_id`);
+  }
+}
+
+export type BatchRunRow = typeof batchRuns.$inferSelect;
+
+/** Starts a run. For a scheduled tick, undefined when another process already started that tick. */
+export async function startRun(tx: Tx, trigger: string, now: Date, scheduledFor?: Date): Promise<number | undefined> {
+  const [row] = await tx.insert(batchRuns).values({ trigger, startedAt: now, scheduledFor: scheduledFor ?? null })
+    .onConflictDoNothing().returning({ runId: batchRuns.runId });
+  return row?.runId;
+}
+
+export async function finishRun(tx: Tx, runId: number, summary: { applied: number; rejected: number; rejectedByReason: Record<string, number>; durationMs: number }, now: Date): Promise<BatchRunRow> {
+  const [row] = await tx.update(batchRuns).set({ ...summary, finishedAt: now }).where(eq(batchRuns.runId, runId)).returning();
+  return row;
+}
+
+export async function listRuns(tx: Tx, limit: number): Promise<BatchRunRow[]> {
+  return tx.select().from(batchRuns).orderBy(desc(batchRuns.runId)).limit(limit);
+}
+
+export async function listRejected(tx: Tx, limit: number, runId?: number) {
+  const where = runId === undefined ? sql`outcome = 'REJECTED'` : sql`outcome = 'REJECTED' and run_id = ${runId}`;
+  return tx.select({
+    updateId: statusUpdates.updateId, runId: statusUpdates.runId, pspId: statusUpdates.pspId,
+    pspTransactionId: statusUpdates.pspTransactionId, status: statusUpdates.status, amount: statusUpdates.amount,
+    currency: statusUpdates.currency, operationStatus: statusUpdates.operationStatus, reason: statusUpdates.reason,
+    receivedAt: statusUpdates.receivedAt, processedAt: statusUpdates.processedAt,
+  }).from(statusUpdates).where(where).orderBy(desc(statusUpdates.updateId)).limit(limit);
+}
+
+export async function pendingCount(tx: Tx): Promise<number> {
+  const [row] = await rows<{ n: string | number }>(tx, sql`select count(*) as n from status_updates where processed_at is null`);
+  return Number(row?.n ?? 0);
+}
