@@ -9,8 +9,6 @@ import {
 } from '../store/status-updates.ts';
 import type { PaymentDeps } from './payment-deps.ts';
 
-export const CHUNK_SIZE = 5000;
-
 export interface BatchSummary {
   runId: number;
   trigger: string;
@@ -43,7 +41,7 @@ export async function runStatusBatch(deps: PaymentDeps, trigger: 'schedule' | 'm
   for (;;) {
     const chunk = await db.transaction(async (tx) => {
       await lockBatch(tx);
-      const updates = await pendingChunk(tx, upTo, CHUNK_SIZE);
+      const updates = await pendingChunk(tx, upTo, deps.config.statusBatchChunkSize);
       if (updates.length === 0) return undefined;
       const payments = await paymentsForUpdates(tx, [...new Set(updates.map((u) => u.psp_transaction_id))]);
       const result = applyChunk(updates, payments);
@@ -51,6 +49,8 @@ export async function runStatusBatch(deps: PaymentDeps, trigger: 'schedule' | 'm
       return result;
     });
     if (!chunk) break;
+    // Let requests waiting for the (embedded, single-connection) database in between chunks.
+    await new Promise((resolve) => setImmediate(resolve));
     applied += chunk.applied;
     rejected += chunk.outcomes.length - chunk.applied;
     for (const o of chunk.outcomes) if (o.reason) rejectedByReason[o.reason] = (rejectedByReason[o.reason] ?? 0) + 1;
