@@ -14,7 +14,12 @@ export class ApiError extends Error {
   readonly details: FieldProblem[];
 
   constructor(status: number, code: string, message: string, opts: { title?: string; details?: FieldProblem[] } = {}) {
+    // An API error is an expected answer, not a bug: skip the stack trace, which is costly to
+    // capture for type-stripped modules and never shown to anyone.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = 'ApiError';
     this.status = status;
     this.code = code;

@@ -1,0 +1,148 @@
+// Shared pieces of the benchmarks: a server in its own process (so the load generator does not
+// share its event loop), the demo credentials, and a PSP that answers makePayment with OK.
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
+
+export const DEMO = {
+  pspId: 'C948DFD1546347568874C4DDC93A2E3C',
+  clientId: 'fb492b5e-7907-4d83-bc20-c7fb60ca35de',
+  clientSecret: 'Y8Kteew6GE3ZmeycEt6egg==',
+  subscriptionKey: '0f14ebcab0ec4b29ae0cb90d91b4a84a',
+  msn: '123456',
+};
+export const ADMIN_TOKEN = 'bench-admin-token-0123456789';
+
+export interface BenchServer {
+  url: string;
+  backend: string;
+  /** The PostgreSQL database of this run (undefined on PGlite). */
+  databaseUrl?: string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `vipps-psp start` on a fresh database: PostgreSQL when DATABASE_URL is set, else PGlite. */
+export async function startBenchServer(env: Record<string, string> = {}): Promise<BenchServer> {
+  const port = await freePort();
+  let dbEnv: Record<string, string>;
+  let drop = async () => {};
+  let backend: string;
+  if (process.env.DATABASE_URL) {
+    const name = `vipps_psp_bench_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const u = new URL(process.env.DATABASE_URL);
+    u.pathname = `/${name}`;
+    dbEnv = { DATABASE_URL: u.toString(), DB_POOL_SIZE: env.DB_POOL_SIZE ?? '50' };
+    backend = 'PostgreSQL';
+    drop = async () => {
+      const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    };
+  } else {
+    dbEnv = { DATA_DIR: mkdtempSync(path.join(tmpdir(), 'vipps-psp-bench-')), DATABASE_URL: '' };
+    backend = 'PGlite (embedded)';
+  }
+  const child: ChildProcess = spawn(process.execPath, ['src/cli/main.ts', 'start'], {
+    cwd: path.resolve(import.meta.dirname, '..'),
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ADMIN_TOKEN, ...dbEnv, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(`${url}/ready`)).status === 200) break;
+    } catch { /* starting */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    backend,
+    databaseUrl: dbEnv.DATABASE_URL || undefined,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      await drop();
+    },
+  };
+}
+
+export async function pspHeaders(url: string): Promise<Record<string, string>> {
+  const r = await fetch(`${url}/accessToken/get`, {
+    method: 'POST',
+    headers: { client_id: DEMO.clientId, client_secret: DEMO.clientSecret, 'Ocp-Apim-Subscription-Key': DEMO.subscriptionKey },
+  });
+  const token = ((await r.json()) as { access_token: string }).access_token;
+  return {
+    authorization: `Bearer ${token}`,
+    'ocp-apim-subscription-key': DEMO.subscriptionKey,
+    'psp-id': DEMO.pspId,
+    'merchant-serial-number': DEMO.msn,
+    'content-type': 'application/json',
+  };
+}
+
+/** A PSP that answers every makePayment with OK. */
+export async function startOkPsp(): Promise<{ url: string; count(): number; stop(): Promise<void> }> {
+  let n = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      n += 1;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"paymentInfo":{"status":"OK"}}');
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/makepayment`,
+    count: () => n,
+    stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+export function initPayload(id: string, makePaymentUrl: string, amount = 49900): string {
+  return JSON.stringify({
+    pspTransactionId: id, merchantOrderId: id, amount, currency: 'NOK',
+    pspRedirectUrl: 'https://example.com/return', makePaymentUrl, makePaymentToken: 'bench-token', paymentText: 'Benchmark',
+  });
+}
+
+export function row(label: string, value: string): void {
+  process.stdout.write(`${label.padEnd(46)} ${value}\n`);
+}
+
+/** Adds `count` payments straight into the database (PostgreSQL only), to measure at scale. */
+export async function fillPayments(databaseUrl: string, count: number, prefix: string): Promise<void> {
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  await c.query(`
+    insert into payments (psp_id, psp_transaction_id, msn, merchant_order_id, amount, currency, psp_redirect_url,
+      make_payment_url, token_hash, three_ds_ref, state, reserved_amount)
+    select $1, $2 || g, '123456', $2 || g, 10000, 'NOK', 'https://example.com', 'http://127.0.0.1:9/x',
+      md5($2 || g), md5('3ds' || $2 || g), 'RESERVED', 10000
+    from generate_series(1, $3::int) g`, [DEMO.pspId, prefix, count]);
+  await c.query('analyze payments');
+  await c.end();
+}
