@@ -2,7 +2,7 @@
 // share its event loop), the demo credentials, and a PSP that answers makePayment with OK.
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,6 +23,8 @@ export interface BenchServer {
   backend: string;
   /** The PostgreSQL database of this run (undefined on PGlite). */
   databaseUrl?: string;
+  /** Peak resident memory of the server process so far, in MiB (Linux). */
+  peakRssMiB(): number;
   stop(): Promise<void>;
 }
 
@@ -78,6 +80,15 @@ export async function startBenchServer(env: Record<string, string> = {}): Promis
     url,
     backend,
     databaseUrl: dbEnv.DATABASE_URL || undefined,
+    peakRssMiB() {
+      try {
+        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+        return Math.round(kb / 1024);
+      } catch {
+        return 0;
+      }
+    },
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
