@@ -5,7 +5,7 @@ import { insertMerchant } from '../store/merchants.ts';
 import { cardsOf, insertCard, insertUserIfAbsent } from '../store/users.ts';
 import { ensurePsp, type PspCredentials } from './psps.ts';
 
-export const DEMO: { psp: PspCredentials; msn: string; merchantName: string; userPhone: string; userName: string } = {
+export const DEMO: { psp: PspCredentials; msn: string; merchantName: string; secondMsn: string; userPhone: string; userName: string } = {
   psp: {
     pspId: 'C948DFD1546347568874C4DDC93A2E3C',
     name: 'Demo PSP',
@@ -15,6 +15,8 @@ export const DEMO: { psp: PspCredentials; msn: string; merchantName: string; use
   },
   msn: '123456',
   merchantName: 'Acme Shop',
+  /** The MSN the official Postman collection looks up ("Get Merchant by MSN"). */
+  secondMsn: '309201',
   userPhone: '92929292',
   userName: 'Test User',
 };
@@ -31,6 +33,17 @@ export async function seedDemo(database: Database): Promise<void> {
       organizationNumber: '123456789',
       mccCode: '5411',
       website: 'https://acme.example',
+      address: { addressLine1: 'Robert Levins gate 5', city: 'Oslo', postCode: '0154', country: 'NO' },
+      status: 'ACTIVE',
+    });
+    await insertMerchant(tx, {
+      msn: DEMO.secondMsn,
+      pspId: DEMO.psp.pspId,
+      name: 'Vipps Merch Shop',
+      companyName: 'Vipps Teknologi AS',
+      companyEmail: 'developer@example.com',
+      organizationNumber: '918130047',
+      mccCode: '5411',
       address: { addressLine1: 'Robert Levins gate 5', city: 'Oslo', postCode: '0154', country: 'NO' },
       status: 'ACTIVE',
     });
