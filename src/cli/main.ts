@@ -1,10 +1,10 @@
 // The `vipps-psp` command: start the server, run migrations, and operator commands that call a
-// running server's /admin API.
+// running server's /admin API. The server, the database drivers and the seed are imported only by
+// `start` and `migrate`: loading them takes seconds, which --help and the operator commands (plain
+// HTTP calls) never need.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, SETTINGS, type Config } from '../config.ts';
-import { startServer } from '../main.ts';
-import { migrate, openDatabase } from '../store/db.ts';
-import { DEMO } from '../operations/seed.ts';
+import type { DEMO } from '../operations/seed.ts';
 import { adminCommands, runAdminCommand } from './admin.ts';
 
 const HELP = `vipps-psp — a self-hostable Vipps PSP API v3 server
@@ -36,7 +36,7 @@ function config(): Config {
   }
 }
 
-function banner(c: Config, url: string, database: string, generatedAdminToken: string | undefined): string {
+function banner(c: Config, url: string, database: string, generatedAdminToken: string | undefined, demo: typeof DEMO): string {
   const lines = [
     '',
     `  vipps-psp is listening on ${c.publicUrl}  (bound to ${url.replace('127.0.0.1', c.host)})`,
@@ -46,18 +46,18 @@ function banner(c: Config, url: string, database: string, generatedAdminToken: s
     lines.push(
       '',
       '  Demo credentials (test environment):',
-      `    Psp-Id:                    ${DEMO.psp.pspId}`,
-      `    Ocp-Apim-Subscription-Key: ${DEMO.psp.subscriptionKey}`,
-      `    client_id:                 ${DEMO.psp.clientId}`,
-      `    client_secret:             ${DEMO.psp.clientSecret}`,
-      `    Merchant-Serial-Number:    ${DEMO.msn} (${DEMO.merchantName})`,
-      `    test user:                 ${DEMO.userPhone} (VISA)`,
+      `    Psp-Id:                    ${demo.psp.pspId}`,
+      `    Ocp-Apim-Subscription-Key: ${demo.psp.subscriptionKey}`,
+      `    client_id:                 ${demo.psp.clientId}`,
+      `    client_secret:             ${demo.psp.clientSecret}`,
+      `    Merchant-Serial-Number:    ${demo.msn} (${demo.merchantName})`,
+      `    test user:                 ${demo.userPhone} (VISA)`,
       '',
       '  Get an access token:',
       `    curl -X POST ${c.publicUrl}/accessToken/get \\`,
-      `      -H "client_id: ${DEMO.psp.clientId}" \\`,
-      `      -H "client_secret: ${DEMO.psp.clientSecret}" \\`,
-      `      -H "Ocp-Apim-Subscription-Key: ${DEMO.psp.subscriptionKey}" --data ''`,
+      `      -H "client_id: ${demo.psp.clientId}" \\`,
+      `      -H "client_secret: ${demo.psp.clientSecret}" \\`,
+      `      -H "Ocp-Apim-Subscription-Key: ${demo.psp.subscriptionKey}" --data ''`,
     );
   }
   if (generatedAdminToken) {
@@ -74,8 +74,9 @@ async function start(args: string[]): Promise<void> {
     return;
   }
   const c = config();
+  const [{ startServer }, seed] = await Promise.all([import('../main.ts'), import('../operations/seed.ts')]);
   const server = await startServer(c);
-  process.stdout.write(`${banner(c, server.url, server.services.database.describe, server.services.adminToken.generated)}\n`);
+  process.stdout.write(`${banner(c, server.url, server.services.database.describe, server.services.adminToken.generated, seed.DEMO)}\n`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -100,6 +101,7 @@ async function runMigrate(args: string[]): Promise<void> {
     return;
   }
   const c = config();
+  const { migrate, openDatabase } = await import('../store/db.ts');
   const database = await openDatabase({ databaseUrl: c.databaseUrl, dataDir: c.dataDir, poolSize: 2 });
   try {
     await migrate(database);

@@ -38,6 +38,18 @@ export interface MerchantPatch {
   email?: string;
   website?: string;
   address?: unknown;
+  companyName?: string;
+  companyEmail?: string;
+}
+
+/** The properties a PATCH may change; anything else in the body is ignored. */
+export const PATCHABLE = ['deactivate', 'name', 'mccCode', 'logo', 'email', 'website', 'address', 'companyName', 'companyEmail'] as const;
+
+/** The known properties of a patch body, without the ones the API does not name. */
+export function knownPatch(body: Record<string, unknown>): MerchantPatch {
+  const patch: Record<string, unknown> = {};
+  for (const key of PATCHABLE) if (body[key] !== undefined) patch[key] = body[key];
+  return patch as MerchantPatch;
 }
 
 /** Whether a patch may be applied to a merchant in the given status, and the status after it. */

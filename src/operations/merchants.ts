@@ -7,7 +7,7 @@ import {
 } from '../store/merchants.ts';
 import { claimKey, storeResponse } from '../store/idempotency.ts';
 import { ApiError, errors, type FieldProblem } from '../domain/errors.ts';
-import { applyPatchStatus, candidateMsn, checkLogo, type MerchantPatch, type MerchantStatus } from '../domain/merchant.ts';
+import { applyPatchStatus, candidateMsn, checkLogo, knownPatch, PATCHABLE, type MerchantStatus } from '../domain/merchant.ts';
 import type { MerchantAddress } from '../store/schema.ts';
 
 export interface CreateMerchantInput {
@@ -117,7 +117,7 @@ export class Merchants {
 
   /** POST /merchants: idempotent on Idempotency-Key. */
   async create(pspId: string, idempotencyKey: string, input: CreateMerchantInput): Promise<{ merchantSerialNumber: string }> {
-    const logoProblem = checkLogo(input.logo);
+    const logoProblem = input.logo === '' ? undefined : checkLogo(input.logo);
     if (logoProblem) throw invalid([logoProblem]);
     const requestHash = hashBody(input);
     return this.database.db.transaction(async (tx) => {
@@ -135,9 +135,10 @@ export class Merchants {
   }
 
   /** PATCH /merchants/{msn}. */
-  async patch(pspId: string, msn: string, patch: MerchantPatch): Promise<void> {
+  async patch(pspId: string, msn: string, body: Record<string, unknown>): Promise<void> {
+    const patch = knownPatch(body);
     if (Object.keys(patch).length === 0) {
-      throw invalid([{ name: 'body', reason: 'At least one of the properties is required' }]);
+      throw invalid([{ name: 'body', reason: `At least one of the properties is required: ${PATCHABLE.join(', ')}` }]);
     }
     if (patch.logo !== undefined) {
       const logoProblem = checkLogo(patch.logo);
@@ -155,6 +156,8 @@ export class Merchants {
       if (patch.email !== undefined) changes.email = patch.email;
       if (patch.website !== undefined) changes.website = patch.website;
       if (patch.address !== undefined) changes.address = patch.address as MerchantAddress;
+      if (patch.companyName !== undefined) changes.companyName = patch.companyName;
+      if (patch.companyEmail !== undefined) changes.companyEmail = patch.companyEmail;
       await updateMerchant(tx, msn, changes, pspId);
     });
     this.cache.delete(msn);
@@ -192,7 +195,7 @@ async function insertWithFreshMsn(tx: Tx, pspId: string, input: CreateMerchantIn
       mccCode: input.mccCode,
       email: input.email ?? null,
       website: input.website ?? null,
-      logo: input.logo,
+      logo: input.logo === '' ? null : input.logo,
       address: input.address,
       status: 'ACTIVE',
     });

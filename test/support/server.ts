@@ -158,7 +158,7 @@ export function merchantBody(overrides: Record<string, unknown> = {}): Record<st
     mccCode: '5411',
     logo: pngLogo(),
     email: 'contact@sockshop.example',
-    website: 'https://sockshop.example',
+    website: 'https://sockshop.no',
     address: { addressLine1: 'Storgata 1', city: 'Oslo', postCode: '0155', country: 'NO' },
     companyName: 'Sock Shop AS',
     companyEmail: 'post@sockshop.example',
