@@ -130,6 +130,38 @@ describe('vipps-psp', { concurrency: true }, () => {
         assert.equal(merchants.find((m: { merchantSerialNumber: string }) => m.merchantSerialNumber === DEMO.msn).skipLandingPage, true);
       });
 
+      it('status-batch run applies stored updates; runs and rejected list them; payment show prints the payment', async () => {
+        const { PspStub } = await import('./support/psp-stub.ts');
+        const { initBody, initOk, forceApprove } = await import('./support/payments.ts');
+        const { pspHeaders } = await import('./support/server.ts');
+        const stub = await PspStub.start();
+        try {
+          const h = await pspHeaders(server.url);
+          const { id, token } = await initOk(server.url, h, initBody(stub.url, { amount: 5000 }));
+          assert.equal((await forceApprove(server.url, h, id, token)).status, 200);
+          await call(server.url, 'POST', '/psp/v3/psppayments/updatestatus', { headers: h, body: { transactions: [
+            { pspTransactionId: id, status: 'CAPTURED', amount: 2000 }, { pspTransactionId: id, status: 'REFUNDED', amount: 9000 },
+          ] } });
+          const run = await cli(['status-batch', 'run', ...remote()]);
+          assert.equal(run.code, 0, run.stderr);
+          assert.match(run.stdout, /applied 1, rejected 1 \(EXCEEDS_CAPTURED 1\)/);
+          const runs = await cli(['status-batch', 'runs', ...remote()]);
+          assert.equal(runs.code, 0, runs.stderr);
+          assert.match(runs.stdout, /Pending updates: 0/);
+          assert.match(runs.stdout, /manual/);
+          const rejected = await cli(['status-batch', 'rejected', '--json', ...remote()]);
+          assert.equal(rejected.code, 0, rejected.stderr);
+          assert.equal(JSON.parse(rejected.stdout).rejected[0].reason, 'EXCEEDS_CAPTURED');
+          const show = await cli(['payment', 'show', DEMO.psp.pspId, id, ...remote()]);
+          assert.equal(show.code, 0, show.stderr);
+          assert.match(show.stdout, new RegExp(`Payment ${id} \\(MSN 123456\\): RESERVED, 5000 øre`));
+          assert.match(show.stdout, /CAPTURED\s+2000\s+true/);
+          assert.match(show.stdout, /ACCEPTED\s+200\s+RESERVED/);
+        } finally {
+          await stub.close();
+        }
+      });
+
       it('takes the server and token from VIPPS_PSP_URL and ADMIN_TOKEN', async () => {
         const run = await cli(['psp', 'list', '--json'], { VIPPS_PSP_URL: server.url, ADMIN_TOKEN });
         assert.equal(run.code, 0, run.stderr);

@@ -128,6 +128,57 @@ export const adminCommands: AdminCommand[] = [
       return `Added ${c.brand} •••• ${c.last4}`;
     },
   },
+  {
+    group: 'status-batch', action: 'run', usage: 'status-batch run', summary: 'Apply all stored status updates now',
+    options: {},
+    run: (ctx) => ctx.call('POST', '/admin/status-batch/run'),
+    human(r) {
+      const s = r as { runId: number; applied: number; rejected: number; rejectedByReason: Record<string, number>; durationMs: number };
+      const reasons = Object.entries(s.rejectedByReason).map(([k, v]) => `${k} ${v}`).join(', ');
+      return `Run ${s.runId}: applied ${s.applied}, rejected ${s.rejected}${reasons ? ` (${reasons})` : ''} in ${s.durationMs} ms`;
+    },
+  },
+  {
+    group: 'status-batch', action: 'runs', usage: 'status-batch runs', summary: 'List batch runs and the pending count',
+    options: { limit: { type: 'string' } },
+    run: (ctx, v) => ctx.call('GET', `/admin/status-batch/runs${typeof v.limit === 'string' ? `?limit=${encodeURIComponent(v.limit)}` : ''}`),
+    human(r) {
+      const b = r as { pending: number; schedule: { cron: string; timeZone: string; mode: string }; runs: Array<Record<string, unknown>> };
+      return `Pending updates: ${b.pending}. Schedule: "${b.schedule.cron}" ${b.schedule.timeZone} (${b.schedule.mode})\n` +
+        table(b.runs, ['runId', 'trigger', 'startedAt', 'finishedAt', 'applied', 'rejected', 'durationMs']);
+    },
+  },
+  {
+    group: 'status-batch', action: 'rejected', usage: 'status-batch rejected', summary: 'List rejected updates with their reasons (--run-id N)',
+    options: { 'run-id': { type: 'string' }, limit: { type: 'string' } },
+    run(ctx, v) {
+      const q = new URLSearchParams();
+      if (typeof v['run-id'] === 'string') q.set('runId', v['run-id']);
+      if (typeof v.limit === 'string') q.set('limit', v.limit);
+      return ctx.call('GET', `/admin/status-batch/rejected${q.size ? `?${q}` : ''}`);
+    },
+    human: (r) => table((r as { rejected: Array<Record<string, unknown>> }).rejected, ['runId', 'pspTransactionId', 'status', 'amount', 'reason', 'reasonText']),
+  },
+  {
+    group: 'payment', action: 'show', usage: 'payment show PSP_ID PSP_TRANSACTION_ID', summary: 'A payment with its log and every makePayment attempt',
+    options: {},
+    positionals: ['PSP_ID', 'PSP_TRANSACTION_ID'],
+    async run(ctx, _v, positionals) {
+      const [pspId, id] = positionals;
+      if (!pspId || !id) throw new UsageError('give the Psp-Id and the pspTransactionId');
+      return ctx.call('GET', `/admin/payments/${encodeURIComponent(pspId)}/${encodeURIComponent(id)}`);
+    },
+    human(r) {
+      const p = r as { pspTransactionId: string; state: string; amount: number; merchantSerialNumber: string; errorText: string | null;
+        transactionLogHistory: Array<{ operation: string; amount: number; operationSuccess: boolean; timeStamp: string }>;
+        deliveries: Array<{ at: string; paymentState: string; responseStatus: number | null; outcome: string; latencyMs: number; error: string | null }> };
+      return [
+        `Payment ${p.pspTransactionId} (MSN ${p.merchantSerialNumber}): ${p.state}, ${p.amount} øre${p.errorText ? ` — ${p.errorText}` : ''}`,
+        '', 'Log:', table(p.transactionLogHistory as unknown as Array<Record<string, unknown>>, ['timeStamp', 'operation', 'amount', 'operationSuccess']),
+        '', 'makePayment attempts:', table(p.deliveries as unknown as Array<Record<string, unknown>>, ['at', 'paymentState', 'responseStatus', 'outcome', 'latencyMs', 'error']),
+      ].join('\n');
+    },
+  },
 ];
 
 function commandHelp(c: AdminCommand): string {

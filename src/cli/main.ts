@@ -12,9 +12,9 @@ const HELP = `vipps-psp — a self-hostable Vipps PSP API v3 server
 Usage: vipps-psp <command> [options]
 
 Commands:
-  start                      Start the server (migrates the database first)
-  migrate                    Apply database migrations and exit
-${adminCommands.map((c) => `  ${c.usage.padEnd(26)} ${c.summary}`).join('\n')}
+  start                                    Start the server (migrates the database first)
+  migrate                                  Apply database migrations and exit
+${adminCommands.map((c) => `  ${c.usage.padEnd(40)} ${c.summary}`).join('\n')}
 
 Run "vipps-psp <command> --help" for a command's options.
 
