@@ -84,7 +84,9 @@ export class MakePaymentClient {
         if (size < MAX_BODY) chunks.push(buf.subarray(0, MAX_BODY - size));
         size += buf.length;
       }
-      return { status: response.statusCode, body: Buffer.concat(chunks).toString('utf8'), latencyMs: latency() };
+      // The answer is stored as text: NUL and unpaired surrogates, which PostgreSQL refuses, become U+FFFD.
+      const text = Buffer.concat(chunks).toString('utf8').replace(/\u0000/g, '\uFFFD').toWellFormed();
+      return { status: response.statusCode, body: text, latencyMs: latency() };
     } catch (err) {
       const e = err as Error & { code?: string; cause?: Error & { code?: string } };
       const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT';

@@ -136,8 +136,15 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
     }, 'request');
   });
 
+  // Graceful shutdown: once close() has begun, the answers to requests still in flight close their
+  // connection. Otherwise close() waits for each client's keep-alive connection to time out (Fastify's
+  // keepAliveTimeout is 72 s) before the process can exit.
+  let closing = false;
+  app.addHook('preClose', async () => { closing = true; });
+
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff');
+    if (closing) reply.header('connection', 'close');
     return payload;
   });
 
