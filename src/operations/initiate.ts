@@ -4,7 +4,7 @@ import { ApiError, errors } from '../domain/errors.ts';
 import { validateInit, type InitRequest } from '../domain/init-request.ts';
 import { claimKey, storeResponse } from '../store/idempotency.ts';
 import { findMerchant } from '../store/merchants.ts';
-import { insertPayment } from '../store/payments.ts';
+import { insertPayment, insertPaymentAlone, type NewPayment } from '../store/payments.ts';
 import { findUser } from '../store/users.ts';
 import { randomToken, sha256 } from '../security/secrets.ts';
 import { resolvesToPrivate } from '../delivery/make-payment-client.ts';
@@ -37,57 +37,72 @@ export async function initiate(
     if (bad) throw invalid([{ name: 'makePaymentUrl', reason: `Invalid makePaymentUrl: the host resolves to ${bad}, which is not a public address` }]);
   }
   const now = deps.clock.now();
+  const token = randomToken(24);
+  const row = paymentRow(deps, pspId, msn, request, token, now);
+  const response: InitResponse = {
+    pspTransactionId: request.pspTransactionId,
+    merchantOrderId: request.merchantOrderId,
+    vippsRedirectUrl: redirectUrlFor(deps, token, request.isApp),
+  };
+
+  // The common case is one prepared INSERT; the unique indexes settle duplicates, also concurrent ones.
+  if (idempotencyKey === undefined && !request.skipLandingPage) {
+    const result = await insertPaymentAlone(deps.database, row);
+    if ('duplicate' in result) throw duplicate(result.duplicate);
+    return response;
+  }
 
   return deps.database.db.transaction(async (tx) => {
     if (idempotencyKey !== undefined) {
-      const earlier = await claimKey(tx, pspId, 'init', idempotencyKey, sha256(canonicalJson({ msn, body })));
+      const requestHash = sha256(canonicalJson({ msn, body }));
+      const earlier = await claimKey(tx, pspId, 'init', idempotencyKey, requestHash);
       if (earlier) {
-        if (earlier.requestHash !== sha256(canonicalJson({ msn, body }))) throw errors.idempotencyConflict();
+        if (earlier.requestHash !== requestHash) throw errors.idempotencyConflict();
         if (earlier.statusCode === null) throw errors.idempotencyInFlight();
         return earlier.responseBody as InitResponse;
       }
     }
     await checkSkipLandingPage(tx, msn, request);
-    const token = randomToken(24);
-    const skip = request.skipLandingPage;
-    const deadlineSeconds = skip ? deps.config.appTimeoutSeconds : deps.config.landingTimeoutSeconds;
-    const inserted = await insertPayment(tx, {
-      pspId,
-      pspTransactionId: request.pspTransactionId,
-      msn,
-      merchantOrderId: request.merchantOrderId,
-      amount: request.amount,
-      currency: request.currency,
-      customerMobileNumber: request.customerMobileNumber,
-      pspRedirectUrl: request.pspRedirectUrl,
-      makePaymentUrl: request.makePaymentUrl,
-      makePaymentToken: request.makePaymentToken,
-      paymentText: request.paymentText,
-      isApp: request.isApp,
-      skipLandingPage: skip,
-      merchantAgreementUrl: request.merchantAgreementUrl,
-      tokenHash: sha256(token),
-      threeDsRef: randomToken(18),
-      // With skipLandingPage the request is pushed straight to the user's app.
-      state: skip ? 'AWAITING_USER' : 'INITIATED',
-      phone: skip ? request.customerMobileNumber : null,
-      expiresAt: new Date(now.getTime() + deadlineSeconds * 1000),
-      createdAt: now,
-      updatedAt: now,
-    });
-    if ('duplicate' in inserted) {
-      throw inserted.duplicate === 'pspTransactionId'
-        ? invalid([{ name: '44', reason: 'PSP Transaction ID already exists' }])
-        : invalid([{ name: '99', reason: 'OrderId already exists' }]);
-    }
-    const response: InitResponse = {
-      pspTransactionId: request.pspTransactionId,
-      merchantOrderId: request.merchantOrderId,
-      vippsRedirectUrl: redirectUrlFor(deps, token, request.isApp),
-    };
+    const inserted = await insertPayment(tx, row);
+    if ('duplicate' in inserted) throw duplicate(inserted.duplicate);
     if (idempotencyKey !== undefined) await storeResponse(tx, pspId, 'init', idempotencyKey, 200, response);
     return response;
   });
+}
+
+function duplicate(which: 'pspTransactionId' | 'merchantOrderId'): ApiError {
+  return which === 'pspTransactionId'
+    ? invalid([{ name: '44', reason: 'PSP Transaction ID already exists' }])
+    : invalid([{ name: '99', reason: 'OrderId already exists' }]);
+}
+
+function paymentRow(deps: PaymentDeps, pspId: string, msn: string, request: InitRequest, token: string, now: Date): NewPayment {
+  // With skipLandingPage the request is pushed straight to the user's app.
+  const skip = request.skipLandingPage;
+  const deadlineSeconds = skip ? deps.config.appTimeoutSeconds : deps.config.landingTimeoutSeconds;
+  return {
+    pspId,
+    pspTransactionId: request.pspTransactionId,
+    msn,
+    merchantOrderId: request.merchantOrderId,
+    amount: request.amount,
+    currency: request.currency,
+    customerMobileNumber: request.customerMobileNumber,
+    pspRedirectUrl: request.pspRedirectUrl,
+    makePaymentUrl: request.makePaymentUrl,
+    makePaymentToken: request.makePaymentToken,
+    paymentText: request.paymentText,
+    isApp: request.isApp,
+    skipLandingPage: skip,
+    merchantAgreementUrl: request.merchantAgreementUrl,
+    tokenHash: sha256(token),
+    threeDsRef: randomToken(18),
+    state: skip ? 'AWAITING_USER' : 'INITIATED',
+    phone: skip ? request.customerMobileNumber : null,
+    expiresAt: new Date(now.getTime() + deadlineSeconds * 1000),
+    createdAt: now,
+    updatedAt: now,
+  };
 }
 
 async function checkSkipLandingPage(tx: Parameters<typeof findMerchant>[0], msn: string, request: InitRequest): Promise<void> {

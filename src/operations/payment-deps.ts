@@ -25,9 +25,18 @@ export function isoWithOffset(date: Date): string {
   return `${date.toISOString().slice(0, 19)}+00:00`;
 }
 
-export function logView(entries: LogRow[]) {
+/** What a log entry needs to be shown: a stored row, or one read as JSON by the details query. */
+export interface ShownEntry {
+  amount: number;
+  paymentText: string | null;
+  operation: string;
+  success: boolean;
+  createdAt: Date;
+}
+
+export function logView(entries: ShownEntry[]) {
   return {
-    transactionSummary: summarize(entries as unknown as LogEntry[]),
+    transactionSummary: summarize(entries as LogEntry[]),
     transactionLogHistory: entries.map((e) => ({
       amount: e.amount,
       paymentText: e.paymentText ?? '',

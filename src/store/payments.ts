@@ -1,7 +1,7 @@
 // Payments, their transaction log and delivery attempts. Every state change is a conditional
 // UPDATE (… WHERE state IN (…)), so when approve, cancel and expiry race, exactly one row update wins.
 import { and, asc, eq, gt, inArray, isNull, lte, or, sql } from 'drizzle-orm';
-import type { Tx } from './db.ts';
+import type { Database, Tx } from './db.ts';
 import { deliveryAttempts, paymentLog, payments } from './schema.ts';
 
 export type PaymentRow = typeof payments.$inferSelect;
@@ -96,4 +96,48 @@ export async function failAbandonedDeliveries(tx: Tx, now: Date, limit: number):
 /** Counts of payments by state (operator overview). */
 export async function countByState(tx: Tx): Promise<Array<{ state: string; count: number }>> {
   return tx.select({ state: payments.state, count: sql<number>`count(*)::int` }).from(payments).groupBy(payments.state);
+}
+
+export interface DetailsRow {
+  psp_transaction_id: string;
+  merchant_order_id: string;
+  log: Array<{ amount: number; paymentText: string | null; at: string; operation: string; success: boolean }>;
+}
+
+/** A payment's ids and whole log in one prepared statement: the details endpoint's only query. */
+export async function detailsOf(database: Database, pspId: string, pspTransactionId: string): Promise<DetailsRow | undefined> {
+  const [row] = await database.query<DetailsRow>('payment_details', `
+    select p.psp_transaction_id, p.merchant_order_id,
+      coalesce((select json_agg(json_build_object('amount', l.amount, 'paymentText', l.payment_text, 'at', l.created_at,
+                                                  'operation', l.operation, 'success', l.success) order by l.entry_id)
+                from payment_log l where l.payment_id = p.payment_id), '[]'::json) as log
+    from payments p where p.psp_id = $1 and p.psp_transaction_id = $2`, [pspId, pspTransactionId]);
+  return row;
+}
+
+const INSERT_COLUMNS: Array<[keyof NewPayment, string]> = [
+  ['pspId', 'psp_id'], ['pspTransactionId', 'psp_transaction_id'], ['msn', 'msn'], ['merchantOrderId', 'merchant_order_id'],
+  ['amount', 'amount'], ['currency', 'currency'], ['customerMobileNumber', 'customer_mobile_number'],
+  ['pspRedirectUrl', 'psp_redirect_url'], ['makePaymentUrl', 'make_payment_url'], ['makePaymentToken', 'make_payment_token'],
+  ['paymentText', 'payment_text'], ['isApp', 'is_app'], ['skipLandingPage', 'skip_landing_page'],
+  ['merchantAgreementUrl', 'merchant_agreement_url'], ['tokenHash', 'token_hash'], ['threeDsRef', 'three_ds_ref'],
+  ['state', 'state'], ['phone', 'phone'], ['expiresAt', 'expires_at'], ['createdAt', 'created_at'], ['updatedAt', 'updated_at'],
+];
+const INSERT_SQL = `insert into payments (${INSERT_COLUMNS.map(([, c]) => c).join(', ')})
+  values (${INSERT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}) on conflict do nothing returning payment_id`;
+
+/**
+ * The same insert as insertPayment as one prepared autocommit statement, for an init that needs
+ * no other work in its transaction. The unique indexes decide duplicates either way.
+ */
+export async function insertPaymentAlone(database: Database, row: NewPayment): Promise<{ inserted: true } | { duplicate: 'pspTransactionId' | 'merchantOrderId' }> {
+  const params = INSERT_COLUMNS.map(([k]) => {
+    const v = row[k];
+    return v instanceof Date ? v.toISOString() : (v ?? null);
+  });
+  const inserted = await database.query<{ payment_id: string }>('payment_insert', INSERT_SQL, params);
+  if (inserted.length > 0) return { inserted: true };
+  const [byTx] = await database.query<{ one: number }>('payment_exists',
+    'select 1 as one from payments where psp_id = $1 and psp_transaction_id = $2', [row.pspId, row.pspTransactionId]);
+  return { duplicate: byTx ? 'pspTransactionId' : 'merchantOrderId' };
 }
