@@ -12,6 +12,7 @@ import { seedDemo } from './operations/seed.ts';
 import { buildApp, createLogger, type Services } from './http/app.ts';
 import { MakePaymentClient } from './delivery/make-payment-client.ts';
 import { Sweeper } from './jobs/sweeper.ts';
+import { PaymentInserter } from './store/payment-inserter.ts';
 import { StatusBatchScheduler } from './jobs/status-batch-scheduler.ts';
 
 export interface RunningServer {
@@ -48,7 +49,7 @@ export async function startServer(givenConfig: Config, opts: { clock?: Clock } =
     if (config.vippsEnv === 'test') await seedDemo(database);
     const logger = createLogger(config.logLevel);
     const client = new MakePaymentClient({ timeoutMs: config.makePaymentTimeoutMs, allowPrivate: config.allowPrivateCallbacks });
-    const payments = { config, clock, database, client, log: logger };
+    const payments = { config, clock, database, client, log: logger, inserter: new PaymentInserter(database) };
     const tokens = await TokenService.create(database, { issuer: config.publicUrl, ttlSeconds: config.accessTokenTtlSeconds, clock });
     const services: Services = {
       config,

@@ -4,7 +4,7 @@ import { ApiError, errors } from '../domain/errors.ts';
 import { validateInit, type InitRequest } from '../domain/init-request.ts';
 import { claimKey, storeResponse } from '../store/idempotency.ts';
 import { findMerchant } from '../store/merchants.ts';
-import { insertPayment, insertPaymentAlone, type NewPayment } from '../store/payments.ts';
+import { insertPayment, type NewPayment } from '../store/payments.ts';
 import { findUser } from '../store/users.ts';
 import { randomToken, sha256 } from '../security/secrets.ts';
 import { resolvesToPrivate } from '../delivery/make-payment-client.ts';
@@ -47,7 +47,7 @@ export async function initiate(
 
   // The common case is one prepared INSERT; the unique indexes settle duplicates, also concurrent ones.
   if (idempotencyKey === undefined && !request.skipLandingPage) {
-    const result = await insertPaymentAlone(deps.database, row);
+    const result = await deps.inserter.insert(row);
     if ('duplicate' in result) throw duplicate(result.duplicate);
     return response;
   }

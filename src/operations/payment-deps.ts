@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../store/db.ts';
 import type { MakePaymentClient } from '../delivery/make-payment-client.ts';
+import type { PaymentInserter } from '../store/payment-inserter.ts';
 import type { AttemptRow, LogRow, PaymentRow } from '../store/payments.ts';
 import { summarize, type LogEntry } from '../domain/payment.ts';
 
@@ -18,6 +19,7 @@ export interface PaymentDeps {
   database: Database;
   client: MakePaymentClient;
   log: Logger;
+  inserter: PaymentInserter;
 }
 
 /** ISO-8601 with an explicit offset and whole seconds, as the spec's example "2018-06-13T18:34:25-07:00". */

@@ -1,0 +1,100 @@
+// Coalesces concurrent payment inserts into one multi-row INSERT: the requests that arrive in the
+// same turn of the event loop share one statement and one commit (one WAL flush instead of many).
+// Each caller still gets its answer only after its row is durably stored, and the unique indexes
+// still decide duplicates — also between two rows of one statement (the first one wins).
+import type { Database } from './db.ts';
+import { insertPaymentAlone, type NewPayment } from './payments.ts';
+
+export type InsertResult = { inserted: true } | { duplicate: 'pspTransactionId' | 'merchantOrderId' };
+
+interface Pending {
+  row: NewPayment;
+  resolve(result: InsertResult): void;
+  reject(err: unknown): void;
+}
+
+const MAX_ROWS = 500;
+
+const COLUMNS = `psp_id text, psp_transaction_id text, msn text, merchant_order_id text, amount integer, currency text,
+  customer_mobile_number text, psp_redirect_url text, make_payment_url text, make_payment_token text, payment_text text,
+  is_app boolean, skip_landing_page boolean, merchant_agreement_url text, token_hash text, three_ds_ref text, state text,
+  phone text, expires_at timestamptz, created_at timestamptz, updated_at timestamptz`;
+const NAMES = COLUMNS.split(',').map((c) => c.trim().split(/\s+/)[0]).join(', ');
+
+const INSERT_MANY = `insert into payments (${NAMES})
+  select ${NAMES} from jsonb_to_recordset($1::jsonb) as x(${COLUMNS})
+  on conflict do nothing returning token_hash`;
+
+const EXISTING = `select x.psp_id, x.psp_transaction_id from jsonb_to_recordset($1::jsonb) as x(psp_id text, psp_transaction_id text)
+  where exists (select 1 from payments p where p.psp_id = x.psp_id and p.psp_transaction_id = x.psp_transaction_id)`;
+
+function jsonRow(r: NewPayment): Record<string, unknown> {
+  return {
+    psp_id: r.pspId, psp_transaction_id: r.pspTransactionId, msn: r.msn, merchant_order_id: r.merchantOrderId,
+    amount: r.amount, currency: r.currency, customer_mobile_number: r.customerMobileNumber ?? null,
+    psp_redirect_url: r.pspRedirectUrl, make_payment_url: r.makePaymentUrl, make_payment_token: r.makePaymentToken ?? null,
+    payment_text: r.paymentText ?? null, is_app: r.isApp ?? false, skip_landing_page: r.skipLandingPage ?? false,
+    merchant_agreement_url: r.merchantAgreementUrl ?? null, token_hash: r.tokenHash, three_ds_ref: r.threeDsRef, state: r.state,
+    phone: r.phone ?? null, expires_at: r.expiresAt?.toISOString() ?? null, created_at: r.createdAt?.toISOString(),
+    updated_at: r.updatedAt?.toISOString(),
+  };
+}
+
+const key = (pspId: string, pspTransactionId: string) => `${pspId}\u0000${pspTransactionId}`;
+
+export class PaymentInserter {
+  private readonly database: Database;
+  private queue: Pending[] = [];
+  private scheduled = false;
+
+  constructor(database: Database) {
+    this.database = database;
+  }
+
+  insert(row: NewPayment): Promise<InsertResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ row, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_ROWS);
+      void this.write(batch);
+    }
+  }
+
+  private async write(batch: Pending[]): Promise<void> {
+    if (batch.length === 1) {
+      const [one] = batch;
+      insertPaymentAlone(this.database, one.row).then(one.resolve, one.reject);
+      return;
+    }
+    try {
+      const inserted = await this.database.query<{ token_hash: string }>(
+        'payment_insert_many', INSERT_MANY, [JSON.stringify(batch.map((p) => jsonRow(p.row)))]);
+      // The token hash is unique per request, so it tells exactly whose row went in.
+      const done = new Set(inserted.map((r) => r.token_hash));
+      const skipped: Pending[] = [];
+      for (const p of batch) {
+        if (done.has(p.row.tokenHash)) p.resolve({ inserted: true });
+        else skipped.push(p);
+      }
+      if (skipped.length === 0) return;
+      const existing = await this.database.query<{ psp_id: string; psp_transaction_id: string }>('payment_existing_many', EXISTING,
+        [JSON.stringify(skipped.map((p) => ({ psp_id: p.row.pspId, psp_transaction_id: p.row.pspTransactionId })))]);
+      const taken = new Set(existing.map((r) => key(r.psp_id, r.psp_transaction_id)));
+      for (const p of skipped) {
+        p.resolve({ duplicate: taken.has(key(p.row.pspId, p.row.pspTransactionId)) ? 'pspTransactionId' : 'merchantOrderId' });
+      }
+    } catch {
+      // One bad row must not fail its neighbours: retry each on its own.
+      for (const p of batch) insertPaymentAlone(this.database, p.row).then(p.resolve, p.reject);
+    }
+  }
+}
