@@ -1,8 +1,8 @@
 // Operator API under /admin: PSPs, merchants' flags, test users and cards.
 // Every route requires "Authorization: Bearer <ADMIN_TOKEN>". Errors are RFC 7807 problems.
 import type { FastifyInstance } from 'fastify';
-import { errors } from '../../domain/errors.ts';
-import { adminTokenMatches, type AdminToken } from '../../operations/admin-token.ts';
+import type { AdminToken } from '../../operations/admin-token.ts';
+import { adminGuard } from './guard.ts';
 import type { Database } from '../../store/db.ts';
 import { createPsp, listPspSummaries } from '../../operations/psps.ts';
 import type { Merchants } from '../../operations/merchants.ts';
@@ -33,12 +33,7 @@ const phoneParams = {
 
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   app.register(async (admin) => {
-    admin.addHook('onRequest', async (request) => {
-      if (deps.adminToken.hash === undefined) throw errors.adminDisabled();
-      const authorization = request.headers.authorization ?? '';
-      const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-      if (!match || !adminTokenMatches(deps.adminToken, match[1])) throw errors.adminUnauthorized();
-    });
+    admin.addHook('onRequest', adminGuard(deps.adminToken));
 
     admin.get('/psps', async () => ({ psps: await listPspSummaries(deps.database.db) }));
 
