@@ -57,7 +57,7 @@ export function interpretAnswer(status: number | undefined, body: string | undef
   if (statusValue === 'FAIL') {
     return {
       kind: 'fail',
-      errorId: errorMessage?.errorId !== undefined ? String(errorMessage.errorId) : undefined,
+      errorId: typeof errorMessage?.errorId === 'number' || typeof errorMessage?.errorId === 'string' ? String(errorMessage.errorId) : undefined,
       errorText: typeof errorMessage?.errorText === 'string' ? errorMessage.errorText : undefined,
     };
   }
