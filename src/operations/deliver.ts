@@ -1,9 +1,9 @@
 // makePayment: the token delivery to the PSP (ACCEPTED) and the notifications of a user cancel
 // or a timeout (no card data). Each attempt is recorded with the request (less the Authorization
 // value and with the token masked), the answer, the latency and the outcome.
-import { interpretAnswer, outcomeOf, type DeliveryOutcome } from '../domain/payment.ts';
+import { interpretAnswer, outcomeOf } from '../domain/payment.ts';
 import type { NetworkToken } from '../domain/network-tokens.ts';
-import { appendLog, insertAttempt, transition, type PaymentRow } from '../store/payments.ts';
+import { findPaymentById, insertAttempt, recordDelivery, type PaymentRow } from '../store/payments.ts';
 import type { PaymentDeps } from './payment-deps.ts';
 
 export interface AcceptedRequest {
@@ -35,17 +35,6 @@ function recorded(body: object): object {
   };
 }
 
-function changesFor(outcome: DeliveryOutcome, deps: PaymentDeps, now: Date, amount: number) {
-  switch (outcome.state) {
-    case 'RESERVED': return { state: 'RESERVED', leaseUntil: null, expiresAt: null, reservedAmount: amount };
-    case 'FAILED': return { state: 'FAILED', leaseUntil: null, expiresAt: null, errorId: outcome.errorId, errorText: outcome.errorText, failureReason: outcome.reason };
-    case 'AWAITING_3DS': return {
-      state: 'AWAITING_3DS', leaseUntil: null, url3dSecure: outcome.url3dSecure,
-      expiresAt: new Date(now.getTime() + deps.config.appTimeoutSeconds * 1000),
-    };
-  }
-}
-
 /**
  * Sends one ACCEPTED round for a payment in DELIVERING and applies the PSP's answer.
  * Returns the payment as it is afterwards.
@@ -63,30 +52,37 @@ export async function deliverToken(deps: PaymentDeps, payment: PaymentRow, token
   const result = await deps.client.send(payment.makePaymentUrl, payment.makePaymentToken, body);
   const outcome = outcomeOf(interpretAnswer(result.status, result.body, result.error), payment.deliveryRound);
   const now = deps.clock.now();
-  const after = await deps.database.db.transaction(async (tx) => {
-    const updated = await transition(tx, payment.paymentId, ['DELIVERING'], changesFor(outcome, deps, now, payment.amount), now);
-    await insertAttempt(tx, {
-      paymentId: payment.paymentId,
-      paymentState: 'ACCEPTED',
-      url: payment.makePaymentUrl,
-      requestBody: recorded(body),
-      responseStatus: result.status ?? null,
-      responseBody: result.body ?? null,
-      latencyMs: result.latencyMs,
-      outcome: updated ? outcome.state : 'LATE (payment already resolved)',
-      error: result.error ?? (outcome.state === 'FAILED' ? outcome.reason : null),
-      createdAt: now,
-    });
-    if (updated && outcome.state !== 'AWAITING_3DS') {
-      await appendLog(tx, [{
-        paymentId: payment.paymentId, operation: 'RESERVED', amount: payment.amount,
-        paymentText: payment.paymentText, success: outcome.state === 'RESERVED', createdAt: now,
-      }]);
-    }
-    return updated;
+  const changes = {
+    state: outcome.state,
+    expiresAt: outcome.state === 'AWAITING_3DS' ? new Date(now.getTime() + deps.config.appTimeoutSeconds * 1000) : null,
+    errorId: outcome.state === 'FAILED' ? outcome.errorId : null,
+    errorText: outcome.state === 'FAILED' ? outcome.errorText : null,
+    failureReason: outcome.state === 'FAILED' ? outcome.reason : null,
+    url3dSecure: outcome.state === 'AWAITING_3DS' ? outcome.url3dSecure : null,
+  };
+  const updated = await recordDelivery(deps.database, {
+    paymentId: payment.paymentId,
+    ...changes,
+    url: payment.makePaymentUrl,
+    requestBody: recorded(body),
+    responseStatus: result.status ?? null,
+    responseBody: result.body ?? null,
+    latencyMs: result.latencyMs,
+    error: result.error ?? (outcome.state === 'FAILED' ? outcome.reason : null),
+    now,
   });
   deps.log.info({ pspTransactionId: payment.pspTransactionId, pspId: payment.pspId, status: result.status, error: result.error, outcome: outcome.state, ms: result.latencyMs }, 'makePayment delivered');
-  return after ?? payment;
+  if (!updated) return (await findPaymentById(deps.database.db, payment.paymentId)) ?? payment;
+  return {
+    ...payment,
+    state: changes.state,
+    expiresAt: changes.expiresAt,
+    leaseUntil: null,
+    updatedAt: now,
+    reservedAmount: changes.state === 'RESERVED' ? payment.amount : payment.reservedAmount,
+    ...(changes.state === 'FAILED' ? { errorId: changes.errorId, errorText: changes.errorText, failureReason: changes.failureReason } : {}),
+    ...(changes.state === 'AWAITING_3DS' ? { url3dSecure: changes.url3dSecure } : {}),
+  };
 }
 
 /** Tells the PSP that the user cancelled or the payment timed out. The payment's state is final already. */

@@ -141,3 +141,54 @@ export async function insertPaymentAlone(database: Database, row: NewPayment): P
     'select 1 as one from payments where psp_id = $1 and psp_transaction_id = $2', [row.pspId, row.pspTransactionId]);
   return { duplicate: byTx ? 'pspTransactionId' : 'merchantOrderId' };
 }
+
+export interface DeliveryRecord {
+  paymentId: string;
+  /** The state the PSP's answer leads to. */
+  state: 'RESERVED' | 'FAILED' | 'AWAITING_3DS';
+  expiresAt: Date | null;
+  errorId: string | null;
+  errorText: string | null;
+  failureReason: string | null;
+  url3dSecure: string | null;
+  url: string;
+  requestBody: unknown;
+  responseStatus: number | null;
+  responseBody: string | null;
+  latencyMs: number;
+  error: string | null;
+  now: Date;
+}
+
+const RECORD_DELIVERY = `
+  with upd as (
+    update payments set state = $2, lease_until = null, expires_at = $3::timestamptz,
+      reserved_amount = case when $2 = 'RESERVED' then amount else reserved_amount end,
+      error_id = case when $2 = 'FAILED' then $4 else error_id end,
+      error_text = case when $2 = 'FAILED' then $5 else error_text end,
+      failure_reason = case when $2 = 'FAILED' then $6 else failure_reason end,
+      url_3d_secure = case when $2 = 'AWAITING_3DS' then $7 else url_3d_secure end,
+      updated_at = $8::timestamptz
+    where payment_id = $1 and state = 'DELIVERING'
+    returning payment_id, amount, payment_text),
+  attempt as (
+    insert into delivery_attempts (payment_id, payment_state, url, request_body, response_status, response_body, latency_ms, outcome, error, created_at)
+    values ($1, 'ACCEPTED', $9, $10::jsonb, $11, $12, $13,
+      case when exists (select 1 from upd) then $2 else 'LATE (payment already resolved)' end, $14, $8::timestamptz)),
+  entry as (
+    insert into payment_log (payment_id, operation, amount, payment_text, success, created_at)
+    select payment_id, 'RESERVED', amount, payment_text, $2 = 'RESERVED', $8::timestamptz from upd where $2 <> 'AWAITING_3DS')
+  select count(*)::int as updated from upd`;
+
+/**
+ * Applies the PSP's answer to a payment in DELIVERING — the new state, the attempt, the log entry —
+ * in one statement (one round trip, one commit). Returns false when the payment was no longer
+ * DELIVERING (its lease ran out first); the attempt is recorded either way.
+ */
+export async function recordDelivery(database: Database, r: DeliveryRecord): Promise<boolean> {
+  const [row] = await database.query<{ updated: number }>('payment_record_delivery', RECORD_DELIVERY, [
+    r.paymentId, r.state, r.expiresAt?.toISOString() ?? null, r.errorId, r.errorText, r.failureReason, r.url3dSecure,
+    r.now.toISOString(), r.url, JSON.stringify(r.requestBody), r.responseStatus, r.responseBody, r.latencyMs, r.error,
+  ]);
+  return (row?.updated ?? 0) > 0;
+}
