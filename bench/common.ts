@@ -1,7 +1,6 @@
 // Shared pieces of the benchmarks: a server in its own process (so the load generator does not
 // share its event loop), the demo credentials, and a PSP that answers makePayment with OK.
 import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -112,24 +111,18 @@ export async function pspHeaders(url: string): Promise<Record<string, string>> {
   };
 }
 
-/** A PSP that answers every makePayment with OK. */
-export async function startOkPsp(): Promise<{ url: string; count(): number; stop(): Promise<void> }> {
-  let n = 0;
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      n += 1;
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{"paymentInfo":{"status":"OK"}}');
-    });
+/** A PSP in its own process that answers every makePayment with OK. */
+export async function startOkPsp(): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [path.join(import.meta.dirname, 'psp-ok.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
   });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}/makepayment`,
-    count: () => n,
-    stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    url,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
   };
 }
 
