@@ -18,6 +18,7 @@ import { registerAdminRoutes } from './admin/routes.ts';
 import { registerPaymentRoutes } from './api/payments.ts';
 import { registerAdminPaymentRoutes } from './admin/payments.ts';
 import { registerAdminStatusBatchRoutes } from './admin/status-batch.ts';
+import { registerWebRoutes } from './web/routes.ts';
 import type { PaymentDeps } from '../operations/payment-deps.ts';
 
 export interface Services {
@@ -166,6 +167,7 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
   registerPaymentRoutes(app, auth, services.payments);
   registerAdminPaymentRoutes(app, services);
   registerAdminStatusBatchRoutes(app, services);
+  registerWebRoutes(app, services);
 
   return app;
 }

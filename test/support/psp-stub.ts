@@ -25,6 +25,9 @@ export class PspStub {
   url = '';
   /** A minimal 3-D Secure page served by the stub: /3ds?return=<operations url>. */
   threeDsUrl = '';
+  /** Base of a pspRedirectUrl that lands on the stub's "store" page; visits are recorded in storeVisits. */
+  storeUrl = '';
+  readonly storeVisits: string[] = [];
   defaultBehaviour: Behaviour = { kind: 'ok' };
   private waiters: Array<{ check: () => boolean; resolve: () => void }> = [];
 
@@ -35,7 +38,17 @@ export class PspStub {
     const { port } = stub.server.address() as AddressInfo;
     stub.url = `http://127.0.0.1:${port}/makepayment`;
     stub.threeDsUrl = `http://127.0.0.1:${port}/3ds`;
+    stub.storeUrl = `http://127.0.0.1:${port}/store`;
     return stub;
+  }
+
+  /**
+   * A url3dSecure for a payment: the stub's 3-D Secure page offers the operations URLs that the last
+   * ACCEPTED makePayment of that payment carried ("Authenticate" → 3dssuccess, "Cancel" → 3dscancel,
+   * "Fail" → 3dsfailure), as a PSP's page would redirect to them.
+   */
+  threeDsPageFor(pspTransactionId: string): string {
+    return `${this.threeDsUrl}?tx=${encodeURIComponent(pspTransactionId)}`;
   }
 
   on(pspTransactionId: string, behaviour: Behaviour): void {
@@ -61,10 +74,12 @@ export class PspStub {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const raw = Buffer.concat(chunks).toString('utf8');
-      if (req.url?.startsWith('/3ds')) {
-        const target = new URL(req.url, 'http://x').searchParams.get('return') ?? '';
-        res.writeHead(200, { 'content-type': 'text/html' });
-        res.end(`<!doctype html><title>3DS</title><h1>Bank 3-D Secure</h1><a href="${target}">Complete</a>`);
+      if (req.url?.startsWith('/3ds')) return this.threeDsPage(req, res);
+      if (req.url?.startsWith('/store')) {
+        // The PSP's/merchant's result page (a pspRedirectUrl such as `${stub.storeUrl}/return?order=1`).
+        this.storeVisits.push(req.url);
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.end('<!doctype html><html lang="en"><title>Store</title><h1>Thank you for shopping with us</h1></html>');
         return;
       }
       let body: any;
@@ -78,6 +93,25 @@ export class PspStub {
       }
       this.answer(res, behaviour, id, body?.paymentState);
     });
+  }
+
+  /** /3ds?return=<url>: one link to <url>; /3ds?tx=<pspTransactionId>: links to that payment's operations URLs. */
+  private threeDsPage(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const params = new URL(req.url ?? '/', 'http://x').searchParams;
+    const esc = (v: string) => v.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+    const links: Array<[string, string]> = [];
+    const tx = params.get('tx');
+    if (tx) {
+      const accepted = this.callsFor(tx).filter((c) => c.body?.paymentState === 'ACCEPTED').at(-1);
+      const ops: Array<{ url: string; operation: string }> = accepted?.body?.operations ?? [];
+      const label: Record<string, string> = { '3dssuccess': 'Authenticate', '3dscancel': 'Cancel', '3dsfailure': 'Fail' };
+      for (const op of ops) if (label[op.operation]) links.push([label[op.operation], op.url]);
+    } else {
+      links.push(['Complete', params.get('return') ?? '']);
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><html lang="en"><title>3DS</title><h1>Bank 3-D Secure</h1><p>Confirm the payment with your bank.</p>`
+      + links.map(([text, url]) => `<p><a href="${esc(url)}">${esc(text)}</a></p>`).join('') + '</html>');
   }
 
   private answer(res: http.ServerResponse, b: Behaviour, id: string | undefined, state: string | undefined): void {

@@ -8,7 +8,7 @@ import { threeDsReturn } from '../../operations/three-ds.ts';
 import { ingestStatusUpdates } from '../../operations/ingest-status-updates.ts';
 import type { PaymentDeps } from '../../operations/payment-deps.ts';
 import { ApiError } from '../../domain/errors.ts';
-import { escapeHtml, page } from '../web/html.ts';
+import { sendThreeDsReturnPage } from '../web/three-ds-return.ts';
 
 function idempotencyKey(request: FastifyRequest): string | undefined {
   const raw = request.headers['idempotency-key'] ?? request.headers['request-id'];
@@ -39,21 +39,13 @@ export function registerPaymentRoutes(app: FastifyInstance, auth: AuthDeps, deps
     return reply.code(200).send();
   });
 
+  // The 3-D Secure operations URL: its page shows the result and leads back into the app simulator.
   app.get('/mobileintercept', async (request, reply) => {
-    const q = request.query as { transactionId?: string; responsecode?: string };
-    reply.type('text/html; charset=utf-8');
-    if (!q.transactionId || !q.responsecode) {
-      return reply.code(400).send(page('3-D Secure', '<h1>Unknown 3-D Secure return</h1><p>This link is missing its parameters.</p>'));
+    const q = request.query as { transactionId?: unknown; responsecode?: unknown };
+    const hsts = deps.config.publicUrl.startsWith('https:');
+    if (typeof q.transactionId !== 'string' || typeof q.responsecode !== 'string' || !q.transactionId || !q.responsecode) {
+      return sendThreeDsReturnPage(reply, 'missing', hsts);
     }
-    const result = await threeDsReturn(deps, q.transactionId, q.responsecode);
-    if (result.kind === 'unknown') {
-      return reply.code(404).send(page('3-D Secure', '<h1>Unknown payment</h1><p>This 3-D Secure link does not belong to any payment.</p>'));
-    }
-    const state = result.payment.state;
-    const message = state === 'RESERVED' ? 'The payment is approved.'
-      : state === 'USER_CANCEL' ? 'The payment was cancelled.'
-      : state === 'FAILED' ? `The payment failed${result.payment.errorText ? `: ${escapeHtml(result.payment.errorText)}` : '.'}`
-      : `The payment is ${escapeHtml(state)}.`;
-    return reply.send(page('3-D Secure', `<h1>3-D Secure complete</h1><p role="status">${message}</p><p>You can return to the app.</p>`));
+    return sendThreeDsReturnPage(reply, await threeDsReturn(deps, q.transactionId, q.responsecode), hsts);
   });
 }
