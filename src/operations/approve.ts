@@ -4,8 +4,8 @@
 import { ApiError } from '../domain/errors.ts';
 import { APPROVABLE } from '../domain/payment.ts';
 import { tokenFor, type TokenType } from '../domain/network-tokens.ts';
-import { appendLog, findPaymentById, transition, type PaymentRow } from '../store/payments.ts';
-import { cardsOf, findCard } from '../store/users.ts';
+import { appendLog, approvalContext, findPaymentById, transition, type ApprovalContext, type PaymentRow } from '../store/payments.ts';
+import { findCard } from '../store/users.ts';
 import { deliverToken } from './deliver.ts';
 import type { PaymentDeps } from './payment-deps.ts';
 
@@ -24,13 +24,19 @@ export function leaseFor(deps: PaymentDeps, now: Date): Date {
 }
 
 export async function approve(deps: PaymentDeps, paymentId: string, phone: string, cardId?: string): Promise<PaymentRow> {
-  const cards = await cardsOf(deps.database.db, [phone]);
+  const context = await approvalContext(deps.database.db, { paymentId }, phone);
+  if (!context) throw new ApiError(404, '404', 'No such payment.');
+  return approveLoaded(deps, context, phone, cardId);
+}
+
+/** The approval itself, for a caller that already loaded the payment, the user and the cards. */
+export async function approveLoaded(deps: PaymentDeps, context: ApprovalContext, phone: string, cardId?: string): Promise<PaymentRow> {
+  const { payment, cards } = context;
+  const paymentId = payment.paymentId;
   const card = cardId ? cards.find((c) => c.cardId === cardId) : cards[0];
   if (!card) {
     throw new ApiError(400, '51', cardId ? `The card ${cardId} does not belong to ${phone}.` : `The user ${phone} has no card to pay with.`);
   }
-  const payment = await findPaymentById(deps.database.db, paymentId);
-  if (!payment) throw new ApiError(404, '404', 'No such payment.');
   const decision = tokenFor(payment.amount, card.brand as TokenType);
   const now = deps.clock.now();
 

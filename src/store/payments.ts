@@ -192,3 +192,25 @@ export async function recordDelivery(database: Database, r: DeliveryRecord): Pro
   ]);
   return (row?.updated ?? 0) > 0;
 }
+
+export interface ApprovalContext {
+  payment: PaymentRow;
+  userExists: boolean;
+  cards: Array<{ cardId: string; brand: string }>;
+}
+
+/**
+ * Everything an approval needs in one query: the payment (by id, or by the PSP's id), whether the
+ * approving user exists, and the user's cards in their order.
+ */
+export async function approvalContext(tx: Tx, where: { paymentId: string } | { pspId: string; pspTransactionId: string }, phone: string): Promise<ApprovalContext | undefined> {
+  const condition = 'paymentId' in where
+    ? eq(payments.paymentId, where.paymentId)
+    : and(eq(payments.pspId, where.pspId), eq(payments.pspTransactionId, where.pspTransactionId));
+  const [row] = await tx.select({
+    payment: payments,
+    userExists: sql<boolean>`exists (select 1 from test_users u where u.phone = ${phone})`,
+    cards: sql<Array<{ cardId: string; brand: string }>>`coalesce((select json_agg(json_build_object('cardId', c.card_id, 'brand', c.brand) order by c.position, c.created_at) from cards c where c.phone = ${phone}), '[]'::json)`,
+  }).from(payments).where(condition);
+  return row;
+}
