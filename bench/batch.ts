@@ -5,7 +5,7 @@ import { ADMIN_TOKEN, initPayload, pspHeaders, row, startBenchServer } from './c
 
 const total = Number(process.env.BENCH_UPDATES ?? 100_000);
 const paymentCount = Number(process.env.BENCH_PAYMENTS ?? 1000);
-const server = await startBenchServer({ STATUS_BATCH_CHUNK_SIZE: process.env.STATUS_BATCH_CHUNK_SIZE ?? '5000' });
+const server = await startBenchServer({ STATUS_BATCH_CHUNK_SIZE: process.env.STATUS_BATCH_CHUNK_SIZE ?? '20000' });
 try {
   const headers = await pspHeaders(server.url);
   process.stdout.write(`vipps-psp status batch benchmark on ${server.backend}: ${total} updates over ${paymentCount} payments\n`);

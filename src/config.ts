@@ -58,7 +58,7 @@ export const SETTINGS: ReadonlyArray<{ name: string; default: string; descriptio
   { name: 'STATUS_BATCH_CRON', default: '0 2 * * *', description: 'When the nightly status batch runs (cron: minute hour day month weekday; a sixth, leading field gives seconds).' },
   { name: 'STATUS_BATCH_TZ', default: 'Europe/Oslo', description: 'Time zone of STATUS_BATCH_CRON.' },
   { name: 'STATUS_BATCH_MODE', default: 'nightly', description: '`nightly` (apply status updates on the schedule or on demand) or `immediate` (apply each request right after it is stored).' },
-  { name: 'STATUS_BATCH_CHUNK_SIZE', default: '5000', description: 'Status updates applied per transaction by the batch.' },
+  { name: 'STATUS_BATCH_CHUNK_SIZE', default: '20000', description: 'Status updates applied per transaction by the batch.' },
   { name: 'SWEEP_INTERVAL_MS', default: '1000', description: 'How often each process looks for expired payments and abandoned deliveries.' },
 ];
 
@@ -159,7 +159,7 @@ export function loadConfig(env: Env = process.env): Config {
   const rawMode = nonEmpty(env, 'STATUS_BATCH_MODE') ?? 'nightly';
   if (rawMode !== 'nightly' && rawMode !== 'immediate') problems.push(`STATUS_BATCH_MODE must be "nightly" or "immediate", got "${rawMode}"`);
   const statusBatchMode = rawMode === 'immediate' ? 'immediate' : 'nightly';
-  const statusBatchChunkSize = intSetting(env, 'STATUS_BATCH_CHUNK_SIZE', 5000, 1, 100000, problems);
+  const statusBatchChunkSize = intSetting(env, 'STATUS_BATCH_CHUNK_SIZE', 20000, 1, 100000, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
