@@ -11,9 +11,9 @@ import { resolveAdminToken } from './operations/admin-token.ts';
 import { seedDemo } from './operations/seed.ts';
 import { buildApp, createLogger, type Services } from './http/app.ts';
 import { MakePaymentClient } from './delivery/make-payment-client.ts';
-import { Sweeper } from './jobs/sweeper.ts';
+import { sweeper as startSweeper } from './jobs/sweeper.ts';
 import { PaymentInserter } from './store/payment-inserter.ts';
-import { StatusBatchScheduler } from './jobs/status-batch-scheduler.ts';
+import { statusBatchScheduler } from './jobs/status-batch-scheduler.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -63,10 +63,8 @@ export async function startServer(givenConfig: Config, opts: { clock?: Clock } =
     };
     const app = buildApp(services, logger);
     await app.listen({ port: config.port, host: config.host });
-    const sweeper = new Sweeper(payments);
-    sweeper.start();
-    const scheduler = new StatusBatchScheduler(payments);
-    if (config.statusBatchMode === 'nightly') scheduler.start();
+    const sweeper = startSweeper(payments);
+    const scheduler = config.statusBatchMode === 'nightly' ? statusBatchScheduler(payments) : undefined;
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     let closed = false;
@@ -79,7 +77,7 @@ export async function startServer(givenConfig: Config, opts: { clock?: Clock } =
         closed = true;
         await app.close();
         await sweeper.stop();
-        await scheduler.stop();
+        await scheduler?.stop();
         await client.close();
         await database.close();
       },

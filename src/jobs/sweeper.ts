@@ -1,34 +1,15 @@
 // Runs the expiry sweep every SWEEP_INTERVAL_MS in each process. Safe with several processes on one
-// database (the sweep claims rows with SKIP LOCKED); stop() waits for a sweep in progress.
+// database (the sweep claims rows with SKIP LOCKED).
 import { sweepOnce } from '../operations/expire.ts';
 import type { PaymentDeps } from '../operations/payment-deps.ts';
+import { JobLoop } from './loop.ts';
 
-export class Sweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = false;
-  private readonly deps: PaymentDeps;
-
-  constructor(deps: PaymentDeps) {
-    this.deps = deps;
-  }
-
-  start(): void {
-    const tick = () => {
-      if (this.stopped) return;
-      this.running = sweepOnce(this.deps)
-        .catch((err: unknown) => this.deps.log.error({ err }, 'expiry sweep failed'))
-        .finally(() => {
-          this.running = undefined;
-          if (!this.stopped) this.timer = setTimeout(tick, this.deps.config.sweepIntervalMs);
-        });
-    };
-    this.timer = setTimeout(tick, Math.min(this.deps.config.sweepIntervalMs, 200));
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
-  }
+export function sweeper(deps: PaymentDeps): JobLoop {
+  const interval = deps.config.sweepIntervalMs;
+  const loop = new JobLoop(async () => {
+    await sweepOnce(deps);
+    return interval;
+  }, (err) => deps.log.error({ err }, 'expiry sweep failed'), interval);
+  loop.start(Math.min(interval, 200));
+  return loop;
 }
