@@ -74,8 +74,6 @@ export const errors = {
   notFound: (what: string) => new ApiError(404, '404', what),
   idempotencyConflict: () =>
     new ApiError(409, 'idempotency_conflict', 'The Idempotency-Key was already used with a different request body.', { title: 'Idempotent conflict' }),
-  idempotencyInFlight: () =>
-    new ApiError(409, 'idempotency_in_flight', 'A request with this Idempotency-Key is still being processed; retry shortly.', { title: 'Idempotent conflict' }),
   adminDisabled: () => new ApiError(401, 'admin_disabled', 'The operator API is disabled: set ADMIN_TOKEN to enable it.'),
   adminUnauthorized: () => new ApiError(401, 'admin_unauthorized', 'Send "Authorization: Bearer <ADMIN_TOKEN>" to use the operator API.'),
 } as const;

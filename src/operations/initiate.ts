@@ -2,13 +2,13 @@
 // also concurrent ones), and answer with the vippsRedirectUrl. Idempotent on Idempotency-Key / Request-Id.
 import { ApiError, errors } from '../domain/errors.ts';
 import { validateInit, type InitRequest } from '../domain/init-request.ts';
-import { claimKey, storeResponse } from '../store/idempotency.ts';
 import { findMerchant } from '../store/merchants.ts';
 import { insertPayment, type NewPayment } from '../store/payments.ts';
 import { findUser } from '../store/users.ts';
 import { randomToken, sha256 } from '../security/secrets.ts';
 import { resolvesToPrivate } from '../delivery/make-payment-client.ts';
 import { canonicalJson } from './merchants.ts';
+import { idempotent } from './idempotency.ts';
 import type { PaymentDeps } from './payment-deps.ts';
 
 export interface InitResponse {
@@ -53,20 +53,14 @@ export async function initiate(
   }
 
   return deps.database.db.transaction(async (tx) => {
-    if (idempotencyKey !== undefined) {
-      const requestHash = sha256(canonicalJson({ msn, body }));
-      const earlier = await claimKey(tx, pspId, 'init', idempotencyKey, requestHash);
-      if (earlier) {
-        if (earlier.requestHash !== requestHash) throw errors.idempotencyConflict();
-        if (earlier.statusCode === null) throw errors.idempotencyInFlight();
-        return earlier.responseBody as InitResponse;
-      }
-    }
-    await checkSkipLandingPage(tx, msn, request);
-    const inserted = await insertPayment(tx, row);
-    if ('duplicate' in inserted) throw duplicate(inserted.duplicate);
-    if (idempotencyKey !== undefined) await storeResponse(tx, pspId, 'init', idempotencyKey, 200, response);
-    return response;
+    const insert = async () => {
+      await checkSkipLandingPage(tx, msn, request);
+      const inserted = await insertPayment(tx, row);
+      if ('duplicate' in inserted) throw duplicate(inserted.duplicate);
+      return response;
+    };
+    if (idempotencyKey === undefined) return insert();
+    return idempotent(tx, { pspId, scope: 'init', key: idempotencyKey, requestHash: sha256(canonicalJson({ msn, body })) }, insert);
   });
 }
 

@@ -5,7 +5,7 @@ import type { Database, Tx } from '../store/db.ts';
 import {
   findMerchant, findMerchantOfPsp, insertMerchant, listAllMerchants, listMerchantsOfPsp, updateMerchant, type MerchantRow,
 } from '../store/merchants.ts';
-import { claimKey, storeResponse } from '../store/idempotency.ts';
+import { idempotent } from './idempotency.ts';
 import { ApiError, errors, type FieldProblem } from '../domain/errors.ts';
 import { applyPatchStatus, candidateMsn, checkLogo, knownPatch, PATCHABLE, type MerchantStatus } from '../domain/merchant.ts';
 import type { MerchantAddress } from '../store/schema.ts';
@@ -120,18 +120,11 @@ export class Merchants {
     const logoProblem = input.logo === '' ? undefined : checkLogo(input.logo);
     if (logoProblem) throw invalid([logoProblem]);
     const requestHash = hashBody(input);
-    return this.database.db.transaction(async (tx) => {
-      const earlier = await claimKey(tx, pspId, 'signup.create', idempotencyKey, requestHash);
-      if (earlier) {
-        if (earlier.requestHash !== requestHash) throw errors.idempotencyConflict();
-        if (earlier.statusCode === null) throw errors.idempotencyInFlight();
-        return earlier.responseBody as { merchantSerialNumber: string };
-      }
-      const row = await insertWithFreshMsn(tx, pspId, input);
-      const response = { merchantSerialNumber: row.msn };
-      await storeResponse(tx, pspId, 'signup.create', idempotencyKey, 200, response);
-      return response;
-    });
+    return this.database.db.transaction((tx) =>
+      idempotent(tx, { pspId, scope: 'signup.create', key: idempotencyKey, requestHash }, async () => {
+        const row = await insertWithFreshMsn(tx, pspId, input);
+        return { merchantSerialNumber: row.msn };
+      }));
   }
 
   /** PATCH /merchants/{msn}. */

@@ -32,10 +32,6 @@ export async function findPaymentById(tx: Tx, paymentId: string): Promise<Paymen
   return row;
 }
 
-export async function findPaymentByTokenHash(tx: Tx, tokenHash: string): Promise<PaymentRow | undefined> {
-  const [row] = await tx.select().from(payments).where(eq(payments.tokenHash, tokenHash));
-  return row;
-}
 
 export async function findPaymentBy3dsRef(tx: Tx, ref: string): Promise<PaymentRow | undefined> {
   const [row] = await tx.select().from(payments).where(eq(payments.threeDsRef, ref));
@@ -93,10 +89,6 @@ export async function failAbandonedDeliveries(tx: Tx, now: Date, limit: number):
   }).where(and(inArray(payments.paymentId, due), eq(payments.state, 'DELIVERING'))).returning();
 }
 
-/** Counts of payments by state (operator overview). */
-export async function countByState(tx: Tx): Promise<Array<{ state: string; count: number }>> {
-  return tx.select({ state: payments.state, count: sql<number>`count(*)::int` }).from(payments).groupBy(payments.state);
-}
 
 export interface DetailsRow {
   psp_transaction_id: string;
