@@ -1,19 +1,39 @@
 // POST /psp/v3/psppayments/updatestatus: validate the whole payload, store every update in one
 // transaction, and only then answer 200. In STATUS_BATCH_MODE=immediate the batch runs right after.
+// Idempotent on Idempotency-Key / Request-Id: a retry is answered with the first answer and stores nothing.
 import { ApiError } from '../domain/errors.ts';
 import { validateStatusPayload } from '../domain/status-payload.ts';
 import { insertUpdates } from '../store/status-updates.ts';
+import { sha256 } from '../security/secrets.ts';
+import { canonicalJson } from './merchants.ts';
+import { idempotent } from './idempotency.ts';
 import { runStatusBatch } from './status-batch.ts';
 import type { PaymentDeps } from './payment-deps.ts';
 
 export const STATUS_OK = { responseInfo: { responseCode: '9000', responseMessage: 'SUCCESS' } } as const;
 
-export async function ingestStatusUpdates(deps: PaymentDeps, pspId: string, body: unknown): Promise<typeof STATUS_OK> {
+export async function ingestStatusUpdates(
+  deps: PaymentDeps, pspId: string, msn: string, body: unknown, idempotencyKey?: string,
+): Promise<typeof STATUS_OK> {
   const checked = validateStatusPayload(body);
   if (!checked.ok) throw new ApiError(400, 'validation_error', 'Invalid request', { details: checked.problems });
-  await deps.database.db.transaction((tx) => insertUpdates(tx, pspId, checked.updates, deps.clock.now()));
-  if (deps.config.statusBatchMode === 'immediate' && checked.updates.length > 0) {
+  let stored = false;
+  const answer = await deps.database.db.transaction(async (tx) => {
+    const store = async (): Promise<typeof STATUS_OK> => {
+      await insertUpdates(tx, pspId, checked.updates, deps.clock.now());
+      stored = true;
+      return STATUS_OK;
+    };
+    if (idempotencyKey === undefined) return store();
+    // Like init, the key covers the Merchant-Serial-Number header and the body (in any key order).
+    return idempotent(tx, {
+      pspId, scope: 'updatestatus', key: idempotencyKey, requestHash: sha256(canonicalJson({ msn, body })),
+      retentionHours: deps.config.idempotencyRetentionHours,
+    }, store);
+  });
+  // A replayed request stored nothing, so it sets nothing off either.
+  if (stored && deps.config.statusBatchMode === 'immediate' && checked.updates.length > 0) {
     await runStatusBatch(deps, 'immediate');
   }
-  return STATUS_OK;
+  return answer;
 }

@@ -60,7 +60,10 @@ export async function initiate(
       return response;
     };
     if (idempotencyKey === undefined) return insert();
-    return idempotent(tx, { pspId, scope: 'init', key: idempotencyKey, requestHash: sha256(canonicalJson({ msn, body })) }, insert);
+    return idempotent(tx, {
+      pspId, scope: 'init', key: idempotencyKey, requestHash: sha256(canonicalJson({ msn, body })),
+      retentionHours: deps.config.idempotencyRetentionHours,
+    }, insert);
   });
 }
 

@@ -1,4 +1,4 @@
-// PSP API v3 payment routes: init, details, force approve; and the 3-D Secure operations URL.
+// PSP API v3 payment routes: init, updatestatus, details, force approve; and the 3-D Secure operations URL.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { pspApiAuth, type AuthDeps } from '../plugins/auth.ts';
 import { initiate } from '../../operations/initiate.ts';
@@ -26,7 +26,7 @@ export function registerPaymentRoutes(app: FastifyInstance, auth: AuthDeps, deps
 
   // A 10,000-transaction request is a few MB; only this route accepts bodies that large.
   app.post('/psp/v3/psppayments/updatestatus', { onRequest: withMsn, bodyLimit: 64 * 1024 * 1024 }, async (request) =>
-    ingestStatusUpdates(deps, request.psp!.pspId, request.body));
+    ingestStatusUpdates(deps, request.psp!.pspId, request.msn!, request.body, idempotencyKey(request)));
 
   app.get('/psp/v3/psppayments/:pspTransactionId/details', { onRequest: withMsn }, async (request) => {
     const { pspTransactionId } = request.params as { pspTransactionId: string };
