@@ -20,12 +20,15 @@ export interface Config {
   landingTimeoutSeconds: number;
   appTimeoutSeconds: number;
   makePaymentTimeoutMs: number;
+  makePaymentConcurrencyPerPsp: number;
+  makePaymentConcurrency: number;
   allowPrivateCallbacks: boolean;
   sweepIntervalMs: number;
   statusBatchCron: string;
   statusBatchTz: string;
   statusBatchMode: 'nightly' | 'immediate';
   statusBatchChunkSize: number;
+  idempotencyRetentionHours: number;
 }
 
 export class ConfigError extends Error {
@@ -54,11 +57,14 @@ export const SETTINGS: ReadonlyArray<{ name: string; default: string; descriptio
   { name: 'LANDING_TIMEOUT_SECONDS', default: '300', description: 'Time the user has to get past the landing page or deeplink before the payment times out.' },
   { name: 'APP_TIMEOUT_SECONDS', default: '300', description: 'Time the user then has to approve or reject in the app.' },
   { name: 'MAKE_PAYMENT_TIMEOUT_MS', default: '15000', description: 'How long a makePayment call to the PSP may take before the payment is FAILED.' },
+  { name: 'MAKE_PAYMENT_CONCURRENCY_PER_PSP', default: '32', description: 'makePayment calls in flight at once to one PSP (per process); more wait their turn, so one PSP\'s slow endpoint never delays the others.' },
+  { name: 'MAKE_PAYMENT_CONCURRENCY', default: '256', description: 'makePayment calls in flight at once in all (per process).' },
   { name: 'ALLOW_PRIVATE_CALLBACKS', default: 'true (test) / false (production)', description: 'Allow http and loopback/private makePaymentUrl hosts. When false, only public https callbacks are accepted and called.' },
   { name: 'STATUS_BATCH_CRON', default: '0 2 * * *', description: 'When the nightly status batch runs (cron: minute hour day month weekday; a sixth, leading field gives seconds).' },
   { name: 'STATUS_BATCH_TZ', default: 'Europe/Oslo', description: 'Time zone of STATUS_BATCH_CRON.' },
   { name: 'STATUS_BATCH_MODE', default: 'nightly', description: '`nightly` (apply status updates on the schedule or on demand) or `immediate` (apply each request right after it is stored).' },
   { name: 'STATUS_BATCH_CHUNK_SIZE', default: '20000', description: 'Status updates applied per transaction by the batch.' },
+  { name: 'IDEMPOTENCY_RETENTION_HOURS', default: '24', description: 'How long an Idempotency-Key (or Request-Id) is remembered: a retry within it gets the first answer; after it the key counts as new and is deleted.' },
   { name: 'SWEEP_INTERVAL_MS', default: '1000', description: 'How often each process looks for expired payments and abandoned deliveries.' },
 ];
 
@@ -139,6 +145,8 @@ export function loadConfig(env: Env = process.env): Config {
   const landingTimeoutSeconds = intSetting(env, 'LANDING_TIMEOUT_SECONDS', 300, 1, 86400, problems);
   const appTimeoutSeconds = intSetting(env, 'APP_TIMEOUT_SECONDS', 300, 1, 86400, problems);
   const makePaymentTimeoutMs = intSetting(env, 'MAKE_PAYMENT_TIMEOUT_MS', 15000, 100, 120000, problems);
+  const makePaymentConcurrencyPerPsp = intSetting(env, 'MAKE_PAYMENT_CONCURRENCY_PER_PSP', 32, 1, 10000, problems);
+  const makePaymentConcurrency = intSetting(env, 'MAKE_PAYMENT_CONCURRENCY', 256, 1, 10000, problems);
   const allowPrivateCallbacks = boolSetting(env, 'ALLOW_PRIVATE_CALLBACKS', vippsEnv === 'test', problems);
   const sweepIntervalMs = intSetting(env, 'SWEEP_INTERVAL_MS', 1000, 50, 600000, problems);
 
@@ -160,11 +168,12 @@ export function loadConfig(env: Env = process.env): Config {
   if (rawMode !== 'nightly' && rawMode !== 'immediate') problems.push(`STATUS_BATCH_MODE must be "nightly" or "immediate", got "${rawMode}"`);
   const statusBatchMode = rawMode === 'immediate' ? 'immediate' : 'nightly';
   const statusBatchChunkSize = intSetting(env, 'STATUS_BATCH_CHUNK_SIZE', 20000, 1, 100000, problems);
+  const idempotencyRetentionHours = intSetting(env, 'IDEMPOTENCY_RETENTION_HOURS', 24, 1, 8760, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
-    statusBatchCron, statusBatchTz, statusBatchMode, statusBatchChunkSize,
+    statusBatchCron, statusBatchTz, statusBatchMode, statusBatchChunkSize, idempotencyRetentionHours,
     port, host, publicUrl, publicUrlExplicit, databaseUrl, dataDir, vippsEnv, adminToken, logLevel, accessTokenTtlSeconds, dbPoolSize,
-    landingTimeoutSeconds, appTimeoutSeconds, makePaymentTimeoutMs, allowPrivateCallbacks, sweepIntervalMs,
+    landingTimeoutSeconds, appTimeoutSeconds, makePaymentTimeoutMs, makePaymentConcurrencyPerPsp, makePaymentConcurrency, allowPrivateCallbacks, sweepIntervalMs,
   };
 }

@@ -37,6 +37,30 @@ async function assertExactlyOnce(base: string, h: Record<string, string>, ids: s
   }
 }
 
+/** The runs list once its newest run is no longer running (a killed run's lease has to run out). */
+async function interruptedRun(base: string): Promise<any> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const runs = (await call(base, 'GET', '/admin/status-batch/runs', { headers: adminHeaders() })).body;
+    if (runs.runs[0].status !== 'running' || Date.now() > deadline) return runs;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Starts a manual run and waits until its first chunk committed; returns the run's answer to come. */
+async function runStartedMidway(base: string, total: number): Promise<{ answer: Promise<Response>; pending: number }> {
+  const answer = fetch(`${base}/admin/status-batch/run`, { method: 'POST', headers: adminHeaders() });
+  answer.catch(() => {});
+  let pending = total;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    pending = (await call(base, 'GET', '/admin/status-batch/runs', { headers: adminHeaders() })).body.pending;
+    if (pending < total) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { answer, pending };
+}
+
 describe('batch exactly once across a SIGKILL', () => {
   let storage: Storage;
   let stub: PspStub;
@@ -62,16 +86,8 @@ describe('batch exactly once across a SIGKILL', () => {
       const pendingBefore = (await call(server.url, 'GET', '/admin/status-batch/runs', { headers: adminHeaders() })).body.pending;
       assert.equal(pendingBefore, total);
 
-      void fetch(`${server.url}/admin/status-batch/run`, { method: 'POST', headers: adminHeaders() }).catch(() => {});
       // Kill once the first chunk committed but before the run is over.
-      let pending = total;
-      const deadline = Date.now() + 60_000;
-      while (Date.now() < deadline) {
-        const runs = await call(server.url, 'GET', '/admin/status-batch/runs', { headers: adminHeaders() });
-        pending = runs.body.pending;
-        if (pending < total) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      const { pending } = await runStartedMidway(server.url, total);
       server.kill('SIGKILL');
       await server.exited;
       assert.ok(pending > 0 && pending < total, `killed mid-run (pending ${pending} of ${total})`);
@@ -83,18 +99,63 @@ describe('batch exactly once across a SIGKILL', () => {
     // The same port, so the same PUBLIC_URL: the access token from before the crash still works.
     server = await startChild(storage.env, server.port);
     try {
-      const runs = (await call(server.url, 'GET', '/admin/status-batch/runs', { headers: adminHeaders() })).body;
+      const runs = await interruptedRun(server.url);
       assert.ok(runs.pending > 0, 'the killed run left work behind');
-      assert.equal(runs.runs[0].finishedAt, null, 'the killed run never finished');
+      const killed = runs.runs[0];
+      assert.equal(killed.finishedAt, null, 'the killed run never finished');
+      assert.equal(killed.status, 'interrupted');
+      assert.ok(killed.applied > 0, 'its committed chunks count');
+      assert.equal(killed.applied + killed.rejected, total - runs.pending, 'the killed run shows what its committed chunks did');
       const second = await call(server.url, 'POST', '/admin/status-batch/run', { headers: adminHeaders() });
       assert.equal(second.status, 200);
       assert.equal(second.body.applied, runs.pending, 'the second run applies exactly what was left');
+      assert.equal(second.body.status, 'finished');
+      assert.equal(second.body.resumesRunId, killed.runId, 'the next run resumes the interrupted one');
       const after = (await call(server.url, 'GET', '/admin/status-batch/runs', { headers: adminHeaders() })).body;
       assert.equal(after.pending, 0);
       await assertExactlyOnce(server.url, h!, ids!, total);
     } finally {
       server.kill('SIGTERM');
       await server.exited;
+    }
+  });
+});
+
+describe('SIGTERM during a batch run', () => {
+  it('finishes the current chunk and stops; the run shows as interrupted and the next run resumes it', async () => {
+    const storage = await persistentStorage();
+    storage.env.STATUS_BATCH_CHUNK_SIZE = '1000';
+    const stub = await PspStub.start();
+    const total = 20_000;
+    let server = await startChild(storage.env);
+    let h: Record<string, string>;
+    let ids: string[];
+    try {
+      h = await pspHeaders(server.url);
+      ids = await reservedPayments(server.url, stub, h);
+      await sendCaptures(server.url, h, ids, total / 10_000);
+      const { answer } = await runStartedMidway(server.url, total);
+      server.kill('SIGTERM');
+      const run = await (await answer).json() as { status: string; applied: number; interruptedAt: string | null };
+      assert.equal(await server.exited, 0, 'a clean exit');
+      assert.equal(run.status, 'interrupted');
+      assert.ok(run.interruptedAt);
+      assert.ok(run.applied > 0 && run.applied < total, `stopped midway (applied ${run.applied})`);
+
+      server = await startChild(storage.env, server.port);
+      const runs = (await call(server.url, 'GET', '/admin/status-batch/runs', { headers: adminHeaders() })).body;
+      assert.equal(runs.runs[0].status, 'interrupted');
+      assert.equal(runs.runs[0].applied, run.applied);
+      assert.equal(runs.pending, total - run.applied, 'every chunk it applied was committed whole');
+      const next = await call(server.url, 'POST', '/admin/status-batch/run', { headers: adminHeaders() });
+      assert.equal(next.body.resumesRunId, runs.runs[0].runId);
+      assert.equal(next.body.applied, total - run.applied);
+      await assertExactlyOnce(server.url, h, ids, total);
+    } finally {
+      server.kill('SIGTERM');
+      await server.exited;
+      await stub.close();
+      await storage.drop();
     }
   });
 });

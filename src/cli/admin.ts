@@ -133,9 +133,10 @@ export const adminCommands: AdminCommand[] = [
     options: {},
     run: (ctx) => ctx.call('POST', '/admin/status-batch/run'),
     human(r) {
-      const s = r as { runId: number; applied: number; rejected: number; rejectedByReason: Record<string, number>; durationMs: number };
+      const s = r as { runId: number; status: string; applied: number; rejected: number; rejectedByReason: Record<string, number>; durationMs: number };
       const reasons = Object.entries(s.rejectedByReason).map(([k, v]) => `${k} ${v}`).join(', ');
-      return `Run ${s.runId}: applied ${s.applied}, rejected ${s.rejected}${reasons ? ` (${reasons})` : ''} in ${s.durationMs} ms`;
+      const how = s.status === 'finished' ? '' : ` (${s.status})`;
+      return `Run ${s.runId}${how}: applied ${s.applied}, rejected ${s.rejected}${reasons ? ` (${reasons})` : ''} in ${s.durationMs} ms`;
     },
   },
   {
@@ -145,7 +146,7 @@ export const adminCommands: AdminCommand[] = [
     human(r) {
       const b = r as { pending: number; schedule: { cron: string; timeZone: string; mode: string }; runs: Array<Record<string, unknown>> };
       return `Pending updates: ${b.pending}. Schedule: "${b.schedule.cron}" ${b.schedule.timeZone} (${b.schedule.mode})\n` +
-        table(b.runs, ['runId', 'trigger', 'startedAt', 'finishedAt', 'applied', 'rejected', 'durationMs']);
+        table(b.runs, ['runId', 'trigger', 'status', 'resumesRunId', 'startedAt', 'finishedAt', 'applied', 'rejected', 'durationMs']);
     },
   },
   {

@@ -19,10 +19,6 @@ export class NotApprovable extends ApiError {
   }
 }
 
-export function leaseFor(deps: PaymentDeps, now: Date): Date {
-  return new Date(now.getTime() + deps.config.makePaymentTimeoutMs + 5000);
-}
-
 export async function approve(deps: PaymentDeps, paymentId: string, phone: string, cardId?: string): Promise<PaymentRow> {
   const context = await approvalContext(deps.database.db, { paymentId }, phone);
   if (!context) throw new ApiError(404, '404', 'No such payment.');
@@ -55,19 +51,20 @@ export async function approveLoaded(deps: PaymentDeps, context: ApprovalContext,
     return failed;
   }
 
-  const delivering = await transition(deps.database.db, paymentId, APPROVABLE, {
-    state: 'DELIVERING', phone, cardId: card.cardId, deliveryRound: 1, expiresAt: null, leaseUntil: leaseFor(deps, now),
-  }, now, { beforeDeadline: true });
-  if (!delivering) throw await notApprovable(deps, paymentId);
-  return deliverToken(deps, delivering, decision.token, decision.binNumber);
+  const delivered = await deliverToken(deps, payment, { from: APPROVABLE, round: 1, phone, cardId: card.cardId }, decision.token, decision.binNumber);
+  if (!delivered) throw await notApprovable(deps, paymentId);
+  return delivered;
 }
 
-/** The second round after 3-D Secure: the same token again. */
-export async function redeliverAfter3ds(deps: PaymentDeps, payment: PaymentRow): Promise<PaymentRow> {
+/**
+ * The second round after 3-D Secure: the same token again, for a payment in AWAITING_3DS.
+ * Undefined when the payment was no longer waiting for 3-D Secure.
+ */
+export async function redeliverAfter3ds(deps: PaymentDeps, payment: PaymentRow): Promise<PaymentRow | undefined> {
   const card = payment.cardId ? await findCard(deps.database.db, payment.cardId) : undefined;
   const decision = tokenFor(payment.amount, (card?.brand ?? 'VISA') as TokenType);
   if (decision.kind !== 'token') return payment;
-  return deliverToken(deps, payment, decision.token, decision.binNumber);
+  return deliverToken(deps, payment, { from: ['AWAITING_3DS'], round: 2 }, decision.token, decision.binNumber);
 }
 
 async function notApprovable(deps: PaymentDeps, paymentId: string): Promise<NotApprovable> {

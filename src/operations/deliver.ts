@@ -1,9 +1,10 @@
-// makePayment: the token delivery to the PSP (ACCEPTED) and the notifications of a user cancel
-// or a timeout (no card data). Each attempt is recorded with the request (less the Authorization
-// value and with the token masked), the answer, the latency and the outcome.
+// makePayment with the network token (ACCEPTED). Each attempt is recorded before it is sent, with
+// the request (less the Authorization value and with the token masked), and completed with the
+// answer, the latency and the outcome. TIMEOUT and USER_CANCEL notifications are in notify.ts.
 import { interpretAnswer, outcomeOf } from '../domain/payment.ts';
 import type { NetworkToken } from '../domain/network-tokens.ts';
-import { findPaymentById, insertAttempt, recordDelivery, type PaymentRow } from '../store/payments.ts';
+import { findPaymentById, type PaymentRow } from '../store/payments.ts';
+import { beginDelivery, recordDelivery } from '../store/attempts.ts';
 import type { PaymentDeps } from './payment-deps.ts';
 
 export interface AcceptedRequest {
@@ -35,11 +36,23 @@ function recorded(body: object): object {
   };
 }
 
+export interface DeliveryStart {
+  /** The states the payment may be in; it must also be before its deadline. */
+  from: readonly string[];
+  round: number;
+  phone?: string;
+  cardId?: string;
+}
+
 /**
- * Sends one ACCEPTED round for a payment in DELIVERING and applies the PSP's answer.
- * Returns the payment as it is afterwards.
+ * Sends one ACCEPTED round for a payment and applies the PSP's answer. The move to DELIVERING and the
+ * attempt's in-flight record are one statement, written once a connection slot to the PSP is held
+ * (so the lease measures the call, not the wait). Undefined when the payment could no longer be
+ * delivered (it left `from` or passed its deadline meanwhile); otherwise the payment as it is afterwards.
  */
-export async function deliverToken(deps: PaymentDeps, payment: PaymentRow, token: NetworkToken, binNumber: string): Promise<PaymentRow> {
+export async function deliverToken(
+  deps: PaymentDeps, payment: PaymentRow, start: DeliveryStart, token: NetworkToken, binNumber: string,
+): Promise<PaymentRow | undefined> {
   const body: AcceptedRequest = {
     pspTransactionId: payment.pspTransactionId,
     merchantSerialNumber: payment.msn,
@@ -49,6 +62,31 @@ export async function deliverToken(deps: PaymentDeps, payment: PaymentRow, token
     paymentInstrument: 'TOKEN',
     networkToken: token,
   };
+  await deps.outbound.acquire(payment.pspId);
+  try {
+    const begun = deps.clock.now();
+    const lease = leaseFor(deps, begun);
+    const attemptId = await beginDelivery(deps.database, {
+      paymentId: payment.paymentId, from: start.from, phone: start.phone ?? null, cardId: start.cardId ?? null,
+      round: start.round, lease, now: begun, url: payment.makePaymentUrl, requestBody: recorded(body),
+    });
+    if (attemptId === undefined) return undefined;
+    const delivering: PaymentRow = {
+      ...payment, state: 'DELIVERING', phone: start.phone ?? payment.phone, cardId: start.cardId ?? payment.cardId,
+      deliveryRound: start.round, expiresAt: null, leaseUntil: lease, updatedAt: begun,
+    };
+    return await sendAccepted(deps, delivering, attemptId, body);
+  } finally {
+    deps.outbound.release(payment.pspId);
+  }
+}
+
+/** How long a makePayment may stay unanswered before the sweeper counts its process as gone. */
+export function leaseFor(deps: PaymentDeps, now: Date): Date {
+  return new Date(now.getTime() + deps.config.makePaymentTimeoutMs + 5000);
+}
+
+async function sendAccepted(deps: PaymentDeps, payment: PaymentRow, attemptId: number, body: AcceptedRequest): Promise<PaymentRow> {
   const result = await deps.client.send(payment.makePaymentUrl, payment.makePaymentToken, body);
   const outcome = outcomeOf(interpretAnswer(result.status, result.body, result.error), payment.deliveryRound);
   const now = deps.clock.now();
@@ -60,11 +98,9 @@ export async function deliverToken(deps: PaymentDeps, payment: PaymentRow, token
     failureReason: outcome.state === 'FAILED' ? outcome.reason : null,
     url3dSecure: outcome.state === 'AWAITING_3DS' ? outcome.url3dSecure : null,
   };
-  const updated = await recordDelivery(deps.database, {
+  const updated = await recordDelivery(deps.database, attemptId, {
     paymentId: payment.paymentId,
     ...changes,
-    url: payment.makePaymentUrl,
-    requestBody: recorded(body),
     responseStatus: result.status ?? null,
     responseBody: result.body ?? null,
     latencyMs: result.latencyMs,
@@ -83,24 +119,4 @@ export async function deliverToken(deps: PaymentDeps, payment: PaymentRow, token
     ...(changes.state === 'FAILED' ? { errorId: changes.errorId, errorText: changes.errorText, failureReason: changes.failureReason } : {}),
     ...(changes.state === 'AWAITING_3DS' ? { url3dSecure: changes.url3dSecure } : {}),
   };
-}
-
-/** Tells the PSP that the user cancelled or the payment timed out. The payment's state is final already. */
-export async function notifyEnd(deps: PaymentDeps, payment: PaymentRow, paymentState: 'USER_CANCEL' | 'TIMEOUT'): Promise<void> {
-  const body = { pspTransactionId: payment.pspTransactionId, merchantSerialNumber: payment.msn, paymentState };
-  const result = await deps.client.send(payment.makePaymentUrl, payment.makePaymentToken, body);
-  const answer = interpretAnswer(result.status, result.body, result.error);
-  await insertAttempt(deps.database.db, {
-    paymentId: payment.paymentId,
-    paymentState,
-    url: payment.makePaymentUrl,
-    requestBody: body,
-    responseStatus: result.status ?? null,
-    responseBody: result.body ?? null,
-    latencyMs: result.latencyMs,
-    outcome: result.error ? 'NOT_DELIVERED' : 'NOTIFIED',
-    error: result.error ?? (answer.kind === 'error' ? answer.reason : null),
-    createdAt: deps.clock.now(),
-  });
-  deps.log.info({ pspTransactionId: payment.pspTransactionId, pspId: payment.pspId, paymentState, status: result.status, error: result.error }, 'makePayment notification sent');
 }

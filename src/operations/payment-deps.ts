@@ -4,6 +4,8 @@ import type { Clock } from '../clock.ts';
 import type { Database } from '../store/db.ts';
 import type { MakePaymentClient } from '../delivery/make-payment-client.ts';
 import type { PaymentInserter } from '../store/payment-inserter.ts';
+import type { OutboundLimiter } from '../delivery/outbound-limiter.ts';
+import type { Notifier } from './notify.ts';
 import type { AttemptRow, LogRow, PaymentRow } from '../store/payments.ts';
 import { summarize, type LogEntry } from '../domain/payment.ts';
 
@@ -20,6 +22,12 @@ export interface PaymentDeps {
   client: MakePaymentClient;
   log: Logger;
   inserter: PaymentInserter;
+  /** Bounds the makePayment calls in flight, per PSP and in all. */
+  outbound: OutboundLimiter;
+  /** Sends the pending TIMEOUT and USER_CANCEL notifications. */
+  notifier: Notifier;
+  /** Aborted when the process begins to shut down: long work (a batch run) stops at a safe point. */
+  shutdown: AbortSignal;
 }
 
 /** ISO-8601 with an explicit offset and whole seconds, as the spec's example "2018-06-13T18:34:25-07:00". */
@@ -86,6 +94,8 @@ export function paymentAdminView(p: PaymentRow, log: LogRow[], attempts: Attempt
       latencyMs: a.latencyMs,
       outcome: a.outcome,
       error: a.error,
+      sentAt: a.sentAt?.toISOString() ?? null,
+      completedAt: a.completedAt?.toISOString() ?? null,
     })),
   };
 }

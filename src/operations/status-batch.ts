@@ -4,7 +4,7 @@
 // the chunk rolls back and the next run takes it again.
 import { decide, type Balance, type RejectionReason, type StatusUpdate } from '../domain/status-rules.ts';
 import {
-  finishRun, lockBatch, maxPendingId, paymentsForUpdates, pendingChunk, startRun, writeChunk,
+  addChunkToRun, endRun, joinWindowRun, lockBatch, maxPendingId, paymentsForUpdates, pendingChunk, startRun, writeChunk,
   type BalanceWrite, type BatchRunRow, type LogInsert, type PaymentBalanceRow, type UpdateOutcome,
 } from '../store/status-updates.ts';
 import type { PaymentDeps } from './payment-deps.ts';
@@ -12,33 +12,56 @@ import type { PaymentDeps } from './payment-deps.ts';
 export interface BatchSummary {
   runId: number;
   trigger: string;
+  /** running (its lease is renewed), finished, or interrupted (its process stopped or died midway). */
+  status: 'running' | 'finished' | 'interrupted';
+  /** The interrupted run whose leftover updates this run took up. */
+  resumesRunId: number | null;
+  /** Immediate mode: how many runs (one per request) this row adds up, within one minute. */
+  invocations: number;
   applied: number;
   rejected: number;
   rejectedByReason: Record<string, number>;
   durationMs: number;
   startedAt: string;
   finishedAt: string | null;
+  interruptedAt: string | null;
 }
 
-export function runView(r: BatchRunRow): BatchSummary {
+export function runView(r: BatchRunRow, now: Date): BatchSummary {
+  const status = r.finishedAt ? 'finished' : !r.interruptedAt && r.leaseUntil && r.leaseUntil > now ? 'running' : 'interrupted';
   return {
-    runId: r.runId, trigger: r.trigger, applied: r.applied, rejected: r.rejected, rejectedByReason: r.rejectedByReason,
+    runId: r.runId, trigger: r.trigger, status, resumesRunId: r.resumesRunId, invocations: r.invocations,
+    applied: r.applied, rejected: r.rejected, rejectedByReason: r.rejectedByReason,
     durationMs: r.durationMs ?? 0, startedAt: r.startedAt.toISOString(), finishedAt: r.finishedAt?.toISOString() ?? null,
+    interruptedAt: r.interruptedAt?.toISOString() ?? (status === 'interrupted' ? r.leaseUntil?.toISOString() ?? null : null),
   };
 }
 
-/** Runs the batch. For a scheduled tick, undefined when another process has run that tick. */
+/** A run's lease: renewed at every chunk; a run past it without finishing counts as interrupted. */
+const RUN_LEASE_MS = 15_000;
+
+/**
+ * Runs the batch. For a scheduled tick, undefined when another process has run that tick. When the
+ * process begins to shut down, the run stops after its current chunk and is recorded as interrupted.
+ */
 export async function runStatusBatch(deps: PaymentDeps, trigger: 'schedule' | 'manual' | 'immediate', scheduledFor?: Date): Promise<BatchSummary | undefined> {
   const started = performance.now();
   const db = deps.database.db;
-  const runId = await startRun(db, trigger, deps.clock.now(), scheduledFor);
+  const lease = () => new Date(deps.clock.now().getTime() + RUN_LEASE_MS);
+  const runId = trigger === 'immediate'
+    ? await joinWindowRun(db, deps.clock.now(), lease())
+    : await startRun(db, trigger, deps.clock.now(), lease(), scheduledFor);
   if (runId === undefined) return undefined;
   const upTo = await maxPendingId(db);
   let applied = 0;
   let rejected = 0;
-  const rejectedByReason: Record<string, number> = {};
+  let interrupted = false;
 
   for (;;) {
+    if (deps.shutdown.aborted) {
+      interrupted = true;
+      break;
+    }
     const chunk = await db.transaction(async (tx) => {
       await lockBatch(tx);
       const updates = await pendingChunk(tx, upTo, deps.config.statusBatchChunkSize);
@@ -46,6 +69,9 @@ export async function runStatusBatch(deps: PaymentDeps, trigger: 'schedule' | 'm
       const payments = await paymentsForUpdates(tx, [...new Set(updates.map((u) => u.psp_transaction_id))]);
       const result = applyChunk(updates, payments);
       await writeChunk(tx, runId, deps.clock.now(), result.log, result.balances, result.outcomes);
+      const reasons: Record<string, number> = {};
+      for (const o of result.outcomes) if (o.reason) reasons[o.reason] = (reasons[o.reason] ?? 0) + 1;
+      await addChunkToRun(tx, runId, result.applied, reasons, lease());
       return result;
     });
     if (!chunk) break;
@@ -53,12 +79,12 @@ export async function runStatusBatch(deps: PaymentDeps, trigger: 'schedule' | 'm
     await new Promise((resolve) => setImmediate(resolve));
     applied += chunk.applied;
     rejected += chunk.outcomes.length - chunk.applied;
-    for (const o of chunk.outcomes) if (o.reason) rejectedByReason[o.reason] = (rejectedByReason[o.reason] ?? 0) + 1;
   }
 
-  const row = await finishRun(db, runId, { applied, rejected, rejectedByReason, durationMs: Math.round(performance.now() - started) }, deps.clock.now());
-  deps.log.info({ runId, trigger, applied, rejected, rejectedByReason, ms: row.durationMs }, 'status batch run finished');
-  return runView(row);
+  const row = await endRun(db, runId, interrupted ? 'interrupted' : 'finished', Math.round(performance.now() - started), deps.clock.now());
+  const view = runView(row, deps.clock.now());
+  deps.log.info({ runId, trigger, applied, rejected, status: view.status, ms: row.durationMs }, interrupted ? 'status batch run stopped by shutdown' : 'status batch run finished');
+  return view;
 }
 
 /** Decides a chunk in memory, in arrival order, against the payments' current totals. */

@@ -2,7 +2,7 @@
 // makePayment. OK sends makePayment again (its OK/FAIL decides), CANCEL is a user cancel, anything
 // else fails the payment.
 import { appendLog, findPaymentBy3dsRef, transition, type PaymentRow } from '../store/payments.ts';
-import { leaseFor, redeliverAfter3ds } from './approve.ts';
+import { redeliverAfter3ds } from './approve.ts';
 import { userCancel } from './cancel.ts';
 import type { PaymentDeps } from './payment-deps.ts';
 
@@ -16,11 +16,8 @@ export async function threeDsReturn(deps: PaymentDeps, ref: string, responseCode
   const code = responseCode.toUpperCase();
 
   if (code === 'OK') {
-    const delivering = await transition(deps.database.db, payment.paymentId, ['AWAITING_3DS'], {
-      state: 'DELIVERING', deliveryRound: 2, expiresAt: null, leaseUntil: leaseFor(deps, now),
-    }, now, { beforeDeadline: true });
-    if (!delivering) return { kind: 'not-waiting', payment };
-    return { kind: 'done', payment: await redeliverAfter3ds(deps, delivering) };
+    const delivered = await redeliverAfter3ds(deps, payment);
+    return delivered ? { kind: 'done', payment: delivered } : { kind: 'not-waiting', payment };
   }
   if (code === 'CANCEL') {
     try {

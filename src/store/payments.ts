@@ -8,7 +8,6 @@ export type PaymentRow = typeof payments.$inferSelect;
 export type NewPayment = typeof payments.$inferInsert;
 export type LogRow = typeof paymentLog.$inferSelect;
 export type AttemptRow = typeof deliveryAttempts.$inferSelect;
-export type NewAttempt = typeof deliveryAttempts.$inferInsert;
 
 /**
  * Inserts a payment. On a unique violation returns which constraint decided:
@@ -57,25 +56,35 @@ export async function logOf(tx: Tx, paymentId: string): Promise<LogRow[]> {
   return tx.select().from(paymentLog).where(eq(paymentLog.paymentId, paymentId)).orderBy(asc(paymentLog.entryId));
 }
 
-export async function insertAttempt(tx: Tx, attempt: NewAttempt): Promise<void> {
-  await tx.insert(deliveryAttempts).values(attempt);
-}
-
 export async function attemptsOf(tx: Tx, paymentId: string): Promise<AttemptRow[]> {
   return tx.select().from(deliveryAttempts).where(eq(deliveryAttempts.paymentId, paymentId)).orderBy(asc(deliveryAttempts.attemptId));
 }
 
+const EXPIRE_DUE = `
+  with due as (
+    select payment_id from payments
+    where state in ('INITIATED', 'AWAITING_USER', 'AWAITING_3DS') and expires_at <= $1::timestamptz
+    order by expires_at limit $2 for update skip locked),
+  upd as (
+    update payments p set state = 'TIMEOUT', updated_at = $1::timestamptz, failure_reason = 'TIMEOUT'
+    from due where p.payment_id = due.payment_id and p.state in ('INITIATED', 'AWAITING_USER', 'AWAITING_3DS')
+    returning p.payment_id, p.psp_id, p.psp_transaction_id, p.msn, p.make_payment_url),
+  attempt as (
+    insert into delivery_attempts (payment_id, payment_state, url, request_body, outcome, created_at)
+    select payment_id, 'TIMEOUT', make_payment_url,
+      jsonb_build_object('pspTransactionId', psp_transaction_id, 'merchantSerialNumber', msn, 'paymentState', 'TIMEOUT'),
+      'PENDING', $1::timestamptz
+    from upd)
+  select payment_id, psp_id, psp_transaction_id from upd`;
+
 /**
- * Claims up to `limit` payments whose deadline passed and moves them to TIMEOUT in one statement.
- * Rows locked by another process are skipped, so each payment is expired by exactly one process.
+ * Claims up to `limit` payments whose deadline passed, moves them to TIMEOUT and records each one's
+ * TIMEOUT notification as pending, in one statement. Rows locked by another process are skipped, so
+ * each payment is expired (and its PSP told) by exactly one process.
  */
-export async function expireDue(tx: Tx, now: Date, limit: number): Promise<PaymentRow[]> {
-  const due = tx.select({ id: payments.paymentId }).from(payments)
-    .where(and(inArray(payments.state, ['INITIATED', 'AWAITING_USER', 'AWAITING_3DS']), lte(payments.expiresAt, now)))
-    .orderBy(asc(payments.expiresAt)).limit(limit).for('update', { skipLocked: true });
-  return tx.update(payments).set({ state: 'TIMEOUT', updatedAt: now, failureReason: 'TIMEOUT' })
-    .where(and(inArray(payments.paymentId, due), inArray(payments.state, ['INITIATED', 'AWAITING_USER', 'AWAITING_3DS'])))
-    .returning();
+export async function expireDue(database: Database, now: Date, limit: number): Promise<Array<{ paymentId: string; pspId: string; pspTransactionId: string }>> {
+  const found = await database.query<{ payment_id: string; psp_id: string; psp_transaction_id: string }>('payments_expire_due', EXPIRE_DUE, [now.toISOString(), limit]);
+  return found.map((r) => ({ paymentId: r.payment_id, pspId: r.psp_id, pspTransactionId: r.psp_transaction_id }));
 }
 
 /** Deliveries whose lease ran out (the process that sent them died): FAILED, as an unanswered makePayment. */
@@ -143,46 +152,11 @@ export interface DeliveryRecord {
   errorText: string | null;
   failureReason: string | null;
   url3dSecure: string | null;
-  url: string;
-  requestBody: unknown;
   responseStatus: number | null;
   responseBody: string | null;
   latencyMs: number;
   error: string | null;
   now: Date;
-}
-
-const RECORD_DELIVERY = `
-  with upd as (
-    update payments set state = $2, lease_until = null, expires_at = $3::timestamptz,
-      reserved_amount = case when $2 = 'RESERVED' then amount else reserved_amount end,
-      error_id = case when $2 = 'FAILED' then $4 else error_id end,
-      error_text = case when $2 = 'FAILED' then $5 else error_text end,
-      failure_reason = case when $2 = 'FAILED' then $6 else failure_reason end,
-      url_3d_secure = case when $2 = 'AWAITING_3DS' then $7 else url_3d_secure end,
-      updated_at = $8::timestamptz
-    where payment_id = $1 and state = 'DELIVERING'
-    returning payment_id, amount, payment_text),
-  attempt as (
-    insert into delivery_attempts (payment_id, payment_state, url, request_body, response_status, response_body, latency_ms, outcome, error, created_at)
-    values ($1, 'ACCEPTED', $9, $10::jsonb, $11, $12, $13,
-      case when exists (select 1 from upd) then $2 else 'LATE (payment already resolved)' end, $14, $8::timestamptz)),
-  entry as (
-    insert into payment_log (payment_id, operation, amount, payment_text, success, created_at)
-    select payment_id, 'RESERVED', amount, payment_text, $2 = 'RESERVED', $8::timestamptz from upd where $2 <> 'AWAITING_3DS')
-  select count(*)::int as updated from upd`;
-
-/**
- * Applies the PSP's answer to a payment in DELIVERING — the new state, the attempt, the log entry —
- * in one statement (one round trip, one commit). Returns false when the payment was no longer
- * DELIVERING (its lease ran out first); the attempt is recorded either way.
- */
-export async function recordDelivery(database: Database, r: DeliveryRecord): Promise<boolean> {
-  const [row] = await database.query<{ updated: number }>('payment_record_delivery', RECORD_DELIVERY, [
-    r.paymentId, r.state, r.expiresAt?.toISOString() ?? null, r.errorId, r.errorText, r.failureReason, r.url3dSecure,
-    r.now.toISOString(), r.url, JSON.stringify(r.requestBody), r.responseStatus, r.responseBody, r.latencyMs, r.error,
-  ]);
-  return (row?.updated ?? 0) > 0;
 }
 
 export interface ApprovalContext {

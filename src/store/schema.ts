@@ -99,7 +99,7 @@ export const idempotencyKeys = pgTable(
     responseBody: jsonb('response_body'),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.pspId, t.scope, t.key] })],
+  (t) => [primaryKey({ columns: [t.pspId, t.scope, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)],
 );
 
 /**
@@ -174,7 +174,13 @@ export const paymentLog = pgTable(
   (t) => [index('payment_log_payment_idx').on(t.paymentId, t.entryId)],
 );
 
-/** Every makePayment request sent to a PSP, with its answer. */
+/**
+ * Every makePayment request to a PSP, written ahead: recorded before it is sent and completed with
+ * the answer after, so a process that dies mid-call leaves an ABANDONED record, never a gap.
+ * `outcome` is PENDING (a notification waiting for a free connection to its PSP), IN_FLIGHT (sent at
+ * `sentAt`, its answer due before `leaseUntil`), ABANDONED (no answer was recorded), or the result:
+ * RESERVED / FAILED / AWAITING_3DS for a token delivery, NOTIFIED / NOT_DELIVERED for a notification.
+ */
 export const deliveryAttempts = pgTable(
   'delivery_attempts',
   {
@@ -185,12 +191,19 @@ export const deliveryAttempts = pgTable(
     requestBody: jsonb('request_body').notNull(),
     responseStatus: integer('response_status'),
     responseBody: text('response_body'),
-    latencyMs: integer('latency_ms').notNull(),
+    latencyMs: integer('latency_ms'),
     outcome: text('outcome').notNull(),
     error: text('error'),
+    sentAt: timestamp('sent_at', { withTimezone: true }),
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
     createdAt: createdAt(),
   },
-  (t) => [index('delivery_attempts_payment_idx').on(t.paymentId, t.attemptId)],
+  (t) => [
+    index('delivery_attempts_payment_idx').on(t.paymentId, t.attemptId),
+    index('delivery_attempts_pending_idx').on(t.attemptId).where(sql`outcome = 'PENDING'`),
+    index('delivery_attempts_in_flight_idx').on(t.leaseUntil).where(sql`outcome = 'IN_FLIGHT'`),
+  ],
 );
 
 /** Status updates as received from the PSP, in arrival order; applied by the batch. */
@@ -219,15 +232,29 @@ export const statusUpdates = pgTable(
   ],
 );
 
-/** One run of the status batch. */
+/**
+ * One run of the status batch. Its figures grow with each committed chunk (in the chunk's own
+ * transaction), so they are true also for a run whose process died. A run is running while its
+ * lease is renewed, finished when `finishedAt` is set, and interrupted otherwise.
+ */
 export const batchRuns = pgTable('batch_runs', {
   runId: bigserial('run_id', { mode: 'number' }).primaryKey(),
   /** schedule | manual | immediate */
   trigger: text('trigger').notNull(),
   /** For scheduled runs: the cron tick this run is for (unique, so one process runs each tick). */
   scheduledFor: timestamp('scheduled_for', { withTimezone: true }).unique(),
+  /** For immediate mode: the minute whose runs this row adds up (unique, so one row per minute). */
+  aggregateWindow: text('aggregate_window').unique(),
+  /** How many runs this row adds up (immediate mode: one per request that stored updates). */
+  invocations: integer('invocations').notNull().default(1),
+  /** The interrupted run whose leftover updates this run took up. */
+  resumesRunId: bigint('resumes_run_id', { mode: 'number' }),
   startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
   finishedAt: timestamp('finished_at', { withTimezone: true }),
+  /** Renewed at every chunk; a run past it without finishing was interrupted. */
+  leaseUntil: timestamp('lease_until', { withTimezone: true }),
+  /** Set when the run stopped early on a shutdown. */
+  interruptedAt: timestamp('interrupted_at', { withTimezone: true }),
   applied: integer('applied').notNull().default(0),
   rejected: integer('rejected').notNull().default(0),
   rejectedByReason: jsonb('rejected_by_reason').$type<Record<string, number>>().notNull().default({}),

@@ -133,15 +133,61 @@ export async function writeChunk(tx: Tx, runId: number, now: Date, log: LogInser
 
 export type BatchRunRow = typeof batchRuns.$inferSelect;
 
-/** Starts a run. For a scheduled tick, undefined when another process already started that tick. */
-export async function startRun(tx: Tx, trigger: string, now: Date, scheduledFor?: Date): Promise<number | undefined> {
-  const [row] = await tx.insert(batchRuns).values({ trigger, startedAt: now, scheduledFor: scheduledFor ?? null })
-    .onConflictDoNothing().returning({ runId: batchRuns.runId });
-  return row?.runId;
+/**
+ * Starts a run. For a scheduled tick, undefined when another process already started that tick.
+ * A run that starts while an earlier run lies interrupted (unfinished, its lease run out) records
+ * that it resumes it: it takes up the updates the earlier run left.
+ */
+export async function startRun(tx: Tx, trigger: string, now: Date, lease: Date, scheduledFor?: Date): Promise<number | undefined> {
+  const [row] = await rows<{ run_id: string | number }>(tx, sql`
+    insert into batch_runs (trigger, started_at, scheduled_for, lease_until, resumes_run_id)
+    select ${trigger}, ${now.toISOString()}::timestamptz, ${scheduledFor?.toISOString() ?? null}::timestamptz, ${lease.toISOString()}::timestamptz,
+      (select max(r.run_id) from batch_runs r
+       where r.finished_at is null and (r.lease_until is null or r.lease_until <= ${now.toISOString()}::timestamptz)
+         and not exists (select 1 from batch_runs later where later.resumes_run_id = r.run_id))
+    on conflict do nothing
+    returning run_id`);
+  return row === undefined ? undefined : Number(row.run_id);
 }
 
-export async function finishRun(tx: Tx, runId: number, summary: { applied: number; rejected: number; rejectedByReason: Record<string, number>; durationMs: number }, now: Date): Promise<BatchRunRow> {
-  const [row] = await tx.update(batchRuns).set({ ...summary, finishedAt: now }).where(eq(batchRuns.runId, runId)).returning();
+/** Immediate mode: the runs of one minute add up in one row (one row per minute at most). */
+export async function joinWindowRun(tx: Tx, now: Date, lease: Date): Promise<number> {
+  const window = now.toISOString().slice(0, 16);
+  const [row] = await rows<{ run_id: string | number }>(tx, sql`
+    insert into batch_runs (trigger, aggregate_window, started_at, lease_until)
+    values ('immediate', ${window}, ${now.toISOString()}::timestamptz, ${lease.toISOString()}::timestamptz)
+    on conflict (aggregate_window) do update set invocations = batch_runs.invocations + 1, finished_at = null,
+      lease_until = greatest(batch_runs.lease_until, excluded.lease_until)
+    returning run_id`);
+  return Number(row.run_id);
+}
+
+/**
+ * Adds a committed chunk's figures to its run and renews the run's lease, in the chunk's own
+ * transaction: a run's figures are exactly what it committed, also when its process died.
+ */
+export async function addChunkToRun(tx: Tx, runId: number, applied: number, rejectedByReason: Record<string, number>, lease: Date): Promise<void> {
+  const rejected = Object.values(rejectedByReason).reduce((a, b) => a + b, 0);
+  await tx.execute(sql`
+    update batch_runs set applied = applied + ${applied}, rejected = rejected + ${rejected},
+      lease_until = greatest(lease_until, ${lease.toISOString()}::timestamptz),
+      rejected_by_reason = (
+        select coalesce(jsonb_object_agg(k, n), '{}'::jsonb) from (
+          select k, sum(n)::int as n from (
+            select key as k, value::int as n from jsonb_each_text(rejected_by_reason)
+            union all
+            select key, value::int from jsonb_each_text(${JSON.stringify(rejectedByReason)}::jsonb)) parts
+          group by k) merged)
+    where run_id = ${runId}`);
+}
+
+/** Ends a run: finished, or interrupted (stopped early on a shutdown). */
+export async function endRun(tx: Tx, runId: number, how: 'finished' | 'interrupted', durationMs: number, now: Date): Promise<BatchRunRow> {
+  const [row] = await tx.update(batchRuns).set({
+    ...(how === 'finished' ? { finishedAt: now } : { interruptedAt: now }),
+    leaseUntil: null,
+    durationMs: sql`coalesce(${batchRuns.durationMs}, 0) + ${durationMs}`,
+  }).where(eq(batchRuns.runId, runId)).returning();
   return row;
 }
 

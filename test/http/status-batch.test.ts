@@ -224,6 +224,30 @@ describe('STATUS_BATCH_MODE=immediate', () => {
       await stub.close();
     }
   });
+
+  it('adds its runs up in one row per minute instead of a row per request', async () => {
+    const stub = await PspStub.start();
+    const server = await startTestServer({ STATUS_BATCH_MODE: 'immediate' });
+    try {
+      const h = await pspHeaders(server.url);
+      const { id, token } = await initOk(server.url, h, initBody(stub.url, { amount: 3000 }));
+      await forceApprove(server.url, h, id, token);
+      const requests = 12;
+      for (let i = 0; i < requests; i++) {
+        const r = await call(server.url, 'POST', '/psp/v3/psppayments/updatestatus', { headers: h, body: { transactions: [{ pspTransactionId: id, status: 'CAPTURED', amount: 100 }] } });
+        assert.equal(r.status, 200);
+      }
+      assert.equal((await details(server.url, h, id)).body.transactionSummary.capturedAmount, requests * 100);
+      const runs = (await call(server.url, 'GET', '/admin/status-batch/runs', { headers: adminHeaders() })).body.runs as Array<{ trigger: string; invocations: number; applied: number; status: string }>;
+      assert.ok(runs.length <= 2, `${runs.length} run rows for ${requests} requests`);
+      assert.ok(runs.every((r) => r.trigger === 'immediate' && r.status === 'finished'));
+      assert.equal(runs.reduce((n, r) => n + r.invocations, 0), requests);
+      assert.equal(runs.reduce((n, r) => n + r.applied, 0), requests);
+    } finally {
+      await server.close();
+      await stub.close();
+    }
+  });
 });
 
 describe('the scheduled batch', () => {

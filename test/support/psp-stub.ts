@@ -16,7 +16,8 @@ export type Behaviour =
   | { kind: 'soft-decline'; url3dSecure: string; then?: Behaviour }
   | { kind: 'status'; status: number; body: string; contentType?: string }
   | { kind: 'slow'; ms: number }
-  | { kind: 'hang' };
+  /** Never answers; with `notifications`, TIMEOUT and USER_CANCEL get no answer either. */
+  | { kind: 'hang'; notifications?: boolean };
 
 export class PspStub {
   readonly calls: ReceivedCall[] = [];
@@ -119,7 +120,7 @@ export class PspStub {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(value));
     };
-    if (state === 'USER_CANCEL' || state === 'TIMEOUT') {
+    if ((state === 'USER_CANCEL' || state === 'TIMEOUT') && !(b.kind === 'hang' && b.notifications)) {
       return json(200, { paymentInfo: { pspTransactionId: id, status: 'FAIL' }, errorMessage: { errorId: '93', errorText: `Status from Vipps:${state === 'TIMEOUT' ? 'TIMEOUT' : 'CANCEL'}` } });
     }
     switch (b.kind) {

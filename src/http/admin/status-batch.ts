@@ -26,7 +26,7 @@ export function registerAdminStatusBatchRoutes(app: FastifyInstance, deps: { adm
     return {
       pending: await pendingCount(db),
       schedule: { cron: deps.payments.config.statusBatchCron, timeZone: deps.payments.config.statusBatchTz, mode: deps.payments.config.statusBatchMode },
-      runs: (await listRuns(db, Math.min(Number(limit ?? 50), 1000))).map(runView),
+      runs: (await listRuns(db, Math.min(Number(limit ?? 50), 1000))).map((r) => runView(r, deps.payments.clock.now())),
     };
   });
 

@@ -1,0 +1,160 @@
+// makePayment attempts, written ahead: a token delivery is recorded IN_FLIGHT in the same statement
+// that moves its payment to DELIVERING; a TIMEOUT or USER_CANCEL notification is recorded PENDING in
+// the transaction that ends its payment, then claimed (IN_FLIGHT) when it is sent. Completing an
+// attempt writes the answer; an attempt past its lease without one is marked ABANDONED.
+import { sql } from 'drizzle-orm';
+import { rows, type Database, type Tx } from './db.ts';
+import type { DeliveryRecord } from './payments.ts';
+
+const BEGIN_DELIVERY = `
+  with upd as (
+    update payments set state = 'DELIVERING', phone = coalesce($2, phone), card_id = coalesce($3::uuid, card_id),
+      delivery_round = $4, expires_at = null, lease_until = $5::timestamptz, updated_at = $6::timestamptz
+    where payment_id = $1 and state in (select jsonb_array_elements_text($7::jsonb))
+      and (expires_at is null or expires_at > $6::timestamptz)
+    returning payment_id),
+  attempt as (
+    insert into delivery_attempts (payment_id, payment_state, url, request_body, outcome, sent_at, lease_until, created_at)
+    select payment_id, 'ACCEPTED', $8, $9::jsonb, 'IN_FLIGHT', $6::timestamptz, $5::timestamptz, $6::timestamptz from upd
+    returning attempt_id)
+  select attempt_id from attempt`;
+
+export interface BeginDelivery {
+  paymentId: string;
+  /** The states the payment may be in (it must also be before its deadline). */
+  from: readonly string[];
+  phone: string | null;
+  cardId: string | null;
+  round: number;
+  lease: Date;
+  now: Date;
+  url: string;
+  requestBody: unknown;
+}
+
+/**
+ * Moves a payment to DELIVERING and records its ACCEPTED attempt as in flight, in one statement.
+ * Undefined when the payment was no longer in `from` (or past its deadline): nothing was written.
+ */
+export async function beginDelivery(database: Database, b: BeginDelivery): Promise<number | undefined> {
+  const [row] = await database.query<{ attempt_id: string | number }>('payment_begin_delivery', BEGIN_DELIVERY, [
+    b.paymentId, b.phone, b.cardId, b.round, b.lease.toISOString(), b.now.toISOString(), JSON.stringify(b.from), b.url, JSON.stringify(b.requestBody),
+  ]);
+  return row ? Number(row.attempt_id) : undefined;
+}
+
+const RECORD_DELIVERY = `
+  with upd as (
+    update payments set state = $2, lease_until = null, expires_at = $3::timestamptz,
+      reserved_amount = case when $2 = 'RESERVED' then amount else reserved_amount end,
+      error_id = case when $2 = 'FAILED' then $4 else error_id end,
+      error_text = case when $2 = 'FAILED' then $5 else error_text end,
+      failure_reason = case when $2 = 'FAILED' then $6 else failure_reason end,
+      url_3d_secure = case when $2 = 'AWAITING_3DS' then $7 else url_3d_secure end,
+      updated_at = $8::timestamptz
+    where payment_id = $1 and state = 'DELIVERING'
+    returning payment_id, amount, payment_text),
+  attempt as (
+    update delivery_attempts set response_status = $10, response_body = $11, latency_ms = $12, error = $13,
+      outcome = case when exists (select 1 from upd) then $2 else 'LATE (payment already resolved)' end,
+      completed_at = $8::timestamptz, lease_until = null
+    where attempt_id = $9),
+  entry as (
+    insert into payment_log (payment_id, operation, amount, payment_text, success, created_at)
+    select payment_id, 'RESERVED', amount, payment_text, $2 = 'RESERVED', $8::timestamptz from upd where $2 <> 'AWAITING_3DS')
+  select count(*)::int as updated from upd`;
+
+/**
+ * Applies the PSP's answer to a payment in DELIVERING — the new state, the completed attempt, the log
+ * entry — in one statement (one round trip, one commit). Returns false when the payment was no longer
+ * DELIVERING (its lease ran out first); the attempt is completed either way.
+ */
+export async function recordDelivery(database: Database, attemptId: number, r: DeliveryRecord): Promise<boolean> {
+  const [row] = await database.query<{ updated: number }>('payment_record_delivery', RECORD_DELIVERY, [
+    r.paymentId, r.state, r.expiresAt?.toISOString() ?? null, r.errorId, r.errorText, r.failureReason, r.url3dSecure,
+    r.now.toISOString(), attemptId, r.responseStatus, r.responseBody, r.latencyMs, r.error,
+  ]);
+  return (row?.updated ?? 0) > 0;
+}
+
+/** Records a notification to send (TIMEOUT, USER_CANCEL), inside the transaction that ended the payment. */
+export async function insertPendingNotification(tx: Tx, p: { paymentId: string; pspTransactionId: string; msn: string; url: string; paymentState: string }, now: Date): Promise<number> {
+  const [row] = await rows<{ attempt_id: string | number }>(tx, sql`
+    insert into delivery_attempts (payment_id, payment_state, url, request_body, outcome, created_at)
+    values (${p.paymentId}, ${p.paymentState}, ${p.url},
+      ${JSON.stringify(notificationBody(p.pspTransactionId, p.msn, p.paymentState))}::jsonb, 'PENDING', ${now.toISOString()}::timestamptz)
+    returning attempt_id`);
+  return Number(row.attempt_id);
+}
+
+/** The body of a TIMEOUT or USER_CANCEL makePayment: no card data. */
+export function notificationBody(pspTransactionId: string, msn: string, paymentState: string) {
+  return { pspTransactionId, merchantSerialNumber: msn, paymentState };
+}
+
+export interface ClaimedNotification {
+  attemptId: number;
+  paymentId: string;
+  pspId: string;
+  pspTransactionId: string;
+  msn: string;
+  paymentState: string;
+  url: string;
+  makePaymentToken: string | null;
+}
+
+const CLAIM_NOTIFICATIONS = `
+  with ranked as (
+    select a.attempt_id, p.psp_id, row_number() over (partition by p.psp_id order by a.attempt_id) as n
+    from delivery_attempts a join payments p on p.payment_id = a.payment_id
+    where a.outcome = 'PENDING' and ($5::jsonb is null or a.attempt_id in (select jsonb_array_elements_text($5::jsonb)::bigint))),
+  picked as (
+    select attempt_id from ranked where n <= coalesce(($3::jsonb ->> psp_id)::int, $4)
+    order by attempt_id limit $6)
+  update delivery_attempts a set outcome = 'IN_FLIGHT', sent_at = $1::timestamptz, lease_until = $2::timestamptz
+  from picked, payments p
+  where a.attempt_id = picked.attempt_id and a.outcome = 'PENDING' and p.payment_id = a.payment_id
+  returning a.attempt_id, a.payment_id, p.psp_id, p.psp_transaction_id, p.msn, a.payment_state, a.url, p.make_payment_token`;
+
+/**
+ * Claims pending notifications to send now: at most `slots[pspId]` of a PSP named there, `perPsp`
+ * of any other, `total` in all, oldest first. Each claimed row is IN_FLIGHT until `lease`. With
+ * `only`, just those attempts. Two processes never claim the same row (the update re-checks PENDING).
+ */
+export async function claimNotifications(
+  database: Database, now: Date, lease: Date, slots: Record<string, number>, perPsp: number, total: number, only?: number[],
+): Promise<ClaimedNotification[]> {
+  const found = await database.query<{
+    attempt_id: string | number; payment_id: string; psp_id: string; psp_transaction_id: string; msn: string;
+    payment_state: string; url: string; make_payment_token: string | null;
+  }>('attempts_claim_notifications', CLAIM_NOTIFICATIONS, [
+    now.toISOString(), lease.toISOString(), JSON.stringify(slots), perPsp, only ? JSON.stringify(only) : null, total,
+  ]);
+  return found.map((r) => ({
+    attemptId: Number(r.attempt_id), paymentId: r.payment_id, pspId: r.psp_id, pspTransactionId: r.psp_transaction_id,
+    msn: r.msn, paymentState: r.payment_state, url: r.url, makePaymentToken: r.make_payment_token,
+  }));
+}
+
+/** Writes a notification's answer. */
+export async function completeNotification(database: Database, attemptId: number, r: {
+  outcome: 'NOTIFIED' | 'NOT_DELIVERED'; responseStatus: number | null; responseBody: string | null; latencyMs: number; error: string | null; now: Date;
+}): Promise<void> {
+  await database.query('attempts_complete_notification', `
+    update delivery_attempts set outcome = $2, response_status = $3, response_body = $4, latency_ms = $5, error = $6,
+      completed_at = $7::timestamptz, lease_until = null
+    where attempt_id = $1 and outcome in ('IN_FLIGHT', 'ABANDONED')`,
+  [attemptId, r.outcome, r.responseStatus, r.responseBody, r.latencyMs, r.error, r.now.toISOString()]);
+}
+
+/** Attempts in flight past their lease (their process died or lost the database): ABANDONED. */
+export async function abandonAttempts(tx: Tx, now: Date, limit: number): Promise<Array<{ attemptId: number; paymentId: string; paymentState: string }>> {
+  const found = await rows<{ attempt_id: string | number; payment_id: string; payment_state: string }>(tx, sql`
+    update delivery_attempts set outcome = 'ABANDONED', completed_at = ${now.toISOString()}::timestamptz, lease_until = null,
+      error = 'No answer was recorded: the server stopped or lost its database while the call was in flight'
+    where attempt_id in (
+      select attempt_id from delivery_attempts where outcome = 'IN_FLIGHT' and lease_until <= ${now.toISOString()}::timestamptz
+      order by lease_until limit ${limit} for update skip locked)
+    returning attempt_id, payment_id, payment_state`);
+  return found.map((r) => ({ attemptId: Number(r.attempt_id), paymentId: r.payment_id, paymentState: r.payment_state }));
+}
