@@ -4,6 +4,7 @@
 // HTTP calls) never need.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, SETTINGS, type Config } from '../config.ts';
+import { assertDataDirFree, DataDirLockedError } from '../store/data-dir-lock.ts';
 import type { DEMO } from '../operations/seed.ts';
 import { adminCommands, runAdminCommand } from './admin.ts';
 
@@ -34,6 +35,14 @@ function config(): Config {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
+}
+
+/**
+ * Refuses at once, before the slow imports, a folder that another process has open. Opening the
+ * database takes the lock itself (store/db.ts); this only makes the refusal quick.
+ */
+function checkDataDir(c: Config): void {
+  if (!c.databaseUrl && c.dataDir !== 'memory://') assertDataDirFree(c.dataDir);
 }
 
 function banner(c: Config, url: string, database: string, generatedAdminToken: string | undefined, demo: typeof DEMO): string {
@@ -74,6 +83,7 @@ async function start(args: string[]): Promise<void> {
     return;
   }
   const c = config();
+  checkDataDir(c);
   const [{ startServer }, seed] = await Promise.all([import('../main.ts'), import('../operations/seed.ts')]);
   const server = await startServer(c);
   process.stdout.write(`${banner(c, server.url, server.services.database.describe, server.services.adminToken.generated, seed.DEMO)}\n`);
@@ -101,6 +111,7 @@ async function runMigrate(args: string[]): Promise<void> {
     return;
   }
   const c = config();
+  checkDataDir(c);
   const { migrate, openDatabase } = await import('../store/db.ts');
   const database = await openDatabase({ databaseUrl: c.databaseUrl, dataDir: c.dataDir, poolSize: 2 });
   try {
@@ -124,6 +135,7 @@ export async function main(argv: string[]): Promise<void> {
     if (code === undefined) fail(`Unknown command "${command}". Run "vipps-psp --help".`);
     if (code !== 0) process.exit(code);
   } catch (err) {
+    if (err instanceof DataDirLockedError) fail(err.message, 1);
     if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) fail(`${err.message}\nRun "vipps-psp ${command} --help".`);
     throw err;
   }

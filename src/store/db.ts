@@ -66,14 +66,24 @@ async function openPglite(dataDir: string): Promise<Database> {
   const { drizzle } = await import('drizzle-orm/pglite');
   let client;
   let described: string;
+  let lock: { release(): void } | undefined;
   if (dataDir === 'memory://') {
     client = new PGlite();
     described = 'embedded PGlite (in memory)';
   } else {
     const dir = path.resolve(dataDir, 'pgdata');
-    mkdirSync(dir, { recursive: true });
-    client = new PGlite(dir);
+    // One process per folder (see data-dir-lock.ts): a second opener is refused here, before it
+    // touches the database files.
+    lock = (await import('./data-dir-lock.ts')).lockDataDir(dataDir);
     described = `embedded PGlite at ${dir}`;
+    try {
+      mkdirSync(dir, { recursive: true });
+      client = new PGlite(dir);
+      await client.waitReady;
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
   }
   await client.waitReady;
   const db = drizzle({ client, schema }) as unknown as Db;
@@ -86,7 +96,13 @@ async function openPglite(dataDir: string): Promise<Database> {
       return result.rows;
     },
     async ping() { await client.query('select 1'); },
-    async close() { await client.close(); },
+    async close() {
+      try {
+        await client.close();
+      } finally {
+        lock?.release();
+      }
+    },
   };
 }
 
