@@ -102,6 +102,11 @@ async function start(args: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Last resort: a promise rejected with nobody to handle it is a bug to fix, but it is logged
+  // rather than ending the process and every request in flight with it.
+  process.on('unhandledRejection', (reason) => {
+    server.app.log.error({ err: reason }, 'unhandled promise rejection');
+  });
 }
 
 async function runMigrate(args: string[]): Promise<void> {

@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { sql, type SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import type { QueryConfig } from 'pg';
 import * as schema from './schema.ts';
+import { databaseFailure } from './db-errors.ts';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 /** A transaction or the database itself: store functions accept either. */
@@ -31,17 +33,35 @@ export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.m
 /** A fixed advisory-lock key so that several processes starting at once migrate one at a time. */
 const MIGRATION_LOCK_KEY = 7_731_001;
 
-export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; poolSize?: number }): Promise<Database> {
-  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.poolSize ?? 20);
+/** Where the database reports a lost connection (the process's logger). */
+export interface DbLog {
+  warn(obj: object, msg: string): void;
+}
+
+/**
+ * How long a request waits for a PostgreSQL connection (a new one, or a free one of the pool) before it
+ * fails: with the server unreachable, requests and /ready answer within this time instead of hanging.
+ */
+export const CONNECT_TIMEOUT_MS = 5_000;
+
+export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; poolSize?: number; log?: DbLog }): Promise<Database> {
+  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.poolSize ?? 20, opts.log);
   return openPglite(opts.dataDir);
 }
 
-async function openPostgres(url: string, poolSize: number): Promise<Database> {
+async function openPostgres(url: string, poolSize: number, log?: DbLog): Promise<Database> {
   const { default: pg } = await import('pg');
   const { drizzle } = await import('drizzle-orm/node-postgres');
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: 30_000 });
-  // A connection that dies while idle must not take the process down.
-  pool.on('error', () => {});
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    // TCP keepalive notices a server that vanished without closing its connections.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  });
+  guardPoolClients(pool, log);
   const db = drizzle({ client: pool, schema }) as unknown as Db;
   let described = 'PostgreSQL';
   try {
@@ -56,9 +76,56 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
       const result = await pool.query({ name, text, values: params });
       return result.rows as T[];
     },
-    async ping() { await pool.query('select 1'); },
+    async ping() {
+      // Bounded also when a connection's peer vanished silently: a ping that gets no answer fails.
+      await pool.query({ text: 'select 1', query_timeout: CONNECT_TIMEOUT_MS } as QueryConfig);
+    },
     async close() { await pool.end(); },
   };
+}
+
+/** The parts of a pg pool and its clients that guardPoolClients uses. */
+interface GuardedClient {
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  release(err?: Error | boolean): void;
+}
+interface GuardedPool {
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'connect' | 'acquire', listener: (client: GuardedClient) => void): unknown;
+  on(event: 'release', listener: (err: Error | undefined, client: GuardedClient) => void): unknown;
+}
+
+/**
+ * Makes a lost connection an error of the queries that used it, never the process's end.
+ *
+ * pg-pool listens for 'error' only on idle clients (and re-emits it as the pool's 'error'); a client
+ * checked out for a query or a transaction has no listener while it is out, so its connection
+ * breaking (a server restart, pg_terminate_backend, a network cut) would be an unhandled 'error'
+ * event. Every client therefore gets a listener for its whole life. It logs the loss once per
+ * connection and, when the client is checked out, hands it back to the pool as broken (the pool
+ * discards it): a holder that never releases a client whose query failed (Drizzle does not when its
+ * BEGIN fails) cannot shrink the pool for good. The holder's own release afterwards does nothing.
+ */
+export function guardPoolClients(pool: GuardedPool, log?: DbLog): void {
+  const checkedOut = new WeakSet<GuardedClient>();
+  pool.on('acquire', (client) => { checkedOut.add(client); });
+  pool.on('release', (_err, client) => { checkedOut.delete(client); });
+  // An idle client's error: the pool has already dropped the client; its own listener below logs it.
+  pool.on('error', () => {});
+  pool.on('connect', (client) => {
+    let reported = false;
+    client.on('error', (err) => {
+      if (!reported) {
+        reported = true;
+        log?.warn(databaseFailure(err), 'database connection lost');
+      }
+      if (!checkedOut.has(client)) return;
+      checkedOut.delete(client);
+      const release = client.release.bind(client);
+      client.release = () => {};
+      release(err);
+    });
+  });
 }
 
 async function openPglite(dataDir: string): Promise<Database> {

@@ -4,6 +4,7 @@
 // still decide duplicates — also between two rows of one statement (the first one wins).
 import type { Database } from './db.ts';
 import { insertPaymentAlone, type NewPayment } from './payments.ts';
+import { isDatabaseUnavailable } from './db-errors.ts';
 
 export type InsertResult = { inserted: true } | { duplicate: 'pspTransactionId' | 'merchantOrderId' };
 
@@ -92,7 +93,13 @@ export class PaymentInserter {
       for (const p of skipped) {
         p.resolve({ duplicate: taken.has(key(p.row.pspId, p.row.pspTransactionId)) ? 'pspTransactionId' : 'merchantOrderId' });
       }
-    } catch {
+    } catch (err) {
+      // A lost connection fails the whole batch: the statement may even have committed before the
+      // connection broke, so inserting the rows again could report a caller's own row as a duplicate.
+      if (isDatabaseUnavailable(err)) {
+        for (const p of batch) p.reject(err);
+        return;
+      }
       // One bad row must not fail its neighbours: retry each on its own.
       for (const p of batch) insertPaymentAlone(this.database, p.row).then(p.resolve, p.reject);
     }

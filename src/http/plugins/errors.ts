@@ -2,10 +2,30 @@
 //   /psp/*          the PSP API's ErrorDetails array [{errorCode, errorMessage, contextId}]
 //   /accessToken/*  the token endpoint's {statusCode, error, message}
 //   everything else RFC 7807 problem details (Signup API, operator API)
-// Framework errors (bad JSON, body too large, wrong method, unknown route) become clean 4xx;
-// anything unexpected is logged and answered with a 500 that carries no stack or internals.
+// Framework errors (bad JSON, body too large, wrong method, unknown route) become clean 4xx; a
+// database that cannot be reached is a 503 with Retry-After; anything unexpected is logged and
+// answered with a 500 that carries no stack or internals.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, type FieldProblem } from '../../domain/errors.ts';
+import { databaseFailure, isDatabaseUnavailable } from '../../store/db-errors.ts';
+
+/** The Retry-After of an answer given while the database is unavailable, in seconds. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+export function databaseUnavailable(): ApiError {
+  return new ApiError(503, '503', 'The database is unavailable; retry later.');
+}
+
+/**
+ * If `error` means the database cannot be reached: logs it at warn (the driver's code and reason,
+ * no stack), sets Retry-After, and returns true. The caller then answers 503.
+ */
+export function handleDatabaseUnavailable(error: unknown, request: FastifyRequest, reply: FastifyReply): boolean {
+  if (!isDatabaseUnavailable(error)) return false;
+  request.log.warn(databaseFailure(error), 'database unavailable; answered 503');
+  reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
+  return true;
+}
 
 type Family = 'psp' | 'token' | 'problem';
 
@@ -69,6 +89,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
         title: "Your request parameters didn't validate.", details: validationProblems(fe),
       }));
     }
+    if (handleDatabaseUnavailable(error, request, reply)) return sendError(request, reply, databaseUnavailable());
     const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
     if (status >= 400 && status < 500) {
       return sendError(request, reply, new ApiError(status, clientCode(fe), clientMessage(fe, status)));

@@ -9,6 +9,7 @@ import { registerLandingRoutes } from './landing.ts';
 import { registerAppRoutes } from './app.ts';
 import { applyPageHeaders, loadWebKey, WebError, WebSecurity } from './security.ts';
 import { errorPage } from './layout.ts';
+import { handleDatabaseUnavailable } from '../plugins/errors.ts';
 
 const FORM_BODY_LIMIT = 16 * 1024;
 
@@ -17,18 +18,24 @@ function htmlErrors(scope: FastifyInstance, hsts: boolean): void {
     let status = 500;
     let title = 'Something went wrong';
     let message = 'The page could not be shown. Try again in a moment.';
+    let unavailable = false;
     if (error instanceof WebError) {
       ({ status, title, message } = error);
     } else if (error instanceof ApiError) {
       status = error.status;
       title = status === 404 ? 'Not found' : 'Request not accepted';
       message = error.message;
+    } else if (handleDatabaseUnavailable(error, request, reply)) {
+      unavailable = true;
+      status = 503;
+      title = 'Temporarily unavailable';
+      message = 'The service cannot reach its database right now. Try again in a moment.';
     } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       status = error.statusCode;
       title = 'Request not accepted';
       message = status === 413 ? 'The form sent was too large.' : 'The request could not be understood.';
     }
-    if (status >= 500) request.log.error({ err: error }, 'unhandled error on a web page');
+    if (status >= 500 && !unavailable) request.log.error({ err: error }, 'unhandled error on a web page');
     applyPageHeaders(reply, { hsts });
     return reply.code(status).type('text/html; charset=utf-8')
       .send(errorPage(title, message, '<p class="footer-links"><a href="/app">Open the app simulator</a></p>'));
