@@ -14,6 +14,10 @@ import { MakePaymentClient } from './delivery/make-payment-client.ts';
 import { sweeper as startSweeper } from './jobs/sweeper.ts';
 import { PaymentInserter } from './store/payment-inserter.ts';
 import { statusBatchScheduler } from './jobs/status-batch-scheduler.ts';
+import { idempotencyCleanup } from './jobs/idempotency-cleanup.ts';
+import { OutboundLimiter } from './delivery/outbound-limiter.ts';
+import { Notifier } from './operations/notify.ts';
+import type { PaymentDeps } from './operations/payment-deps.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -43,13 +47,18 @@ export async function startServer(givenConfig: Config, opts: { clock?: Clock } =
     config = { ...config, port, publicUrl: `http://localhost:${port}` };
   }
   const clock = opts.clock ?? systemClock;
-  const database: Database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
+  const logger = createLogger(config.logLevel);
+  const database: Database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, log: logger });
   try {
     await migrate(database);
     if (config.vippsEnv === 'test') await seedDemo(database);
-    const logger = createLogger(config.logLevel);
     const client = new MakePaymentClient({ timeoutMs: config.makePaymentTimeoutMs, allowPrivate: config.allowPrivateCallbacks });
-    const payments = { config, clock, database, client, log: logger, inserter: new PaymentInserter(database) };
+    const outbound = new OutboundLimiter(config.makePaymentConcurrencyPerPsp, config.makePaymentConcurrency);
+    const notifier = new Notifier({ database, clock, client, outbound, log: logger, makePaymentTimeoutMs: config.makePaymentTimeoutMs });
+    const shutdown = new AbortController();
+    const payments: PaymentDeps = {
+      config, clock, database, client, log: logger, inserter: new PaymentInserter(database), outbound, notifier, shutdown: shutdown.signal,
+    };
     const tokens = await TokenService.create(database, { issuer: config.publicUrl, ttlSeconds: config.accessTokenTtlSeconds, clock });
     const services: Services = {
       config,
@@ -64,7 +73,11 @@ export async function startServer(givenConfig: Config, opts: { clock?: Clock } =
     const app = buildApp(services, logger);
     await app.listen({ port: config.port, host: config.host });
     const sweeper = startSweeper(payments);
+    const keyCleanup = idempotencyCleanup(payments);
     const scheduler = config.statusBatchMode === 'nightly' ? statusBatchScheduler(payments) : undefined;
+    sweeper.reportOutagesTo(logger, 'expiry sweep');
+    keyCleanup.reportOutagesTo(logger, 'idempotency key cleanup');
+    scheduler?.reportOutagesTo(logger, 'status batch schedule');
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     let closed = false;
@@ -75,9 +88,15 @@ export async function startServer(givenConfig: Config, opts: { clock?: Clock } =
       async close() {
         if (closed) return;
         closed = true;
+        // Long work stops at its next safe point (a batch run after its current chunk), so that
+        // closing the HTTP server does not wait for it to the end.
+        shutdown.abort();
         await app.close();
         await sweeper.stop();
+        await keyCleanup.stop();
         await scheduler?.stop();
+        // Notifications in flight are answered (bounded by MAKE_PAYMENT_TIMEOUT_MS) and recorded.
+        await notifier.stop();
         await client.close();
         await database.close();
       },

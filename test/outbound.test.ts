@@ -66,6 +66,31 @@ describe('write-ahead attempt records', () => {
     await server.exited;
   });
 
+  it('SIGTERM while a notification is in flight waits for its answer and records it before exiting', async () => {
+    const storage = await persistentStorage();
+    cleanups.push(() => storage.drop());
+    const stub = await PspStub.start();
+    cleanups.push(() => stub.close());
+    const env = { ...storage.env, MAKE_PAYMENT_TIMEOUT_MS: '1500', SWEEP_INTERVAL_MS: '100', LANDING_TIMEOUT_SECONDS: '1' };
+    let server = await startChild(env);
+    cleanups.push(async () => { server.kill('SIGKILL'); await server.exited; });
+    const h = await pspHeaders(server.url);
+    const body = initBody(stub.url);
+    stub.on(body.pspTransactionId as string, { kind: 'hang', notifications: true });
+    const { id } = await initOk(server.url, h, body);
+    await stub.waitForCalls(id, 1, 8000);
+    server.kill('SIGTERM');
+    assert.equal(await server.exited, 0);
+
+    server = await startChild(env, server.port);
+    const view = await adminPayment(server.url, id);
+    assert.equal(view.deliveries.length, 1);
+    assert.equal(view.deliveries[0].outcome, 'NOT_DELIVERED', 'the call ended (no answer in time) and was recorded before the exit');
+    assert.match(view.deliveries[0].error, /no answer within 1500 ms/);
+    server.kill('SIGTERM');
+    await server.exited;
+  });
+
   it('a TIMEOUT notification is recorded as sent and answered: exactly one per payment', async () => {
     const stub = await PspStub.start();
     const server = await startTestServer({ LANDING_TIMEOUT_SECONDS: '1', SWEEP_INTERVAL_MS: '100' });

@@ -172,11 +172,11 @@ export const adminCommands: AdminCommand[] = [
     human(r) {
       const p = r as { pspTransactionId: string; state: string; amount: number; merchantSerialNumber: string; errorText: string | null;
         transactionLogHistory: Array<{ operation: string; amount: number; operationSuccess: boolean; timeStamp: string }>;
-        deliveries: Array<{ at: string; paymentState: string; responseStatus: number | null; outcome: string; latencyMs: number; error: string | null }> };
+        deliveries: Array<{ at: string; paymentState: string; sentAt: string | null; completedAt: string | null; responseStatus: number | null; outcome: string; latencyMs: number | null; error: string | null }> };
       return [
         `Payment ${p.pspTransactionId} (MSN ${p.merchantSerialNumber}): ${p.state}, ${p.amount} øre${p.errorText ? ` — ${p.errorText}` : ''}`,
         '', 'Log:', table(p.transactionLogHistory as unknown as Array<Record<string, unknown>>, ['timeStamp', 'operation', 'amount', 'operationSuccess']),
-        '', 'makePayment attempts:', table(p.deliveries as unknown as Array<Record<string, unknown>>, ['at', 'paymentState', 'responseStatus', 'outcome', 'latencyMs', 'error']),
+        '', 'makePayment attempts:', table(p.deliveries as unknown as Array<Record<string, unknown>>, ['at', 'paymentState', 'sentAt', 'completedAt', 'responseStatus', 'outcome', 'latencyMs', 'error']),
       ].join('\n');
     },
   },

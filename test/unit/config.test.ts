@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig } from '../../src/config.ts';
+import { ConfigError, loadConfig, SETTINGS } from '../../src/config.ts';
 
 /** The ConfigError loadConfig throws for env; fails the test when it does not throw one. */
 function configError(env: Record<string, string>): ConfigError {
@@ -94,5 +94,17 @@ describe('loadConfig', () => {
     }
     assert.equal(err.name, 'ConfigError');
     assert.match(err.message, /^Invalid configuration:\n/);
+  });
+});
+
+describe('the README', () => {
+  it('documents every setting with its default', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const s of SETTINGS) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${s.name}\` |`));
+      assert.ok(row, `${s.name} is in the README's configuration table`);
+      assert.ok(row.includes(`| ${s.default} |`), `${s.name}'s default in the README is ${s.default}`);
+    }
   });
 });
