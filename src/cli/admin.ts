@@ -176,7 +176,7 @@ export const adminCommands: AdminCommand[] = [
       return [
         `Payment ${p.pspTransactionId} (MSN ${p.merchantSerialNumber}): ${p.state}, ${p.amount} øre${p.errorText ? ` — ${p.errorText}` : ''}`,
         '', 'Log:', table(p.transactionLogHistory as unknown as Array<Record<string, unknown>>, ['timeStamp', 'operation', 'amount', 'operationSuccess']),
-        '', 'makePayment attempts:', table(p.deliveries as unknown as Array<Record<string, unknown>>, ['at', 'paymentState', 'sentAt', 'completedAt', 'responseStatus', 'outcome', 'latencyMs', 'error']),
+        '', 'makePayment attempts:', table(p.deliveries as unknown as Array<Record<string, unknown>>, ['at', 'paymentState', 'responseStatus', 'outcome', 'latencyMs', 'completedAt', 'error']),
       ].join('\n');
     },
   },

@@ -2,7 +2,7 @@
 // makePayment. OK sends makePayment again (its OK/FAIL decides), CANCEL is a user cancel, anything
 // else fails the payment.
 import { appendLog, findPaymentBy3dsRef, transition, type PaymentRow } from '../store/payments.ts';
-import { redeliverAfter3ds } from './approve.ts';
+import { NotApprovable, redeliverAfter3ds } from './approve.ts';
 import { userCancel } from './cancel.ts';
 import type { PaymentDeps } from './payment-deps.ts';
 
@@ -22,8 +22,9 @@ export async function threeDsReturn(deps: PaymentDeps, ref: string, responseCode
   if (code === 'CANCEL') {
     try {
       return { kind: 'done', payment: await userCancel(deps, payment.paymentId) };
-    } catch {
-      return { kind: 'not-waiting', payment };
+    } catch (err) {
+      if (err instanceof NotApprovable) return { kind: 'not-waiting', payment };
+      throw err;
     }
   }
   const failed = await deps.database.db.transaction(async (tx) => {
