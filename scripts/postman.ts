@@ -10,10 +10,8 @@ import newman from 'newman';
 import { accessToken, startTestServer, DEMO } from '../test/support/server.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
-const collectionPath = process.env.POSTMAN_COLLECTION
-  ?? [path.join(root, 'test/postman/postman-psp-v3.collection.json'), path.resolve(root, '../shared/reference/vipps/postman-psp-v3.collection.json')]
-    .find((p) => existsSync(p));
-if (!collectionPath) {
+const collectionPath = process.env.POSTMAN_COLLECTION ?? path.join(root, 'test/postman/postman-psp-v3.collection.json');
+if (!existsSync(collectionPath)) {
   process.stderr.write('The Postman collection was not found; set POSTMAN_COLLECTION to its path.\n');
   process.exit(2);
 }
