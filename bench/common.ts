@@ -24,10 +24,12 @@ export interface BenchServer {
   databaseUrl?: string;
   /** Peak resident memory of the server process so far, in MiB (Linux). */
   peakRssMiB(): number;
+  /** Resident memory of the server process now, in MiB (Linux). */
+  rssMiB(): number;
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = createServer();
     s.listen(0, '127.0.0.1', () => {
@@ -79,21 +81,25 @@ export async function startBenchServer(env: Record<string, string> = {}): Promis
     url,
     backend,
     databaseUrl: dbEnv.DATABASE_URL || undefined,
-    peakRssMiB() {
-      try {
-        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-        const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-        return Math.round(kb / 1024);
-      } catch {
-        return 0;
-      }
-    },
+    peakRssMiB: () => procStatusMiB(child.pid, 'VmHWM'),
+    rssMiB: () => procStatusMiB(child.pid, 'VmRSS'),
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
       await drop();
     },
   };
+}
+
+/** A memory figure of /proc/<pid>/status (VmRSS, VmHWM) in MiB; 0 where there is none. */
+function procStatusMiB(pid: number | undefined, field: string): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+    return Math.round(kb / 1024);
+  } catch {
+    return 0;
+  }
 }
 
 export async function pspHeaders(url: string): Promise<Record<string, string>> {
