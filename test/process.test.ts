@@ -201,7 +201,7 @@ async function initiate(base: string, headers: Record<string, string>, id: strin
     headers,
     body: {
       pspTransactionId: id, merchantOrderId: id, amount: 1000, currency: 'NOK', paymentText: 'Process test',
-      pspRedirectUrl: 'https://psp.example/return', makePaymentUrl, makePaymentToken: 'Bearer psp-side-secret-token',
+      pspRedirectUrl: 'https://psp.example.com/return', makePaymentUrl, makePaymentToken: 'Bearer psp-side-secret-token',
     },
   });
   assert.equal(answer.status, 200, answer.text);

@@ -381,6 +381,17 @@ describe('init validation: the guide error codes', () => {
     }
   });
 
+  it('a host under a top-level domain that is not in IANA\'s list → Invalid pspRedirectUrl / Invalid makePaymentUrl', async () => {
+    const redirect = await codeOf({ pspRedirectUrl: 'https://shop.example.invalidtld/back' });
+    assert.deepEqual(redirect.map((e) => [e.errorCode, e.errorMessage]), [['51', 'Invalid pspRedirectUrl']]);
+    const callback = await codeOf({ makePaymentUrl: 'https://psp.example.invalidtld/makepayment' });
+    assert.deepEqual(callback.map((e) => [e.errorCode, e.errorMessage]), [['makePaymentUrl', 'Invalid makePaymentUrl']]);
+    for (const good of ['https://shop.example.no/back', 'https://shop.example.xn--p1ai/back']) {
+      const answer = await init(server.url, h, initBody(cb, { pspRedirectUrl: good }));
+      assert.equal(answer.status, 200, `${good} → ${answer.text}`);
+    }
+  });
+
   it('pspTransactionId, merchantOrderId, customerMobileNumber, makePaymentToken, paymentText → 51', async () => {
     const cases: Array<Record<string, unknown>> = [
       { pspTransactionId: 'x'.repeat(37) }, { pspTransactionId: '' }, { pspTransactionId: '---' }, { pspTransactionId: 'a/b' },
@@ -429,6 +440,36 @@ describe('init validation: the guide error codes', () => {
       await call(server.url, 'PATCH', `/admin/merchants/${DEMO.msn}`, { headers: adminHeaders(), body: { active: true } });
     }
     assert.equal((await init(server.url, h, initBody(cb))).status, 200);
+  });
+});
+
+describe('init with ALLOW_PRIVATE_CALLBACKS=false: makePaymentUrl must be a public address in every spelling', () => {
+  let server: TestServer;
+  let h: Record<string, string>;
+  before(async () => {
+    server = await startTestServer({ ALLOW_PRIVATE_CALLBACKS: 'false' });
+    h = await pspHeaders(server.url);
+  });
+  after(async () => { await server.close(); });
+
+  it('IPv6 forms of loopback, private and reserved addresses → makePaymentUrl Invalid makePaymentUrl', async () => {
+    for (const url of ['https://[::127.0.0.1]/', 'https://[::7f00:1]/', 'https://[::ffff:0:7f00:1]/', 'https://[2002:7f00:1::]/', 'https://[100::1]/',
+      'https://[::ffff:127.0.0.1]/mp', 'https://[::ffff:a9fe:a9fe]/latest/meta-data', 'https://[64:ff9b::a00:1]/mp', 'https://[fe80::1]/mp',
+      'https://[fd00:ec2::254]/mp', 'https://[2001:db8::1]/mp', 'https://[2001:0:7f00:1::1]/mp', 'https://127.0.0.1/mp', 'https://localhost/mp']) {
+      const answer = await init(server.url, h, initBody(url));
+      assert.equal(answer.status, 400, `${url} → ${answer.status} ${answer.text}`);
+      assert.ok(Array.isArray(answer.body), answer.text);
+      assert.deepEqual(answer.body.map((e: { errorCode: string }) => e.errorCode), ['makePaymentUrl'], url);
+      assert.match(answer.body[0].errorMessage, /^Invalid makePaymentUrl/, url);
+      assert.match(answer.body[0].contextId, UUID);
+    }
+  });
+
+  it('public addresses, also written as IPv6, are accepted', async () => {
+    for (const url of ['https://[2001:4860:4860::8888]/mp', 'https://[::ffff:8.8.8.8]/mp', 'https://[64:ff9b::808:808]/mp', 'https://8.8.8.8/mp']) {
+      const answer = await init(server.url, h, initBody(url));
+      assert.equal(answer.status, 200, `${url} → ${answer.status} ${answer.text}`);
+    }
   });
 });
 

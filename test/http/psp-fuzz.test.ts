@@ -95,7 +95,7 @@ const initBody = fc.record({
   customerMobileNumber: field(fc.constantFrom('92929292', '12345678', ''), fc.stringMatching(/^\d{6,10}$/), fc.integer({ min: 10_000_000, max: 99_999_999 })),
   amount: field(fc.integer({ min: 100, max: 2_147_483_647 }), numericString, fc.integer({ min: 100, max: 2_147_483_647 }).map(String)),
   currency: field(fc.constantFrom('NOK', null), fc.constantFrom('nok', 'SEK', 'EUR', 'NOK ')),
-  pspRedirectUrl: field(fc.constantFrom('https://psp.example/return', 'http://shop.example.com/back?x=1'), fc.webUrl()),
+  pspRedirectUrl: field(fc.constantFrom('https://psp.example.com/return', 'http://shop.example.com/back?x=1'), fc.webUrl()),
   makePaymentUrl: field(fc.constant(MAKE_PAYMENT_URL), fc.webUrl(), fc.constantFrom('http://localhost:9/x', 'ftp://127.0.0.1/x')),
   makePaymentToken: field(fc.string({ maxLength: 60 }), fc.string({ minLength: 250, maxLength: 300 })),
   paymentText: field(fc.string({ maxLength: 100 }), fc.string({ minLength: 95, maxLength: 120 })),
@@ -173,7 +173,7 @@ describe('PSP API fuzzing', () => {
       await fc.assert(fc.asyncProperty(numericString, async (amount) => {
         const reply = await postInit({
           pspTransactionId: UNIQUE, merchantOrderId: UNIQUE, amount, currency: 'NOK',
-          pspRedirectUrl: 'https://psp.example/return', makePaymentUrl: MAKE_PAYMENT_URL,
+          pspRedirectUrl: 'https://psp.example.com/return', makePaymentUrl: MAKE_PAYMENT_URL,
         });
         const n = /^\s*-?\d{1,12}\s*$/.test(amount) ? Number(amount.trim()) : undefined;
         const acceptable = n !== undefined && n >= 100 && n <= 2_147_483_647;
@@ -185,7 +185,7 @@ describe('PSP API fuzzing', () => {
   describe('POST /psp/v3/psppayments/init with text the database cannot store or deep nesting', () => {
     const validBody = () => ({
       pspTransactionId: uniqueId(), merchantOrderId: uniqueId(), amount: 1000, currency: 'NOK',
-      pspRedirectUrl: 'https://psp.example/return', makePaymentUrl: MAKE_PAYMENT_URL,
+      pspRedirectUrl: 'https://psp.example.com/return', makePaymentUrl: MAKE_PAYMENT_URL,
     });
     const unstorable = fc.tuple(fc.string({ maxLength: 10 }), fc.constantFrom('\u0000', '\ud800', '\udfff', '\udc00\ud800'), fc.string({ maxLength: 10 }))
       .map(([a, bad, b]) => `${a}${bad}${b}`);
@@ -286,7 +286,7 @@ describe('PSP API fuzzing', () => {
           && (systemName === undefined || systemName.replace(/^[ \t]+|[ \t]+$/g, '').length <= 30);
         const body = {
           pspTransactionId: uniqueId(), merchantOrderId: uniqueId(), amount: 1000, currency: 'NOK',
-          pspRedirectUrl: 'https://psp.example/return', makePaymentUrl: MAKE_PAYMENT_URL,
+          pspRedirectUrl: 'https://psp.example.com/return', makePaymentUrl: MAKE_PAYMENT_URL,
         };
         const reply = await send(server.url, 'POST', INIT, headers, JSON.stringify(body));
         const what = `headers ${JSON.stringify(headers)}`;
