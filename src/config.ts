@@ -29,6 +29,9 @@ export interface Config {
   statusBatchMode: 'nightly' | 'immediate';
   statusBatchChunkSize: number;
   idempotencyRetentionHours: number;
+  authFailureLimitPerClient: number;
+  authFailureLimitPerAddress: number;
+  authFailureWindowSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -66,6 +69,9 @@ export const SETTINGS: ReadonlyArray<{ name: string; default: string; descriptio
   { name: 'STATUS_BATCH_CHUNK_SIZE', default: '20000', description: 'Status updates applied per transaction by the batch.' },
   { name: 'IDEMPOTENCY_RETENTION_HOURS', default: '24', description: 'How long an Idempotency-Key (or Request-Id) is remembered: a retry within it gets the first answer; after it the key counts as new and is deleted.' },
   { name: 'SWEEP_INTERVAL_MS', default: '1000', description: 'How often each process looks for expired payments and abandoned deliveries.' },
+  { name: 'AUTH_FAILURE_LIMIT_PER_CLIENT', default: '10', description: 'Failed /accessToken/get attempts allowed per client_id in AUTH_FAILURE_WINDOW_SECONDS (per process); more are answered 429 with Retry-After without checking the secret. 0 turns the limit off.' },
+  { name: 'AUTH_FAILURE_LIMIT_PER_ADDRESS', default: '30', description: 'Failed /accessToken/get attempts allowed per client address (IPv6: per /64) in AUTH_FAILURE_WINDOW_SECONDS (per process), whatever the client_id. 0 turns the limit off.' },
+  { name: 'AUTH_FAILURE_WINDOW_SECONDS', default: '60', description: 'The window of the failed-attempt limits; it starts at the first failure, and Retry-After says when it ends.' },
 ];
 
 type Env = Record<string, string | undefined>;
@@ -169,10 +175,14 @@ export function loadConfig(env: Env = process.env): Config {
   const statusBatchMode = rawMode === 'immediate' ? 'immediate' : 'nightly';
   const statusBatchChunkSize = intSetting(env, 'STATUS_BATCH_CHUNK_SIZE', 20000, 1, 100000, problems);
   const idempotencyRetentionHours = intSetting(env, 'IDEMPOTENCY_RETENTION_HOURS', 24, 1, 8760, problems);
+  const authFailureLimitPerClient = intSetting(env, 'AUTH_FAILURE_LIMIT_PER_CLIENT', 10, 0, 1_000_000, problems);
+  const authFailureLimitPerAddress = intSetting(env, 'AUTH_FAILURE_LIMIT_PER_ADDRESS', 30, 0, 1_000_000, problems);
+  const authFailureWindowSeconds = intSetting(env, 'AUTH_FAILURE_WINDOW_SECONDS', 60, 1, 86400, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     statusBatchCron, statusBatchTz, statusBatchMode, statusBatchChunkSize, idempotencyRetentionHours,
+    authFailureLimitPerClient, authFailureLimitPerAddress, authFailureWindowSeconds,
     port, host, publicUrl, publicUrlExplicit, databaseUrl, dataDir, vippsEnv, adminToken, logLevel, accessTokenTtlSeconds, dbPoolSize,
     landingTimeoutSeconds, appTimeoutSeconds, makePaymentTimeoutMs, makePaymentConcurrencyPerPsp, makePaymentConcurrency, allowPrivateCallbacks, sweepIntervalMs,
   };

@@ -38,6 +38,7 @@ function defaultTitle(status: number): string {
     case 409: return 'Conflict';
     case 413: return 'Payload Too Large';
     case 415: return 'Unsupported Media Type';
+    case 429: return 'Too Many Requests';
     case 503: return 'Service Unavailable';
     default: return status >= 500 ? 'Internal Server Error' : 'Error';
   }
@@ -76,4 +77,6 @@ export const errors = {
     new ApiError(409, 'idempotency_conflict', 'The Idempotency-Key was already used with a different request body.', { title: 'Idempotent conflict' }),
   adminDisabled: () => new ApiError(401, 'admin_disabled', 'The operator API is disabled: set ADMIN_TOKEN to enable it.'),
   adminUnauthorized: () => new ApiError(401, 'admin_unauthorized', 'Send "Authorization: Bearer <ADMIN_TOKEN>" to use the operator API.'),
+  tooManyFailedAttempts: (retryAfterSeconds: number) =>
+    new ApiError(429, 'too_many_failed_attempts', `Too many failed authentication attempts; retry in ${retryAfterSeconds} s.`),
 } as const;

@@ -1,22 +1,48 @@
 // POST /accessToken/get: client_id, client_secret and Ocp-Apim-Subscription-Key headers in,
 // a bearer token out. Any body (or none) with any Content-Type is accepted and ignored.
-import type { FastifyInstance } from 'fastify';
+// Failed attempts are limited per client_id and per client address (AUTH_FAILURE_LIMIT_*): over a
+// limit the answer is 429 with Retry-After, and the secret is not checked. Credentials this process
+// verified recently are accepted from memory before the limits, so a flood of wrong secrets for a
+// client_id (or from an address) does not lock out the client that holds the right one.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Config } from '../../config.ts';
 import type { Credentials } from '../../operations/credentials.ts';
 import type { TokenService } from '../../security/tokens.ts';
 import { checkSystemHeaders } from '../plugins/auth.ts';
+import { authFailureLimit } from '../plugins/auth-failure-limit.ts';
 
-function header(value: string | string[] | undefined): string | undefined {
+type LimitConfig = Pick<Config, 'authFailureLimitPerClient' | 'authFailureLimitPerAddress' | 'authFailureWindowSeconds'>;
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
-export function registerAccessTokenRoutes(app: FastifyInstance, deps: { credentials: Credentials; tokens: TokenService }): void {
-  app.post('/accessToken/get', async (request, reply) => {
-    checkSystemHeaders(request);
-    const psp = await deps.credentials.pspForSubscriptionKey(header(request.headers['ocp-apim-subscription-key']));
-    await deps.credentials.authenticateClient(psp, header(request.headers['client_id']), header(request.headers['client_secret']));
-    const token = await deps.tokens.issue(psp.pspId, psp.clientId);
-    request.psp = psp;
-    return reply.header('cache-control', 'no-store').send(token);
+export function registerAccessTokenRoutes(app: FastifyInstance, deps: { credentials: Credentials; tokens: TokenService; config: LimitConfig }): void {
+  app.register(async (scope) => {
+    const limit = await authFailureLimit(scope, {
+      perKey: deps.config.authFailureLimitPerClient,
+      perAddress: deps.config.authFailureLimitPerAddress,
+      windowSeconds: deps.config.authFailureWindowSeconds,
+      keyOf: (request) => header(request, 'client_id'),
+      credentialOf: (request) => header(request, 'client_secret'),
+    });
+
+    scope.post('/accessToken/get', async (request, reply) => {
+      checkSystemHeaders(request);
+      const subscriptionKey = header(request, 'ocp-apim-subscription-key');
+      const clientId = header(request, 'client_id');
+      const clientSecret = header(request, 'client_secret');
+      const psp = deps.credentials.verifiedClient(subscriptionKey, clientId, clientSecret)
+        ?? await limit.attempt(request, reply, async () => {
+          const found = await deps.credentials.pspForSubscriptionKey(subscriptionKey);
+          await deps.credentials.authenticateClient(found, clientId, clientSecret);
+          return found;
+        });
+      const token = await deps.tokens.issue(psp.pspId, psp.clientId);
+      request.psp = psp;
+      return reply.header('cache-control', 'no-store').send(token);
+    });
   });
 
   app.get('/.well-known/jwks.json', async () => deps.tokens.jwks());
