@@ -273,7 +273,7 @@ describe('the server as a child process', { timeout: 240_000 }, () => {
         await request(server.url, 'GET', `/psp/v3/psppayments/${uniqueId('nope')}/details`, { headers }),
         await request(server.url, 'GET', `/psp/v3/psppayments/${uniqueId('nope')}/details`, { headers: { ...headers, authorization: `Bearer ${token}x` } }),
         await request(server.url, 'GET', `/psp/v3/psppayments/${uniqueId('nope')}/details`, { headers: { ...headers, 'psp-id': 'ABCDEF' } }),
-        await request(server.url, 'POST', '/psp/v3/psppayments/init', { headers, raw: `{"makePaymentToken": "${token}", ` }),
+        await request(server.url, 'POST', '/psp/v3/psppayments/init', { headers: { ...headers, 'content-type': 'application/json' }, raw: `{"makePaymentToken": "${token}", ` }),
       ];
       assert.deepEqual(others.map((a) => a.status), [200, 401, 404, 401, 403, 400], others.map((a) => a.text).join('\n'));
 

@@ -67,7 +67,8 @@ export class MakePaymentClient {
       const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
       if (isIP(host) && isPrivateAddress(host)) return { error: `refusing to call the non-public address ${host}`, latencyMs: 0 };
     }
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+    // The media type psp-api.openapi.yaml declares for the makePayment request body.
+    const headers: Record<string, string> = { 'content-type': 'application/json;charset=UTF-8', accept: 'application/json' };
     if (authorization !== null) headers.authorization = authorization;
     try {
       const response = await request(url, {

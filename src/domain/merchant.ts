@@ -1,4 +1,5 @@
-// Merchant rules that the JSON schema cannot express: the logo, MSN generation, status changes.
+// Merchant rules that the JSON schema cannot express: the logo, the organization number's format per
+// country, MSN generation, status changes.
 import type { FieldProblem } from './errors.ts';
 
 export type MerchantStatus = 'ACTIVE' | 'DEACTIVATED' | 'PENDING';
@@ -23,6 +24,36 @@ export function checkLogo(logo: string, field = 'logo'): FieldProblem | undefine
   if (width < 100 || height < 100) return { name: field, reason: `The logo is ${width}x${height} pixels; the minimum is 100x100` };
   if (width > 1000 || height > 1000) return { name: field, reason: `The logo is ${width}x${height} pixels; the longest side can be at most 1000` };
   return undefined;
+}
+
+/**
+ * Whether an organization number has the format of the merchant's country. The Signup spec gives a
+ * format for Norway only: 9 digits without spaces (the country code in any case: "no" is Norway too).
+ * For other countries it names no format, so any 1-50 characters the schema allows are accepted.
+ * Whether the number is registered (the Norwegian business registry) is not checked: that needs a
+ * registry this server does not consult.
+ */
+export function organizationNumberFitsCountry(organizationNumber: string, country: string): boolean {
+  return country.toUpperCase() !== 'NO' || /^[0-9]{9}$/.test(organizationNumber);
+}
+
+/** The organization number of a new merchant, checked against its address's country. */
+export function checkOrganizationNumber(organizationNumber: string, country: string): FieldProblem | undefined {
+  if (organizationNumberFitsCountry(organizationNumber, country)) return undefined;
+  return { name: 'organizationNumber', reason: 'For a Norwegian merchant (address.country NO) it must be 9 digits without spaces' };
+}
+
+/**
+ * A patch's new address against the organization number the merchant has (which a patch cannot change):
+ * moving a merchant to Norway needs a Norwegian organization number. An address that stays in its
+ * country is not checked, so a merchant stored before this rule can still change its street.
+ */
+export function checkCountryChange(organizationNumber: string, fromCountry: string, toCountry: string): FieldProblem | undefined {
+  if (fromCountry.toUpperCase() === toCountry.toUpperCase() || organizationNumberFitsCountry(organizationNumber, toCountry)) return undefined;
+  return {
+    name: 'address.country',
+    reason: `The merchant's organizationNumber is not 9 digits without spaces, so the merchant cannot move to ${toCountry}`,
+  };
 }
 
 /** A candidate MSN: six digits, never starting with 0. The database decides uniqueness. */

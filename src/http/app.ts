@@ -12,6 +12,7 @@ import type { Users } from '../operations/users.ts';
 import type { AdminToken } from '../operations/admin-token.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
 import { jsonDepth, MAX_JSON_DEPTH, registerInputChecks, tooDeep } from './plugins/input.ts';
+import { registerProtocolRules } from './plugins/protocol.ts';
 import { registerAccessTokenRoutes } from './api/access-token.ts';
 import { registerSignupRoutes } from './api/signup.ts';
 import { registerAdminRoutes } from './admin/routes.ts';
@@ -116,6 +117,8 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
 
   registerErrorHandling(app);
   registerInputChecks(app);
+  // Before any route: 405/415 and the specs' media types need every route as it is registered.
+  registerProtocolRules(app);
 
   app.addHook('onResponse', async (request, reply) => {
     const h = request.headers;

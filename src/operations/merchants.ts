@@ -7,7 +7,9 @@ import {
 } from '../store/merchants.ts';
 import { idempotent } from './idempotency.ts';
 import { ApiError, errors, type FieldProblem } from '../domain/errors.ts';
-import { applyPatchStatus, candidateMsn, checkLogo, knownPatch, PATCHABLE, type MerchantStatus } from '../domain/merchant.ts';
+import {
+  applyPatchStatus, candidateMsn, checkCountryChange, checkLogo, checkOrganizationNumber, knownPatch, PATCHABLE, type MerchantStatus,
+} from '../domain/merchant.ts';
 import type { MerchantAddress } from '../store/schema.ts';
 
 export interface CreateMerchantInput {
@@ -117,8 +119,11 @@ export class Merchants {
 
   /** POST /merchants: idempotent on Idempotency-Key. */
   async create(pspId: string, idempotencyKey: string, input: CreateMerchantInput): Promise<{ merchantSerialNumber: string }> {
-    const logoProblem = input.logo === '' ? undefined : checkLogo(input.logo);
-    if (logoProblem) throw invalid([logoProblem]);
+    const problems = [
+      checkOrganizationNumber(input.organizationNumber, input.address.country),
+      input.logo === '' ? undefined : checkLogo(input.logo),
+    ].filter((p) => p !== undefined);
+    if (problems.length > 0) throw invalid(problems);
     const requestHash = hashBody(input);
     return this.database.db.transaction((tx) =>
       idempotent(tx, { pspId, scope: 'signup.create', key: idempotencyKey, requestHash }, async () => {
@@ -142,6 +147,9 @@ export class Merchants {
       if (!row) throw notFound(msn);
       const decision = applyPatchStatus(row.status as MerchantStatus, patch);
       if (!decision.ok) throw new ApiError(400, 'merchant_deactivated', decision.reason, { title: 'Merchant is deactivated' });
+      const country = (patch.address as MerchantAddress | undefined)?.country;
+      const moveProblem = country === undefined ? undefined : checkCountryChange(row.organizationNumber, row.address.country, country);
+      if (moveProblem) throw invalid([moveProblem]);
       const changes: Parameters<typeof updateMerchant>[2] = { status: decision.status };
       if (patch.name !== undefined) changes.name = patch.name;
       if (patch.mccCode !== undefined) changes.mccCode = patch.mccCode;

@@ -12,10 +12,10 @@ function body(overrides: Record<string, unknown> = {}): Record<string, unknown> 
   return merchantBody({ website: 'https://sockshop.no', ...overrides });
 }
 
-/** Asserts an RFC 7807 problem with the given status; returns its body. */
+/** Asserts an RFC 7807 problem with the given status, in the media type the Signup spec declares for errors; returns its body. */
 function assertProblem(answer: Answer, status: number): Record<string, any> {
   assert.equal(answer.status, status, answer.text);
-  assert.match(answer.headers.get('content-type') ?? '', /^application\/problem\+json/);
+  assert.equal(answer.headers.get('content-type'), 'application/json;charset=UTF-8');
   const b = answer.body;
   assert.equal(typeof b, 'object', answer.text);
   assert.equal(b.status, status);
@@ -66,7 +66,7 @@ describe('PSP Signup API', () => {
     it('creates a merchant and returns a six-digit merchantSerialNumber', async () => {
       const answer = await create(body());
       assert.equal(answer.status, 200, answer.text);
-      assert.match(answer.headers.get('content-type') ?? '', /^application\/json/);
+      assert.equal(answer.headers.get('content-type'), 'application/json;charset=UTF-8');
       assert.deepEqual(Object.keys(answer.body), ['merchantSerialNumber']);
       assert.match(answer.body.merchantSerialNumber, /^[1-9]\d{5}$/);
     });
@@ -175,6 +175,12 @@ describe('PSP Signup API', () => {
       ['name with a NUL character', () => rejected({ name: 'Sock\u0000Shop' }), 'name'],
       ['address with a NUL character', () => rejected({ address: { addressLine1: 'Storgata\u00001', city: 'Oslo', postCode: '0155', country: 'NO' } }), 'address.addressLine1'],
       ['address with an unpaired surrogate', () => rejected({ address: { addressLine1: 'Storgata 1', city: 'Os\ud800lo', postCode: '0155', country: 'NO' } }), 'address.city'],
+      ['Norwegian organizationNumber with spaces', () => rejected({ organizationNumber: '123 456 789' }), 'organizationNumber'],
+      ['Norwegian organizationNumber of 5 digits', () => rejected({ organizationNumber: '12345' }), 'organizationNumber'],
+      ['Norwegian organizationNumber of letters', () => rejected({ organizationNumber: 'ABCDEFGHI' }), 'organizationNumber'],
+      ['Norwegian organizationNumber of 10 digits, country "no"', () => rejected({
+        organizationNumber: '1234567890', address: { addressLine1: 'Storgata 1', city: 'Oslo', postCode: '0155', country: 'no' },
+      }), 'organizationNumber'],
     ];
     for (const [label, make, field] of cases) {
       it(`${label} → 400 naming ${field}`, async () => {
@@ -182,6 +188,31 @@ describe('PSP Signup API', () => {
         if (label.startsWith('logo too small')) assert.match(JSON.stringify(b.extraDetails), /50x50/);
       });
     }
+
+    it('says why a Norwegian organizationNumber is refused, with every other problem of the body', async () => {
+      const b = assertFieldProblem(await create(body({ name: 'Rejected Shop', organizationNumber: '123 456 789', logo: pngLogo(50, 50) })), 'organizationNumber');
+      assert.deepEqual(b.extraDetails, [
+        { name: 'organizationNumber', reason: 'For a Norwegian merchant (address.country NO) it must be 9 digits without spaces' },
+        { name: 'logo', reason: 'The logo is 50x50 pixels; the minimum is 100x100' },
+      ]);
+    });
+
+    it('takes the organizationNumber of a merchant outside Norway as sent (the spec names no other format)', async () => {
+      const sent = body({
+        name: 'Strumpbutiken', organizationNumber: '556036-0793', address: { addressLine1: 'Drottninggatan 1', city: 'Stockholm', postCode: '111 51', country: 'SE' },
+      });
+      const answer = await create(sent);
+      assert.equal(answer.status, 200, answer.text);
+      const m = (await call(server.url, 'GET', `${BASE}/${answer.body.merchantSerialNumber}`, { headers: demo })).body;
+      assert.equal(m.organizationNumber, '556036-0793');
+      // Moving it to Norway needs a Norwegian organization number, which a PATCH cannot give it.
+      const moved = await call(server.url, 'PATCH', `${BASE}/${answer.body.merchantSerialNumber}`, {
+        headers: demo, body: { address: { addressLine1: 'Storgata 1', city: 'Oslo', postCode: '0155', country: 'NO' } },
+      });
+      assertFieldProblem(moved, 'address.country');
+      const still = (await call(server.url, 'GET', `${BASE}/${answer.body.merchantSerialNumber}`, { headers: demo })).body;
+      assert.equal(still.address.country, 'SE');
+    });
 
     it('ignores properties the spec does not name, and takes an empty logo as "no logo yet" (as the official Postman collection sends)', async () => {
       const answer = await create(body({ name: 'Extra Props', favouriteColour: 'blue', logo: '' }));
@@ -368,11 +399,16 @@ describe('PSP Signup API', () => {
       assertProblem(await call(server.url, 'GET', `${BASE}/${DEMO.msn}/logo`, { headers: demo }), 404);
     });
 
-    it('answers a method the API does not have with a clean 404 or 405, never 500', async () => {
-      for (const [method, path] of [['DELETE', BASE], ['DELETE', `${BASE}/${DEMO.msn}`], ['PUT', `${BASE}/${DEMO.msn}`], ['PATCH', BASE]] as const) {
+    it('answers a method a path does not have with 405 and an Allow header, as the spec lists for every path', async () => {
+      const cases = [
+        ['DELETE', BASE, 'GET, HEAD, POST'], ['DELETE', `${BASE}/${DEMO.msn}`, 'GET, HEAD, PATCH'],
+        ['PUT', `${BASE}/${DEMO.msn}`, 'GET, HEAD, PATCH'], ['PATCH', BASE, 'GET, HEAD, POST'], ['POST', `${BASE.toUpperCase()}/${DEMO.msn}/`, 'GET, HEAD, PATCH'],
+      ] as const;
+      for (const [method, path, allow] of cases) {
         const answer = await call(server.url, method, path, { headers: demo, ...(method === 'DELETE' ? {} : { body: { name: 'x' } }) });
-        assert.ok(answer.status === 404 || answer.status === 405, `${method} ${path}: ${answer.status}`);
-        assertProblem(answer, answer.status);
+        const b = assertProblem(answer, 405);
+        assert.equal(answer.headers.get('allow'), allow, `${method} ${path}`);
+        assert.equal(b.title, 'Request method not supported');
       }
       const acme = (await call(server.url, 'GET', `${BASE}/${DEMO.msn}`, { headers: demo })).body;
       assert.equal(acme.name, 'Acme Shop');

@@ -1,7 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { applyPatchStatus, candidateMsn, checkLogo, type MerchantStatus } from '../../src/domain/merchant.ts';
+import {
+  applyPatchStatus, candidateMsn, checkCountryChange, checkLogo, checkOrganizationNumber, organizationNumberFitsCountry, type MerchantStatus,
+} from '../../src/domain/merchant.ts';
 import { canonicalJson } from '../../src/operations/merchants.ts';
 import { pngLogo } from '../support/server.ts';
 
@@ -70,6 +72,56 @@ describe('checkLogo', () => {
       assert.equal(problem === undefined, ok, `${w}x${h}: ${problem?.reason}`);
       if (problem) assert.match(problem.reason, new RegExp(`^The logo is ${w}x${h} pixels`));
     }), { numRuns: 300 });
+  });
+});
+
+describe('organization number per country', () => {
+  const norwegian = { name: 'organizationNumber', reason: 'For a Norwegian merchant (address.country NO) it must be 9 digits without spaces' };
+
+  it('accepts 9 digits for Norway, the country code in any case', () => {
+    for (const country of ['NO', 'no', 'No']) {
+      assert.equal(checkOrganizationNumber('918130047', country), undefined, country);
+      assert.equal(checkOrganizationNumber('123456789', country), undefined, country);
+    }
+  });
+
+  it('rejects for Norway what is not exactly 9 digits: spaces, too few or many, letters, other digits', () => {
+    for (const orgno of [
+      '123 456 789', ' 123456789', '123456789 ', '12345', '1234567890', 'ABCDEFGHI', '12345678A', 'NO918130047', '918130047MVA',
+      '918-130-047', '', '１２３４５６７８９', '١٢٣٤٥٦٧٨٩', '123456789\n',
+    ]) {
+      assert.deepEqual(checkOrganizationNumber(orgno, 'NO'), norwegian, JSON.stringify(orgno));
+      assert.deepEqual(checkOrganizationNumber(orgno, 'no'), norwegian, JSON.stringify(orgno));
+    }
+  });
+
+  it('names no format for other countries: any number the schema allows is accepted', () => {
+    for (const [orgno, country] of [['556036-0793', 'SE'], ['12345678', 'DK'], ['1572860-0', 'FI'], ['123 456 789', 'DE'], ['ABCDEFGHI', 'GB']]) {
+      assert.equal(checkOrganizationNumber(orgno, country), undefined, `${orgno} ${country}`);
+    }
+  });
+
+  it('property: for Norway accepted exactly when it is 9 ASCII digits; elsewhere always', () => {
+    const orgno = fc.oneof(fc.string({ maxLength: 12 }), fc.stringMatching(/^[0-9]{7,11}$/), fc.stringMatching(/^[0-9 ]{9,11}$/));
+    const country = fc.oneof(fc.constantFrom('NO', 'no', 'nO', 'SE', 'DK', 'FI'), fc.stringMatching(/^[A-Za-z]{2}$/));
+    fc.assert(fc.property(orgno, country, (o, c) => {
+      const isNorway = c.toUpperCase() === 'NO';
+      const expected = !isNorway || (o.length === 9 && [...o].every((ch) => ch >= '0' && ch <= '9'));
+      assert.equal(organizationNumberFitsCountry(o, c), expected, `${JSON.stringify(o)} ${c}`);
+      assert.deepEqual(checkOrganizationNumber(o, c), expected ? undefined : norwegian, `${JSON.stringify(o)} ${c}`);
+    }), { numRuns: 1000 });
+  });
+
+  it('a patch may move a merchant to Norway only with a Norwegian organization number', () => {
+    assert.equal(checkCountryChange('918130047', 'SE', 'NO'), undefined);
+    assert.equal(checkCountryChange('556036-0793', 'SE', 'DK'), undefined);
+    const moved = checkCountryChange('556036-0793', 'SE', 'NO');
+    assert.equal(moved?.name, 'address.country');
+    assert.match(moved?.reason ?? '', /9 digits without spaces/);
+    assert.equal(checkCountryChange('556036-0793', 'SE', 'no')?.name, 'address.country');
+    // A merchant already in Norway (stored before the rule) keeps its country: not checked.
+    assert.equal(checkCountryChange('12345', 'NO', 'NO'), undefined);
+    assert.equal(checkCountryChange('12345', 'NO', 'no'), undefined);
   });
 });
 

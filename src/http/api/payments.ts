@@ -24,11 +24,15 @@ export function registerPaymentRoutes(app: FastifyInstance, auth: AuthDeps, deps
   app.post('/psp/v3/psppayments/init', { onRequest: withMsn }, async (request) =>
     initiate(deps, request.psp!.pspId, request.msn!, request.body, idempotencyKey(request)));
 
+  // psp-api.openapi.yaml declares application/json;charset=UTF-8 for init's answers (the default,
+  // plugins/protocol.ts) and plain application/json for updatestatus's and details'.
+  const plainJson = { mediaType: 'application/json' };
+
   // A 10,000-transaction request is a few MB; only this route accepts bodies that large.
-  app.post('/psp/v3/psppayments/updatestatus', { onRequest: withMsn, bodyLimit: 64 * 1024 * 1024 }, async (request) =>
+  app.post('/psp/v3/psppayments/updatestatus', { onRequest: withMsn, bodyLimit: 64 * 1024 * 1024, config: plainJson }, async (request) =>
     ingestStatusUpdates(deps, request.psp!.pspId, request.msn!, request.body, idempotencyKey(request)));
 
-  app.get('/psp/v3/psppayments/:pspTransactionId/details', { onRequest: withMsn }, async (request) => {
+  app.get('/psp/v3/psppayments/:pspTransactionId/details', { onRequest: withMsn, config: plainJson }, async (request) => {
     const { pspTransactionId } = request.params as { pspTransactionId: string };
     return details(deps, request.psp!.pspId, pspTransactionId);
   });

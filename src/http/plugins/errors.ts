@@ -2,6 +2,7 @@
 //   /psp/*          the PSP API's ErrorDetails array [{errorCode, errorMessage, contextId}]
 //   /accessToken/*  the token endpoint's {statusCode, error, message}
 //   everything else RFC 7807 problem details (Signup API, operator API)
+// (The PSP and Signup APIs' answers then get the media type their spec declares: plugins/protocol.ts.)
 // Framework errors (bad JSON, body too large, wrong method, unknown route) become clean 4xx; a
 // database that cannot be reached is a 503 with Retry-After; anything unexpected is logged and
 // answered with a 500 that carries no stack or internals.
