@@ -18,6 +18,7 @@ import { idempotencyCleanup } from './jobs/idempotency-cleanup.ts';
 import { OutboundLimiter } from './delivery/outbound-limiter.ts';
 import { Notifier } from './operations/notify.ts';
 import type { PaymentDeps } from './operations/payment-deps.ts';
+import { ApiError } from './domain/errors.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -89,16 +90,23 @@ export async function startServer(givenConfig: Config, opts: { clock?: Clock } =
         if (closed) return;
         closed = true;
         // Long work stops at its next safe point (a batch run after its current chunk), so that
-        // closing the HTTP server does not wait for it to the end.
+        // closing the HTTP server does not wait for it to the end. No new notification is claimed
+        // (pending ones wait for the next process), and a makePayment still waiting for a free
+        // connection to its PSP is not started: its request answers 503 and its payment is unchanged.
         shutdown.abort();
-        await app.close();
-        await sweeper.stop();
-        await keyCleanup.stop();
-        await scheduler?.stop();
-        // Notifications in flight are answered (bounded by MAKE_PAYMENT_TIMEOUT_MS) and recorded.
-        await notifier.stop();
-        await client.close();
-        await database.close();
+        const notified = notifier.stop();
+        outbound.close(new ApiError(503, '503', 'The server is shutting down; retry on another instance or in a moment.'));
+        try {
+          await app.close();
+          await sweeper.stop();
+          await keyCleanup.stop();
+          await scheduler?.stop();
+          // Notifications in flight are answered (bounded by MAKE_PAYMENT_TIMEOUT_MS) and recorded.
+          await notified;
+          await client.close();
+        } finally {
+          await database.close();
+        }
       },
     };
   } catch (err) {

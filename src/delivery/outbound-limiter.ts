@@ -6,7 +6,8 @@ export class OutboundLimiter {
   readonly total: number;
   private readonly active = new Map<string, number>();
   private activeTotal = 0;
-  private readonly waiters: Array<{ pspId: string; resolve: () => void }> = [];
+  private readonly waiters: Array<{ pspId: string; resolve: () => void; reject: (err: Error) => void }> = [];
+  private closedWith: Error | undefined;
   private readonly listeners: Array<() => void> = [];
 
   constructor(perPsp: number, total: number) {
@@ -31,13 +32,20 @@ export class OutboundLimiter {
     return out;
   }
 
-  /** Waits for a slot of this PSP (first come, first served among its waiters). */
+  /** Waits for a slot of this PSP (first come, first served among its waiters). Rejects once closed. */
   acquire(pspId: string): Promise<void> {
+    if (this.closedWith) return Promise.reject(this.closedWith);
     if (this.available(pspId) > 0 && !this.waiters.some((w) => w.pspId === pspId)) {
       this.take(pspId);
       return Promise.resolve();
     }
-    return new Promise((resolve) => this.waiters.push({ pspId, resolve }));
+    return new Promise((resolve, reject) => this.waiters.push({ pspId, resolve, reject }));
+  }
+
+  /** On shutdown: calls still waiting for a slot fail with `reason` (they have not started). */
+  close(reason: Error): void {
+    this.closedWith = reason;
+    for (const w of this.waiters.splice(0)) w.reject(reason);
   }
 
   /** Takes a slot without waiting: for work already claimed against `available()`. */

@@ -1,12 +1,17 @@
 // Fires the status batch on STATUS_BATCH_CRON in STATUS_BATCH_TZ. Every process schedules the
-// same ticks; the run row for a tick is unique, so exactly one process runs each tick.
+// same ticks; the run row for a tick is unique, so exactly one process runs each tick. At each wake-up
+// (at least hourly, and 20 s after start) a run left interrupted with updates pending is taken up.
 import { CronExpressionParser } from 'cron-parser';
 import { runStatusBatch } from '../operations/status-batch.ts';
+import { interruptedRunLeftWork } from '../store/status-updates.ts';
 import type { PaymentDeps } from '../operations/payment-deps.ts';
 import { JobLoop } from './loop.ts';
+import { isDatabaseUnavailable } from '../store/db-errors.ts';
 
 /** Re-check at least hourly, so a changed system clock never leaves the batch hours late. */
 const MAX_SLEEP_MS = 60 * 60 * 1000;
+/** A run's lease (15 s) and some: when the first check after start looks for interrupted runs. */
+const RESUME_CHECK_MS = 20_000;
 
 export function nextTick(cron: string, tz: string, after: Date): Date {
   return CronExpressionParser.parse(cron, { tz, currentDate: after }).next().toDate();
@@ -19,6 +24,8 @@ export function statusBatchScheduler(deps: PaymentDeps): JobLoop {
   let retrying = false;
   const untilTick = () => Math.min(MAX_SLEEP_MS, tick.getTime() - deps.clock.now().getTime());
   const loop = new JobLoop(async () => {
+    // A run that was interrupted (its process stopped or died) is taken up at once, not next night.
+    if (await interruptedRunLeftWork(deps.database.db, deps.clock.now())) await runStatusBatch(deps, 'schedule');
     if (deps.clock.now() >= tick) {
       const due = tick;
       try {
@@ -26,7 +33,9 @@ export function statusBatchScheduler(deps: PaymentDeps): JobLoop {
         // failed run cannot claim it again and runs as a plain scheduled run, resuming what is left.
         await runStatusBatch(deps, 'schedule', retrying ? undefined : due);
       } catch (err) {
-        retrying = true;
+        // Only a lost database is worth retrying before the next tick; anything else would fail again.
+        retrying = isDatabaseUnavailable(err);
+        if (!retrying) tick = nextTick(cron, tz, new Date(due.getTime() + 1000));
         throw err;
       }
       retrying = false;
@@ -34,6 +43,7 @@ export function statusBatchScheduler(deps: PaymentDeps): JobLoop {
     }
     return untilTick();
   }, (err) => deps.log.error({ err }, 'scheduled status batch failed'), 1000);
-  loop.start(untilTick());
+  // The first look comes soon after start, once a run killed with the previous process has let its lease lapse.
+  loop.start(Math.min(untilTick(), RESUME_CHECK_MS));
   return loop;
 }

@@ -65,7 +65,7 @@ export async function deliverToken(
   await deps.outbound.acquire(payment.pspId);
   try {
     const begun = deps.clock.now();
-    const lease = leaseFor(deps, begun);
+    const lease = leaseFor(deps.config.makePaymentTimeoutMs, begun);
     const attemptId = await beginDelivery(deps.database, {
       paymentId: payment.paymentId, from: start.from, phone: start.phone ?? null, cardId: start.cardId ?? null,
       round: start.round, lease, now: begun, url: payment.makePaymentUrl, requestBody: recorded(body),
@@ -82,8 +82,8 @@ export async function deliverToken(
 }
 
 /** How long a makePayment may stay unanswered before the sweeper counts its process as gone. */
-export function leaseFor(deps: PaymentDeps, now: Date): Date {
-  return new Date(now.getTime() + deps.config.makePaymentTimeoutMs + 5000);
+export function leaseFor(makePaymentTimeoutMs: number, now: Date): Date {
+  return new Date(now.getTime() + makePaymentTimeoutMs + 5000);
 }
 
 async function sendAccepted(deps: PaymentDeps, payment: PaymentRow, attemptId: number, body: AcceptedRequest): Promise<PaymentRow> {

@@ -18,6 +18,9 @@ export async function ingestStatusUpdates(
   const checked = validateStatusPayload(body);
   if (!checked.ok) throw new ApiError(400, 'validation_error', 'Invalid request', { details: checked.problems });
   let stored = false;
+  // Like init, the key covers the Merchant-Serial-Number header and the body (in any key order). It
+  // is hashed before the transaction, which then holds its connection only for the writes.
+  const requestHash = idempotencyKey === undefined ? '' : sha256(canonicalJson({ msn, body }));
   const answer = await deps.database.db.transaction(async (tx) => {
     const store = async (): Promise<typeof STATUS_OK> => {
       await insertUpdates(tx, pspId, checked.updates, deps.clock.now());
@@ -25,15 +28,18 @@ export async function ingestStatusUpdates(
       return STATUS_OK;
     };
     if (idempotencyKey === undefined) return store();
-    // Like init, the key covers the Merchant-Serial-Number header and the body (in any key order).
     return idempotent(tx, {
-      pspId, scope: 'updatestatus', key: idempotencyKey, requestHash: sha256(canonicalJson({ msn, body })),
+      pspId, scope: 'updatestatus', key: idempotencyKey, requestHash,
       retentionHours: deps.config.idempotencyRetentionHours,
     }, store);
   });
   // A replayed request stored nothing, so it sets nothing off either.
   if (stored && deps.config.statusBatchMode === 'immediate' && checked.updates.length > 0) {
-    await runStatusBatch(deps, 'immediate');
+    // The updates are stored: the answer is 9000 whatever the run does. A run that fails leaves
+    // them pending for the next run (the next request's, or an operator's).
+    await runStatusBatch(deps, 'immediate').catch((err: unknown) => {
+      deps.log.error({ err }, 'immediate status batch run failed; the updates stay pending');
+    });
   }
   return answer;
 }

@@ -4,7 +4,8 @@
 // other PSPs' notifications go out at once. Pending rows live in the database: any process sends them,
 // also after the one that recorded them stopped.
 import { interpretAnswer } from '../domain/payment.ts';
-import { claimNotifications, completeNotification, notificationBody, type ClaimedNotification } from '../store/attempts.ts';
+import { claimNotifications, completeNotification, notificationBody, unclaimNotifications, type ClaimedNotification } from '../store/attempts.ts';
+import { leaseFor } from './deliver.ts';
 import type { Database } from '../store/db.ts';
 import type { Clock } from '../clock.ts';
 import type { MakePaymentClient } from '../delivery/make-payment-client.ts';
@@ -87,14 +88,27 @@ export class Notifier {
     }
     const slots = outbound.busy();
     const now = clock.now();
-    const claimed = await claimNotifications(this.deps.database, now, new Date(now.getTime() + makePaymentTimeoutMs + 5000), slots, outbound.perPsp, total, only);
+    const claimed = await claimNotifications(this.deps.database, now, leaseFor(makePaymentTimeoutMs, now), slots, outbound.perPsp, total, only);
+    // Slots taken meanwhile (approvals, another claim) win: what no longer fits goes back to PENDING.
+    const sendable: ClaimedNotification[] = [];
+    const excess: number[] = [];
     const perPsp = new Map<string, number>();
     for (const c of claimed) {
+      if (outbound.available(c.pspId) === 0) {
+        excess.push(c.attemptId);
+        continue;
+      }
       outbound.take(c.pspId);
+      sendable.push(c);
       perPsp.set(c.pspId, (perPsp.get(c.pspId) ?? 0) + 1);
     }
-    this.more = claimed.length >= total || [...perPsp].some(([pspId, n]) => n >= (slots[pspId] ?? outbound.perPsp));
-    return claimed;
+    if (excess.length > 0) {
+      await unclaimNotifications(this.deps.database, excess).catch((err: unknown) => {
+        this.deps.log.warn({ err, attemptIds: excess }, 'could not put back makePayment notifications without a free slot; they will show as abandoned');
+      });
+    }
+    this.more = excess.length > 0 || claimed.length >= total || [...perPsp].some(([pspId, n]) => n >= (slots[pspId] ?? outbound.perPsp));
+    return sendable;
   }
 
   private track(c: ClaimedNotification): Promise<void> {

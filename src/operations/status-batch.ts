@@ -4,7 +4,7 @@
 // the chunk rolls back and the next run takes it again.
 import { decide, type Balance, type RejectionReason, type StatusUpdate } from '../domain/status-rules.ts';
 import {
-  addChunkToRun, endRun, joinWindowRun, lockBatch, maxPendingId, paymentsForUpdates, pendingChunk, startRun, writeChunk,
+  addChunkToRun, endRun, joinWindowRun, lockBatch, maxPendingId, paymentsForUpdates, pendingChunk, renewRunLease, startRun, writeChunk,
   type BalanceWrite, type BatchRunRow, type LogInsert, type PaymentBalanceRow, type UpdateOutcome,
 } from '../store/status-updates.ts';
 import type { PaymentDeps } from './payment-deps.ts';
@@ -53,16 +53,32 @@ export async function runStatusBatch(deps: PaymentDeps, trigger: 'schedule' | 'm
     : await startRun(db, trigger, deps.clock.now(), lease(), scheduledFor);
   if (runId === undefined) return undefined;
   const upTo = await maxPendingId(db);
+  // The lease is renewed with every chunk, and meanwhile on a timer: a run waiting for another
+  // runner's chunk, or working on a long one, is still running.
+  const renewal = setInterval(() => {
+    renewRunLease(db, runId, lease()).catch(() => { /* the next chunk or tick renews it */ });
+  }, RUN_LEASE_MS / 3);
+  let done: { applied: number; rejected: number; interrupted: boolean };
+  try {
+    done = await applyPending(deps, runId, upTo, lease);
+  } finally {
+    clearInterval(renewal);
+  }
+  const { applied, rejected, interrupted } = done;
+
+  const row = await endRun(db, runId, interrupted ? 'interrupted' : 'finished', Math.round(performance.now() - started), deps.clock.now());
+  const view = runView(row, deps.clock.now());
+  deps.log.info({ runId, trigger, applied, rejected, status: view.status, ms: row.durationMs }, interrupted ? 'status batch run stopped by shutdown' : 'status batch run finished');
+  return view;
+}
+
+/** Applies the pending updates up to `upTo`, a chunk per transaction, until none are left or shutdown. */
+async function applyPending(deps: PaymentDeps, runId: number, upTo: number, lease: () => Date): Promise<{ applied: number; rejected: number; interrupted: boolean }> {
   let applied = 0;
   let rejected = 0;
-  let interrupted = false;
-
   for (;;) {
-    if (deps.shutdown.aborted) {
-      interrupted = true;
-      break;
-    }
-    const chunk = await db.transaction(async (tx) => {
+    if (deps.shutdown.aborted) return { applied, rejected, interrupted: true };
+    const chunk = await deps.database.db.transaction(async (tx) => {
       await lockBatch(tx);
       const updates = await pendingChunk(tx, upTo, deps.config.statusBatchChunkSize);
       if (updates.length === 0) return undefined;
@@ -74,17 +90,12 @@ export async function runStatusBatch(deps: PaymentDeps, trigger: 'schedule' | 'm
       await addChunkToRun(tx, runId, result.applied, reasons, lease());
       return result;
     });
-    if (!chunk) break;
+    if (!chunk) return { applied, rejected, interrupted: false };
     // Let requests waiting for the (embedded, single-connection) database in between chunks.
     await new Promise((resolve) => setImmediate(resolve));
     applied += chunk.applied;
     rejected += chunk.outcomes.length - chunk.applied;
   }
-
-  const row = await endRun(db, runId, interrupted ? 'interrupted' : 'finished', Math.round(performance.now() - started), deps.clock.now());
-  const view = runView(row, deps.clock.now());
-  deps.log.info({ runId, trigger, applied, rejected, status: view.status, ms: row.durationMs }, interrupted ? 'status batch run stopped by shutdown' : 'status batch run finished');
-  return view;
 }
 
 /** Decides a chunk in memory, in arrival order, against the payments' current totals. */

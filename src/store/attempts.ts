@@ -103,37 +103,51 @@ export interface ClaimedNotification {
   makePaymentToken: string | null;
 }
 
-const CLAIM_NOTIFICATIONS = `
+/** Pending notifications ranked per PSP; `$FILTER` narrows them (all, or the given ids). */
+const claimSql = (filter: string) => `
   with ranked as (
     select a.attempt_id, p.psp_id, row_number() over (partition by p.psp_id order by a.attempt_id) as n
     from delivery_attempts a join payments p on p.payment_id = a.payment_id
-    where a.outcome = 'PENDING' and ($5::jsonb is null or a.attempt_id in (select jsonb_array_elements_text($5::jsonb)::bigint))),
+    where a.outcome = 'PENDING' ${filter}),
   picked as (
     select attempt_id from ranked where n <= coalesce(($3::jsonb ->> psp_id)::int, $4)
-    order by attempt_id limit $6)
+    order by attempt_id limit $5),
+  locked as (
+    select attempt_id from delivery_attempts
+    where attempt_id in (select attempt_id from picked) and outcome = 'PENDING'
+    for update skip locked)
   update delivery_attempts a set outcome = 'IN_FLIGHT', sent_at = $1::timestamptz, lease_until = $2::timestamptz
-  from picked, payments p
-  where a.attempt_id = picked.attempt_id and a.outcome = 'PENDING' and p.payment_id = a.payment_id
+  from locked, payments p
+  where a.attempt_id = locked.attempt_id and p.payment_id = a.payment_id
   returning a.attempt_id, a.payment_id, p.psp_id, p.psp_transaction_id, p.msn, a.payment_state, a.url, p.make_payment_token`;
+const CLAIM_ANY = claimSql('');
+const CLAIM_THESE = claimSql('and a.attempt_id in (select jsonb_array_elements_text($6::jsonb)::bigint)');
 
 /**
  * Claims pending notifications to send now: at most `slots[pspId]` of a PSP named there, `perPsp`
  * of any other, `total` in all, oldest first. Each claimed row is IN_FLIGHT until `lease`. With
- * `only`, just those attempts. Two processes never claim the same row (the update re-checks PENDING).
+ * `only`, just those attempts. Rows another process is claiming are skipped, never waited for, and
+ * two processes never claim the same row.
  */
 export async function claimNotifications(
   database: Database, now: Date, lease: Date, slots: Record<string, number>, perPsp: number, total: number, only?: number[],
 ): Promise<ClaimedNotification[]> {
+  const params: unknown[] = [now.toISOString(), lease.toISOString(), JSON.stringify(slots), perPsp, total];
   const found = await database.query<{
     attempt_id: string | number; payment_id: string; psp_id: string; psp_transaction_id: string; msn: string;
     payment_state: string; url: string; make_payment_token: string | null;
-  }>('attempts_claim_notifications', CLAIM_NOTIFICATIONS, [
-    now.toISOString(), lease.toISOString(), JSON.stringify(slots), perPsp, only ? JSON.stringify(only) : null, total,
-  ]);
+  }>(only ? 'attempts_claim_these' : 'attempts_claim_any', only ? CLAIM_THESE : CLAIM_ANY, only ? [...params, JSON.stringify(only)] : params);
   return found.map((r) => ({
     attemptId: Number(r.attempt_id), paymentId: r.payment_id, pspId: r.psp_id, pspTransactionId: r.psp_transaction_id,
     msn: r.msn, paymentState: r.payment_state, url: r.url, makePaymentToken: r.make_payment_token,
   }));
+}
+
+/** Puts claimed notifications that found no free slot after all back to PENDING. */
+export async function unclaimNotifications(database: Database, attemptIds: number[]): Promise<void> {
+  await database.query('attempts_unclaim', `
+    update delivery_attempts set outcome = 'PENDING', sent_at = null, lease_until = null
+    where attempt_id in (select jsonb_array_elements_text($1::jsonb)::bigint) and outcome = 'IN_FLIGHT'`, [JSON.stringify(attemptIds)]);
 }
 
 /** Writes a notification's answer. */

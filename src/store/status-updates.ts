@@ -156,7 +156,7 @@ export async function joinWindowRun(tx: Tx, now: Date, lease: Date): Promise<num
   const [row] = await rows<{ run_id: string | number }>(tx, sql`
     insert into batch_runs (trigger, aggregate_window, started_at, lease_until)
     values ('immediate', ${window}, ${now.toISOString()}::timestamptz, ${lease.toISOString()}::timestamptz)
-    on conflict (aggregate_window) do update set invocations = batch_runs.invocations + 1, finished_at = null,
+    on conflict (aggregate_window) do update set invocations = batch_runs.invocations + 1, finished_at = null, interrupted_at = null,
       lease_until = greatest(batch_runs.lease_until, excluded.lease_until)
     returning run_id`);
   return Number(row.run_id);
@@ -179,6 +179,24 @@ export async function addChunkToRun(tx: Tx, runId: number, applied: number, reje
             select key, value::int from jsonb_each_text(${JSON.stringify(rejectedByReason)}::jsonb)) parts
           group by k) merged)
     where run_id = ${runId}`);
+}
+
+/** Renews a running run's lease (while it waits for the batch lock or works on a long chunk). */
+export async function renewRunLease(tx: Tx, runId: number, lease: Date): Promise<void> {
+  await tx.execute(sql`
+    update batch_runs set lease_until = greatest(lease_until, ${lease.toISOString()}::timestamptz)
+    where run_id = ${runId} and finished_at is null and interrupted_at is null`);
+}
+
+/** Whether a run lies interrupted with nobody resuming it while updates wait. */
+export async function interruptedRunLeftWork(tx: Tx, now: Date): Promise<boolean> {
+  const [row] = await rows<{ left: boolean }>(tx, sql`
+    select exists (
+      select 1 from batch_runs r
+      where r.finished_at is null and (r.lease_until is null or r.lease_until <= ${now.toISOString()}::timestamptz)
+        and not exists (select 1 from batch_runs later where later.resumes_run_id = r.run_id)
+    ) and exists (select 1 from status_updates where processed_at is null) as left`);
+  return row?.left === true;
 }
 
 /** Ends a run: finished, or interrupted (stopped early on a shutdown). */

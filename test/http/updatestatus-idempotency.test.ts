@@ -32,7 +32,7 @@ function harness(get: () => { server: TestServer; stub: PspStub; h: Record<strin
   const runs = async () => {
     const answer = await call(get().server.url, 'GET', '/admin/status-batch/runs', { headers: adminHeaders() });
     assert.equal(answer.status, 200, answer.text);
-    return answer.body as { pending: number; runs: Array<{ runId: number; applied: number }> };
+    return answer.body as { pending: number; runs: Array<{ runId: number; applied: number; invocations: number }> };
   };
   const pending = async () => (await runs()).pending;
   const reserved = async (amount = 10000) => {
@@ -364,11 +364,13 @@ describe('STATUS_BATCH_MODE=immediate with an idempotency key', () => {
     const updates = [{ pspTransactionId: id, status: 'CAPTURED', amount: 3000 }];
     assert.equal((await t.post(updates, { 'Idempotency-Key': key })).status, 200);
     assert.equal((await t.log(id)).transactionSummary.capturedAmount, 3000);
-    const runsAfterFirst = (await t.runs()).runs.length;
+    // Immediate mode adds the runs of a minute up in one row: count the runs, not the rows.
+    const runsSoFar = async () => (await t.runs()).runs.reduce((n, r) => n + r.invocations, 0);
+    const runsAfterFirst = await runsSoFar();
     assert.ok(runsAfterFirst >= 1);
     const answers = await Promise.all([1, 2, 3].map(() => t.post(updates, { 'Idempotency-Key': key })));
     for (const answer of answers) assert.deepEqual(answer.body, OK);
-    assert.equal((await t.runs()).runs.length, runsAfterFirst, 'a replay starts no run');
+    assert.equal(await runsSoFar(), runsAfterFirst, 'a replay starts no run');
     assert.deepEqual(await t.operations(id), [['RESERVED', 10000], ['CAPTURED', 3000]]);
   });
 });
