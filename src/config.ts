@@ -32,6 +32,7 @@ export interface Config {
   authFailureLimitPerClient: number;
   authFailureLimitPerAddress: number;
   authFailureWindowSeconds: number;
+  appLoginFailureLimitPerNumber: number;
 }
 
 export class ConfigError extends Error {
@@ -72,6 +73,7 @@ export const SETTINGS: ReadonlyArray<{ name: string; default: string; descriptio
   { name: 'AUTH_FAILURE_LIMIT_PER_CLIENT', default: '10', description: 'Failed /accessToken/get attempts allowed per client_id in AUTH_FAILURE_WINDOW_SECONDS (per process); more are answered 429 with Retry-After without checking the secret. 0 turns the limit off.' },
   { name: 'AUTH_FAILURE_LIMIT_PER_ADDRESS', default: '30', description: 'Failed /accessToken/get attempts allowed per client address (IPv6: per /64) in AUTH_FAILURE_WINDOW_SECONDS (per process), whatever the client_id. 0 turns the limit off.' },
   { name: 'AUTH_FAILURE_WINDOW_SECONDS', default: '60', description: 'The window of the failed-attempt limits; it starts at the first failure, and Retry-After says when it ends.' },
+  { name: 'APP_LOGIN_FAILURE_LIMIT_PER_NUMBER', default: '5', description: 'Failed app simulator logins allowed per phone number in AUTH_FAILURE_WINDOW_SECONDS (per process); more are answered 429 with Retry-After without checking the PIN. Per client address the logins have AUTH_FAILURE_LIMIT_PER_ADDRESS, counted apart from /accessToken/get. 0 turns the limit off.' },
 ];
 
 type Env = Record<string, string | undefined>;
@@ -178,11 +180,12 @@ export function loadConfig(env: Env = process.env): Config {
   const authFailureLimitPerClient = intSetting(env, 'AUTH_FAILURE_LIMIT_PER_CLIENT', 10, 0, 1_000_000, problems);
   const authFailureLimitPerAddress = intSetting(env, 'AUTH_FAILURE_LIMIT_PER_ADDRESS', 30, 0, 1_000_000, problems);
   const authFailureWindowSeconds = intSetting(env, 'AUTH_FAILURE_WINDOW_SECONDS', 60, 1, 86400, problems);
+  const appLoginFailureLimitPerNumber = intSetting(env, 'APP_LOGIN_FAILURE_LIMIT_PER_NUMBER', 5, 0, 1_000_000, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     statusBatchCron, statusBatchTz, statusBatchMode, statusBatchChunkSize, idempotencyRetentionHours,
-    authFailureLimitPerClient, authFailureLimitPerAddress, authFailureWindowSeconds,
+    authFailureLimitPerClient, authFailureLimitPerAddress, authFailureWindowSeconds, appLoginFailureLimitPerNumber,
     port, host, publicUrl, publicUrlExplicit, databaseUrl, dataDir, vippsEnv, adminToken, logLevel, accessTokenTtlSeconds, dbPoolSize,
     landingTimeoutSeconds, appTimeoutSeconds, makePaymentTimeoutMs, makePaymentConcurrencyPerPsp, makePaymentConcurrency, allowPrivateCallbacks, sweepIntervalMs,
   };

@@ -4,6 +4,7 @@ import type { Config } from './config.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { migrate, openDatabase, type Database } from './store/db.ts';
 import { TokenService } from './security/tokens.ts';
+import { PaymentTokens } from './security/payment-tokens.ts';
 import { Credentials } from './operations/credentials.ts';
 import { Merchants } from './operations/merchants.ts';
 import { Users } from './operations/users.ts';
@@ -59,6 +60,7 @@ export async function startServer(givenConfig: Config, opts: { clock?: Clock } =
     const shutdown = new AbortController();
     const payments: PaymentDeps = {
       config, clock, database, client, log: logger, inserter: new PaymentInserter(database), outbound, notifier, shutdown: shutdown.signal,
+      paymentTokens: await PaymentTokens.load(database),
     };
     const tokens = await TokenService.create(database, { issuer: config.publicUrl, ttlSeconds: config.accessTokenTtlSeconds, clock });
     const services: Services = {

@@ -113,13 +113,41 @@ describe('vipps-psp', { concurrency: true }, () => {
         const listed = await cli(['user', 'list', ...remote()]);
         assert.equal(listed.code, 0, listed.stderr);
         const lines = listed.stdout.trim().split('\n');
-        assert.match(lines[0], /^phone\s+name\s+cards$/);
+        assert.match(lines[0], /^phone\s+name\s+pin\s+cards$/);
         const row = lines.find((l) => l.startsWith('41234567'));
         assert.ok(row, listed.stdout);
-        assert.match(row, /VISA \d{4}, MASTERCARD \d{4}/);
+        assert.match(row, /\sno\s+VISA \d{4}, MASTERCARD \d{4}$/);
         assert.ok(lines.some((l) => l.startsWith(DEMO.userPhone)), 'the demo user is listed');
         const users = (await call(server.url, 'GET', '/admin/users', { headers: adminHeaders() })).body.users;
         assert.deepEqual(users.find((u: { phone: string }) => u.phone === '41234567').cards.map((c: { brand: string }) => c.brand), ['VISA', 'MASTERCARD']);
+      });
+
+      it('user create --pin sets an app login PIN; user set-pin changes and removes it', async () => {
+        const run = await cli(['user', 'create', '--phone', '41234590', '--pin', '4711', ...remote()]);
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(run.stdout, 'Created test user 41234590 (Test user 41234590) with VISA •••• 0010; app login PIN set\n');
+        const hasPin = async () => (await call(server.url, 'GET', '/admin/users', { headers: adminHeaders() })).body.users
+          .find((u: { phone: string }) => u.phone === '41234590').hasPin as boolean;
+        assert.equal(await hasPin(), true);
+        const listed = await cli(['user', 'list', ...remote()]);
+        assert.match(listed.stdout.split('\n').find((l) => l.startsWith('41234590')) ?? '', /\syes\s+VISA 0010$/);
+
+        const changed = await cli(['user', 'set-pin', '--phone', '41234590', '--pin', '080808', ...remote()]);
+        assert.equal(changed.code, 0, changed.stderr);
+        assert.equal(changed.stdout, 'Test user 41234590 (Test user 41234590): app login PIN set\n');
+        const removed = await cli(['user', 'set-pin', '--phone', '41234590', '--remove', ...remote()]);
+        assert.equal(removed.code, 0, removed.stderr);
+        assert.equal(removed.stdout, 'Test user 41234590 (Test user 41234590): no app login PIN\n');
+        assert.equal(await hasPin(), false);
+
+        const both = await cli(['user', 'set-pin', '--phone', '41234590', '--pin', '1234', '--remove', ...remote()]);
+        assert.equal(both.code, 2);
+        assert.match(both.stderr, /either --pin PIN or --remove/);
+        const bad = await cli(['user', 'set-pin', '--phone', '41234590', '--pin', '12', ...remote()]);
+        assert.equal(bad.code, 1);
+        assert.match(bad.stderr, /400/);
+        assert.match(bad.stderr, /pin/);
+        assert.equal(await hasPin(), false, 'refused commands changed nothing');
       });
 
       it('merchant set 123456 --skip-landing-page true changes the flag', async () => {

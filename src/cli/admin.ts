@@ -94,16 +94,31 @@ export const adminCommands: AdminCommand[] = [
     },
   },
   {
-    group: 'user', action: 'create', usage: 'user create --phone NUMBER', summary: 'Create a test user (--name, --card VISA|MASTERCARD, repeatable)',
-    options: { phone: { type: 'string' }, name: { type: 'string' }, card: { type: 'string', multiple: true } },
+    group: 'user', action: 'create', usage: 'user create --phone NUMBER', summary: 'Create a test user (--name, --card VISA|MASTERCARD, repeatable; --pin, 4-6 digits)',
+    options: { phone: { type: 'string' }, name: { type: 'string' }, card: { type: 'string', multiple: true }, pin: { type: 'string' } },
     async run(ctx, v) {
       if (typeof v.phone !== 'string') throw new UsageError('--phone is required (8 digits)');
       const cards = (v.card as string[] | undefined)?.map((brand) => ({ brand: brand.toUpperCase() }));
-      return ctx.call('POST', '/admin/users', { phone: v.phone, ...(v.name ? { name: v.name } : {}), ...(cards ? { cards } : {}) });
+      return ctx.call('POST', '/admin/users', {
+        phone: v.phone, ...(v.name ? { name: v.name } : {}), ...(cards ? { cards } : {}), ...(typeof v.pin === 'string' ? { pin: v.pin } : {}),
+      });
     },
     human(r) {
-      const u = r as { phone: string; name: string; cards: Array<{ brand: string; last4: string }> };
-      return `Created test user ${u.phone} (${u.name}) with ${u.cards.map((c) => `${c.brand} •••• ${c.last4}`).join(', ')}`;
+      const u = r as { phone: string; name: string; hasPin: boolean; cards: Array<{ brand: string; last4: string }> };
+      return `Created test user ${u.phone} (${u.name}) with ${u.cards.map((c) => `${c.brand} •••• ${c.last4}`).join(', ')}${u.hasPin ? '; app login PIN set' : ''}`;
+    },
+  },
+  {
+    group: 'user', action: 'set-pin', usage: 'user set-pin --phone NUMBER --pin PIN', summary: 'Set a test user\'s app login PIN (4-6 digits), or --remove it',
+    options: { phone: { type: 'string' }, pin: { type: 'string' }, remove: { type: 'boolean' } },
+    async run(ctx, v) {
+      if (typeof v.phone !== 'string') throw new UsageError('--phone is required (8 digits)');
+      if ((typeof v.pin === 'string') === (v.remove === true)) throw new UsageError('give either --pin PIN or --remove');
+      return ctx.call('PATCH', `/admin/users/${encodeURIComponent(v.phone)}`, { pin: v.remove ? null : v.pin });
+    },
+    human(r) {
+      const u = r as { phone: string; name: string; hasPin: boolean };
+      return `Test user ${u.phone} (${u.name}): ${u.hasPin ? 'app login PIN set' : 'no app login PIN'}`;
     },
   },
   {
@@ -111,8 +126,8 @@ export const adminCommands: AdminCommand[] = [
     options: {},
     run: (ctx) => ctx.call('GET', '/admin/users'),
     human(r) {
-      const users = (r as { users: Array<{ phone: string; name: string; cards: Array<{ brand: string; last4: string }> }> }).users;
-      return table(users.map((u) => ({ phone: u.phone, name: u.name, cards: u.cards.map((c) => `${c.brand} ${c.last4}`).join(', ') })), ['phone', 'name', 'cards']);
+      const users = (r as { users: Array<{ phone: string; name: string; hasPin: boolean; cards: Array<{ brand: string; last4: string }> }> }).users;
+      return table(users.map((u) => ({ phone: u.phone, name: u.name, pin: u.hasPin ? 'yes' : 'no', cards: u.cards.map((c) => `${c.brand} ${c.last4}`).join(', ') })), ['phone', 'name', 'pin', 'cards']);
     },
   },
   {

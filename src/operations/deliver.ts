@@ -26,12 +26,15 @@ export function threeDsOperations(deps: PaymentDeps, ref: string): AcceptedReque
   ];
 }
 
-/** The request as recorded: the token number masked and the cryptogram left out. */
-function recorded(body: object): object {
-  const token = (body as { networkToken?: NetworkToken }).networkToken;
-  if (!token) return body;
+/**
+ * The request as recorded: the token number masked, the cryptogram left out, and the operation URLs
+ * without their reference (it would let anyone who reads the record end the 3-D Secure step).
+ */
+function recorded(body: AcceptedRequest): object {
+  const token = body.networkToken;
   return {
     ...body,
+    operations: body.operations.map((o) => ({ ...o, url: o.url.replace(/([?&]transactionId=)[^&]*/, '$1[redacted]') })),
     networkToken: { ...token, number: `${token.number.slice(0, 6)}${'*'.repeat(Math.max(0, token.number.length - 10))}${token.number.slice(-4)}`, cryptogram: '[redacted]' },
   };
 }
@@ -58,7 +61,7 @@ export async function deliverToken(
     merchantSerialNumber: payment.msn,
     paymentState: 'ACCEPTED',
     binNumber,
-    operations: threeDsOperations(deps, payment.threeDsRef),
+    operations: threeDsOperations(deps, deps.paymentTokens.threeDsRef(payment.pspId, payment.pspTransactionId)),
     paymentInstrument: 'TOKEN',
     networkToken: token,
   };

@@ -21,9 +21,34 @@ function invalid(problems: Array<{ name: string; reason: string }>): ApiError {
   return new ApiError(400, 'validation_error', 'Invalid request', { details: problems });
 }
 
+/** The vippsRedirectUrl up to its token, which always comes last. */
+function redirectUrlBeforeToken(deps: PaymentDeps, isApp: boolean): string {
+  if (isApp) return `${deps.config.vippsEnv === 'test' ? 'vippsMT' : 'vipps'}://?token=`;
+  return `${deps.config.publicUrl}/landing?token=`;
+}
+
 export function redirectUrlFor(deps: PaymentDeps, token: string, isApp: boolean): string {
-  if (isApp) return `${deps.config.vippsEnv === 'test' ? 'vippsMT' : 'vipps'}://?token=${token}`;
-  return `${deps.config.publicUrl}/landing?token=${token}`;
+  return `${redirectUrlBeforeToken(deps, isApp)}${token}`;
+}
+
+/**
+ * What the idempotency store keeps of a keyed init's answer: everything but the landing token, which
+ * is derived again from (pspId, pspTransactionId) on a replay, so the store holds no usable token.
+ */
+interface StoredInitAnswer {
+  pspTransactionId: string;
+  merchantOrderId: string;
+  vippsRedirectUrlBeforeToken: string;
+}
+
+function replayed(deps: PaymentDeps, pspId: string, stored: StoredInitAnswer | InitResponse): InitResponse {
+  // An answer stored before the token was left out is replayed as it is, until its key expires.
+  if ('vippsRedirectUrl' in stored) return stored;
+  return {
+    pspTransactionId: stored.pspTransactionId,
+    merchantOrderId: stored.merchantOrderId,
+    vippsRedirectUrl: `${stored.vippsRedirectUrlBeforeToken}${deps.paymentTokens.landingToken(pspId, stored.pspTransactionId)}`,
+  };
 }
 
 export async function initiate(
@@ -37,7 +62,10 @@ export async function initiate(
     if (bad) throw invalid([{ name: 'makePaymentUrl', reason: `Invalid makePaymentUrl: the host resolves to ${bad}, which is not a public address` }]);
   }
   const now = deps.clock.now();
-  const token = randomToken(24);
+  // A keyed init's token is derived, so that a retry can be answered with it without storing it. An
+  // unkeyed one is random: the batched insert tells its rows apart by their token hashes, and two
+  // concurrent inits of one pspTransactionId must not share one.
+  const token = idempotencyKey === undefined ? randomToken(24) : deps.paymentTokens.landingToken(pspId, request.pspTransactionId);
   const row = paymentRow(deps, pspId, msn, request, token, now);
   const response: InitResponse = {
     pspTransactionId: request.pspTransactionId,
@@ -57,13 +85,23 @@ export async function initiate(
       await checkSkipLandingPage(tx, msn, request);
       const inserted = await insertPayment(tx, row);
       if ('duplicate' in inserted) throw duplicate(inserted.duplicate);
-      return response;
     };
-    if (idempotencyKey === undefined) return insert();
-    return idempotent(tx, {
+    if (idempotencyKey === undefined) {
+      await insert();
+      return response;
+    }
+    const stored = await idempotent<StoredInitAnswer | InitResponse>(tx, {
       pspId, scope: 'init', key: idempotencyKey, requestHash: sha256(canonicalJson({ msn, body })),
       retentionHours: deps.config.idempotencyRetentionHours,
-    }, insert);
+    }, async () => {
+      await insert();
+      return {
+        pspTransactionId: response.pspTransactionId,
+        merchantOrderId: response.merchantOrderId,
+        vippsRedirectUrlBeforeToken: redirectUrlBeforeToken(deps, request.isApp),
+      };
+    });
+    return replayed(deps, pspId, stored);
   });
 }
 
@@ -93,7 +131,7 @@ function paymentRow(deps: PaymentDeps, pspId: string, msn: string, request: Init
     skipLandingPage: skip,
     merchantAgreementUrl: request.merchantAgreementUrl,
     tokenHash: sha256(token),
-    threeDsRef: randomToken(18),
+    threeDsRef: sha256(deps.paymentTokens.threeDsRef(pspId, request.pspTransactionId)),
     state: skip ? 'AWAITING_USER' : 'INITIATED',
     phone: skip ? request.customerMobileNumber : null,
     expiresAt: new Date(now.getTime() + deadlineSeconds * 1000),

@@ -6,6 +6,7 @@ import type { MakePaymentClient } from '../delivery/make-payment-client.ts';
 import type { PaymentInserter } from '../store/payment-inserter.ts';
 import type { OutboundLimiter } from '../delivery/outbound-limiter.ts';
 import type { Notifier } from './notify.ts';
+import type { PaymentTokens } from '../security/payment-tokens.ts';
 import type { AttemptRow, LogRow, PaymentRow } from '../store/payments.ts';
 import { summarize, type LogEntry } from '../domain/payment.ts';
 
@@ -28,6 +29,8 @@ export interface PaymentDeps {
   notifier: Notifier;
   /** Aborted when the process begins to shut down: long work (a batch run) stops at a safe point. */
   shutdown: AbortSignal;
+  /** Derives the tokens of a payment that are stored only as hashes. */
+  paymentTokens: PaymentTokens;
 }
 
 /** ISO-8601 with an explicit offset and whole seconds, as the spec's example "2018-06-13T18:34:25-07:00". */

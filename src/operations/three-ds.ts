@@ -5,11 +5,12 @@ import { appendLog, findPaymentBy3dsRef, transition, type PaymentRow } from '../
 import { NotApprovable, redeliverAfter3ds } from './approve.ts';
 import { userCancel } from './cancel.ts';
 import type { PaymentDeps } from './payment-deps.ts';
+import { sha256 } from '../security/secrets.ts';
 
 export type ThreeDsResult = { kind: 'unknown' } | { kind: 'not-waiting'; payment: PaymentRow } | { kind: 'done'; payment: PaymentRow };
 
 export async function threeDsReturn(deps: PaymentDeps, ref: string, responseCode: string): Promise<ThreeDsResult> {
-  const payment = await findPaymentBy3dsRef(deps.database.db, ref);
+  const payment = await findPaymentBy3dsRef(deps.database.db, sha256(ref));
   if (!payment) return { kind: 'unknown' };
   if (payment.state !== 'AWAITING_3DS') return { kind: 'not-waiting', payment };
   const now = deps.clock.now();

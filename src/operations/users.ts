@@ -1,7 +1,12 @@
-// Test users and their cards (operator API).
-import type { Database } from '../store/db.ts';
-import { cardsOf, findUser, insertCard, insertUserIfAbsent, listUsers, type CardRow } from '../store/users.ts';
+// Test users and their cards (operator API), and the app simulator's login.
+import type { Database, Tx } from '../store/db.ts';
+import { cardsOf, findUser, insertCard, insertUserIfAbsent, listUsers, updateUser, type CardRow, type TestUserRow } from '../store/users.ts';
 import { ApiError } from '../domain/errors.ts';
+import { hashSecret, verifySecret } from '../security/secrets.ts';
+
+/** An app login PIN: 4 to 6 digits, as in the Vipps app. */
+export const PIN_PATTERN = '^\\d{4,6}$';
+const PIN = new RegExp(PIN_PATTERN);
 
 export type CardBrand = 'VISA' | 'MASTERCARD';
 
@@ -24,16 +29,28 @@ export class Users {
     this.database = database;
   }
 
-  async create(phone: string, name: string, cards: CardInput[]) {
+  async create(phone: string, name: string, cards: CardInput[], pin?: string) {
+    const pinHash = pin === undefined ? null : await hashPin(pin);
     return this.database.db.transaction(async (tx) => {
-      const created = await insertUserIfAbsent(tx, phone, name);
+      const created = await insertUserIfAbsent(tx, phone, name, pinHash);
       if (!created) throw new ApiError(409, 'user_exists', `A test user with phone number ${phone} already exists.`, { title: 'Conflict' });
       let position = 0;
       for (const card of cards) {
         await insertCard(tx, toCard(phone, card, position++));
       }
-      return { phone, name, cards: (await cardsOf(tx, [phone])).map(cardView) };
+      return { phone, name, hasPin: pinHash !== null, cards: (await cardsOf(tx, [phone])).map(cardView) };
     });
+  }
+
+  /** Changes the name and/or the PIN (null removes it). */
+  async update(phone: string, changes: { name?: string; pin?: string | null }) {
+    const pinHash = changes.pin === undefined || changes.pin === null ? changes.pin : await hashPin(changes.pin);
+    const row = await updateUser(this.database.db, phone, {
+      ...(changes.name !== undefined ? { name: changes.name } : {}),
+      ...(pinHash !== undefined ? { pinHash } : {}),
+    });
+    if (!row) throw new ApiError(404, 'user_not_found', `No test user with phone number ${phone}.`);
+    return { phone: row.phone, name: row.name, hasPin: row.pinHash !== null, cards: (await cardsOf(this.database.db, [phone])).map(cardView) };
   }
 
   async addCard(phone: string, card: CardInput) {
@@ -49,8 +66,32 @@ export class Users {
   async list() {
     const users = await listUsers(this.database.db);
     const cards = await cardsOf(this.database.db, users.map((u) => u.phone));
-    return users.map((u) => ({ phone: u.phone, name: u.name, cards: cards.filter((c) => c.phone === u.phone).map(cardView) }));
+    return users.map((u) => ({ phone: u.phone, name: u.name, hasPin: u.pinHash !== null, cards: cards.filter((c) => c.phone === u.phone).map(cardView) }));
   }
+}
+
+async function hashPin(pin: string): Promise<string> {
+  if (!PIN.test(pin)) throw new ApiError(400, 'validation_error', 'The PIN must be 4 to 6 digits.');
+  return hashSecret(pin);
+}
+
+/**
+ * The scrypt hash (same parameters as a PIN's) of a random value nobody kept: checked when there is no
+ * PIN to check, so that every refusal costs the same work. Even a match would not log anyone in.
+ */
+const NO_PIN_HASH = 'scrypt$16384$8$1$tH2VhSgxtXW/6qKT+66ZzQ==$Tvf8nbtDLULBp9ecMTdc1zAdp3LpQMjybVN/dkCKZfw=';
+
+/**
+ * The app simulator's login. A user with a PIN must give it; a user without one logs in with the
+ * number alone, unless `pinRequired` (production), where such a user cannot log in at all. An unknown
+ * number, a wrong PIN and a user who may not log in are refused alike, after the same scrypt work,
+ * so that the answer does not tell whether the number exists.
+ */
+export async function authenticateUser(tx: Tx, phone: string, pin: string, opts: { pinRequired: boolean }): Promise<TestUserRow | undefined> {
+  const user = await findUser(tx, phone);
+  if (user && user.pinHash === null && !opts.pinRequired) return user;
+  const matches = await verifySecret(pin, user?.pinHash ?? NO_PIN_HASH);
+  return matches && user?.pinHash ? user : undefined;
 }
 
 function toCard(phone: string, card: CardInput, position: number) {

@@ -32,8 +32,9 @@ export async function findPaymentById(tx: Tx, paymentId: string): Promise<Paymen
 }
 
 
-export async function findPaymentBy3dsRef(tx: Tx, ref: string): Promise<PaymentRow | undefined> {
-  const [row] = await tx.select().from(payments).where(eq(payments.threeDsRef, ref));
+/** The payment whose 3-D Secure reference hashes to `refHash`. */
+export async function findPaymentBy3dsRef(tx: Tx, refHash: string): Promise<PaymentRow | undefined> {
+  const [row] = await tx.select().from(payments).where(eq(payments.threeDsRef, refHash));
   return row;
 }
 

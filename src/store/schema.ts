@@ -52,6 +52,8 @@ export const merchants = pgTable(
 export const testUsers = pgTable('test_users', {
   phone: text('phone').primaryKey(),
   name: text('name').notNull(),
+  /** scrypt hash of the app login PIN; null: no PIN (such a user logs in only in the test environment). */
+  pinHash: text('pin_hash'),
   createdAt: createdAt(),
 });
 
@@ -127,7 +129,7 @@ export const payments = pgTable(
     merchantAgreementUrl: text('merchant_agreement_url'),
     /** sha256 of the opaque token in the vippsRedirectUrl. */
     tokenHash: text('token_hash').notNull(),
-    /** Opaque reference in the 3-D Secure operation URLs. */
+    /** sha256 of the opaque reference in the 3-D Secure operation URLs (derived again when it is sent). */
     threeDsRef: text('three_ds_ref').notNull(),
     state: text('state').notNull(),
     phone: text('phone'),

@@ -7,9 +7,15 @@ export type TestUserRow = typeof testUsers.$inferSelect;
 export type CardRow = typeof cards.$inferSelect;
 export type NewCard = typeof cards.$inferInsert;
 
-export async function insertUserIfAbsent(tx: Tx, phone: string, name: string): Promise<boolean> {
-  const rows = await tx.insert(testUsers).values({ phone, name }).onConflictDoNothing().returning({ phone: testUsers.phone });
+export async function insertUserIfAbsent(tx: Tx, phone: string, name: string, pinHash: string | null = null): Promise<boolean> {
+  const rows = await tx.insert(testUsers).values({ phone, name, pinHash }).onConflictDoNothing().returning({ phone: testUsers.phone });
   return rows.length > 0;
+}
+
+/** Changes a user's name and/or PIN hash (null removes the PIN); undefined when there is no such user. */
+export async function updateUser(tx: Tx, phone: string, changes: { name?: string; pinHash?: string | null }): Promise<TestUserRow | undefined> {
+  const [row] = await tx.update(testUsers).set(changes).where(eq(testUsers.phone, phone)).returning();
+  return row;
 }
 
 export async function findUser(tx: Tx, phone: string): Promise<TestUserRow | undefined> {

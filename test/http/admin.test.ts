@@ -34,6 +34,7 @@ describe('operator API', () => {
         ['GET', '/admin/psps'], ['POST', '/admin/psps', { name: 'Nope' }], ['GET', '/admin/merchants'],
         ['PATCH', `/admin/merchants/${DEMO.msn}`, { active: false }], ['GET', '/admin/users'],
         ['POST', '/admin/users', { phone: '40000000' }], ['POST', `/admin/users/${DEMO.userPhone}/cards`, { brand: 'VISA' }],
+        ['PATCH', `/admin/users/${DEMO.userPhone}`, { pin: '1234' }],
       ];
       const wrong: Array<Record<string, string>> = [
         {}, { authorization: `Bearer ${ADMIN_TOKEN}x` }, { authorization: 'Bearer wrong-token-wrong-token' },
@@ -180,6 +181,38 @@ describe('operator API', () => {
       assertProblem(await admin('POST', '/admin/users/49999999/cards', { brand: 'VISA' }), 404);
       assertProblem(await admin('POST', '/admin/users/4999/cards', { brand: 'VISA' }), 400);
       assertProblem(await admin('POST', `/admin/users/${DEMO.userPhone}/cards`, { brand: 'DINERS' }), 400);
+    });
+
+    it('an app login PIN: set on create, changed and removed with PATCH, shown only as hasPin', async () => {
+      const created = await admin('POST', '/admin/users', { phone: '41234580', pin: '2468' });
+      assert.equal(created.status, 201, created.text);
+      assert.equal(created.body.hasPin, true);
+      assert.doesNotMatch(created.text, /2468|pinHash|scrypt/);
+      const listed = await admin('GET', '/admin/users');
+      assert.doesNotMatch(listed.text, /2468|pinHash|scrypt/);
+      const byPhone = (phone: string) => listed.body.users.find((u: { phone: string }) => u.phone === phone);
+      assert.equal(byPhone('41234580').hasPin, true);
+      assert.equal(byPhone(DEMO.userPhone).hasPin, false, 'the demo user needs no PIN');
+
+      const changed = await admin('PATCH', '/admin/users/41234580', { pin: '135790' });
+      assert.equal(changed.status, 200, changed.text);
+      assert.deepEqual({ phone: changed.body.phone, hasPin: changed.body.hasPin }, { phone: '41234580', hasPin: true });
+      const renamed = await admin('PATCH', '/admin/users/41234580', { name: 'Pin Person' });
+      assert.deepEqual({ name: renamed.body.name, hasPin: renamed.body.hasPin }, { name: 'Pin Person', hasPin: true });
+      const removed = await admin('PATCH', '/admin/users/41234580', { pin: null });
+      assert.equal(removed.status, 200, removed.text);
+      assert.equal(removed.body.hasPin, false);
+
+      for (const pin of ['123', '1234567', '12a4', 1234, '']) {
+        assertProblem(await admin('POST', '/admin/users', { phone: '41234581', pin }), 400);
+        assertProblem(await admin('PATCH', '/admin/users/41234580', { pin }), 400);
+      }
+      assertProblem(await admin('PATCH', '/admin/users/41234580', {}), 400);
+      assertProblem(await admin('PATCH', '/admin/users/41234580', { pin: '1234', cards: [] }), 400);
+      assertProblem(await admin('PATCH', '/admin/users/49999999', { pin: '1234' }), 404);
+      const after = (await admin('GET', '/admin/users')).body.users;
+      assert.ok(!after.some((u: { phone: string }) => u.phone === '41234581'), 'no user stored for a bad PIN');
+      assert.equal(after.find((u: { phone: string }) => u.phone === '41234580').hasPin, false, 'rejected PATCHes changed nothing');
     });
   });
 

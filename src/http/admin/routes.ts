@@ -1,4 +1,4 @@
-// Operator API under /admin: PSPs, merchants' flags, test users and cards.
+// Operator API under /admin: PSPs, merchants' flags, test users (their PINs) and cards.
 // Every route requires "Authorization: Bearer <ADMIN_TOKEN>". Errors are RFC 7807 problems.
 import type { FastifyInstance } from 'fastify';
 import type { AdminToken } from '../../operations/admin-token.ts';
@@ -6,7 +6,7 @@ import { adminGuard } from './guard.ts';
 import type { Database } from '../../store/db.ts';
 import { createPsp, listPspSummaries } from '../../operations/psps.ts';
 import type { Merchants } from '../../operations/merchants.ts';
-import type { CardInput, Users } from '../../operations/users.ts';
+import { PIN_PATTERN, type CardInput, type Users } from '../../operations/users.ts';
 
 export interface AdminDeps {
   database: Database;
@@ -78,13 +78,30 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
             phone: { type: 'string', pattern: '^\\d{8}$' },
             name: { type: 'string', minLength: 1, maxLength: 100 },
             cards: { type: 'array', maxItems: 10, items: card },
+            pin: { type: 'string', pattern: PIN_PATTERN },
           },
         },
       },
     }, async (request, reply) => {
-      const body = request.body as { phone: string; name?: string; cards?: CardInput[] };
+      const body = request.body as { phone: string; name?: string; cards?: CardInput[]; pin?: string };
       const cards = body.cards ?? [{ brand: 'VISA' }];
-      return reply.code(201).send(await deps.users.create(body.phone, body.name ?? `Test user ${body.phone}`, cards));
+      return reply.code(201).send(await deps.users.create(body.phone, body.name ?? `Test user ${body.phone}`, cards, body.pin));
+    });
+
+    admin.patch('/users/:phone', {
+      schema: {
+        params: phoneParams,
+        body: {
+          type: 'object', additionalProperties: false, minProperties: 1,
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 100 },
+            pin: { anyOf: [{ type: 'string', pattern: PIN_PATTERN }, { type: 'null' }] },
+          },
+        },
+      },
+    }, async (request) => {
+      const { phone } = request.params as { phone: string };
+      return deps.users.update(phone, request.body as { name?: string; pin?: string | null });
     });
 
     admin.post('/users/:phone/cards', { schema: { params: phoneParams, body: card } }, async (request, reply) => {

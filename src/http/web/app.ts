@@ -1,4 +1,6 @@
-// The app simulator: the Vipps app in a browser. A test user logs in with a phone number and sees
+// The app simulator: the Vipps app in a browser. A test user logs in with a phone number and a PIN
+// (the PIN only for users that have one in the test environment; always in production; failed
+// logins limited per number and per address) and sees
 // the payment requests sent to them, approves (with a card of theirs) or rejects, goes through 3-D
 // Secure when the PSP asks for it, and keeps receipts.
 //
@@ -17,6 +19,9 @@ import { userCancel } from '../../operations/cancel.ts';
 import { passLanding } from '../../operations/pass-landing.ts';
 import { cardsOfUser, paymentViewByTokenHash, paymentViewOfUser, pendingPaymentsOf, receiptsOf, type PaymentView } from '../../store/app-views.ts';
 import { findUser } from '../../store/users.ts';
+import { authenticateUser } from '../../operations/users.ts';
+import { ApiError } from '../../domain/errors.ts';
+import { authFailureLimit } from '../plugins/auth-failure-limit.ts';
 import { sha256 } from '../../security/secrets.ts';
 import { DEMO } from '../../operations/seed.ts';
 import { applyPageHeaders, formBody, frameSourceOf, WebError, type PageHeaderOptions, type WebSecurity } from './security.ts';
@@ -40,8 +45,22 @@ function paymentUrl(id: string): string {
   return `/app/payments/${encodeURIComponent(id)}`;
 }
 
-export function registerAppRoutes(app: FastifyInstance, deps: PaymentDeps, security: WebSecurity): void {
+/** A login refused for a wrong number or PIN: one answer for both. */
+class LoginRefused extends Error {}
+
+export async function registerAppRoutes(app: FastifyInstance, deps: PaymentDeps, security: WebSecurity): Promise<void> {
   const db = deps.database.db;
+  /** Production asks every user for a PIN; the test environment only users that have one. */
+  const pinRequired = deps.config.vippsEnv !== 'test';
+  // Failed logins are limited per phone number and per client address, whether the number exists or not.
+  const logins = await authFailureLimit(app, {
+    perKey: deps.config.appLoginFailureLimitPerNumber,
+    perAddress: deps.config.authFailureLimitPerAddress,
+    windowSeconds: deps.config.authFailureWindowSeconds,
+    keyOf: (request) => normalizePhone(formBody(request.body).phone),
+    credentialOf: (request) => formBody(request.body).pin,
+    isFailure: (error) => error instanceof LoginRefused,
+  });
 
   function send(reply: FastifyReply, status: number, html: string, headers: PageHeaderOptions = {}): FastifyReply {
     applyPageHeaders(reply, { ...headers, hsts: security.hsts });
@@ -84,7 +103,11 @@ ${csrfField(csrf)}
 ${opts.next ? `<input type="hidden" name="next" value="${escapeHtml(opts.next)}">` : ''}
 <label for="phone">Phone number</label>
 <div class="phone"><span class="prefix" aria-hidden="true">+47</span><input id="phone" name="phone" type="tel" inputmode="tel" autocomplete="tel" maxlength="20" required value="${escapeHtml(opts.phone ?? '')}" aria-describedby="${described}"${opts.error ? ' aria-invalid="true"' : ''}></div>
-<p id="login-hint" class="hint">The app simulator: log in as a test user to approve or reject their payment requests.${deps.config.vippsEnv === 'test' ? ` The demo user is ${DEMO.userPhone}.` : ''}</p>
+<label for="pin">PIN</label>
+<input id="pin" class="pin" name="pin" type="password" inputmode="numeric" autocomplete="current-password" pattern="[0-9]{4,6}" minlength="4" maxlength="6"${pinRequired ? ' required' : ''} aria-describedby="${described}"${opts.error ? ' aria-invalid="true"' : ''}>
+<p id="login-hint" class="hint">The app simulator: log in as a test user to approve or reject their payment requests.${pinRequired
+    ? ' The PIN is the one the operator set for the user.'
+    : ` Users created without a PIN leave it empty. The demo user is ${DEMO.userPhone}.`}</p>
 ${opts.error ? `<p id="login-error" class="error" role="alert">${escapeHtml(opts.error)}</p>` : ''}
 <div class="actions"><button type="submit" class="primary">Log in</button></div>
 </form>`,
@@ -97,9 +120,26 @@ ${opts.error ? `<p id="login-error" class="error" role="alert">${escapeHtml(opts
     const next = safeNext(body.next);
     const entered = (body.phone ?? '').trim();
     const phone = normalizePhone(entered);
-    if (!phone) return send(reply, 400, loginPage(request, reply, { phone: entered.slice(0, 20), next, error: 'Enter a Norwegian mobile number with 8 digits.' }));
-    const user = await findUser(db, phone);
-    if (!user) return send(reply, 400, loginPage(request, reply, { phone: entered.slice(0, 20), next, error: `No Vipps user has the number ${phone}.` }));
+    const again = (error: string) => send(reply, 400, loginPage(request, reply, { phone: entered.slice(0, 20), next, error }));
+    if (!phone) return again('Enter a Norwegian mobile number with 8 digits.');
+    const pin = body.pin ?? '';
+    if ((pin !== '' || pinRequired) && !/^\d{4,6}$/.test(pin)) return again('Enter the PIN: 4 to 6 digits.');
+    try {
+      // An unknown number and a wrong PIN get the same answer after the same work (one scrypt).
+      await logins.attempt(request, reply, async () => {
+        const user = await authenticateUser(db, phone, pin, { pinRequired });
+        if (!user) throw new LoginRefused();
+        return user;
+      });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 429) {
+        request.log.info('app simulator login refused: too many failed attempts');
+        return send(reply, 429, loginPage(request, reply, { phone: entered.slice(0, 20), next, error: `Too many failed logins. Try again in ${String(reply.getHeader('retry-after') ?? 60)} seconds.` }));
+      }
+      if (!(err instanceof LoginRefused)) throw err;
+      request.log.info('app simulator login refused');
+      return again('The phone number or the PIN is wrong.');
+    }
     security.startSession(reply, phone, deps.clock.now());
     request.log.info('app simulator login');
     return reply.redirect(next ?? '/app', 303);

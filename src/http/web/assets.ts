@@ -79,6 +79,8 @@ label{display:block;font-weight:600;margin:1rem 0 .35rem}
 .phone .prefix{padding:0 .25rem 0 .9rem;color:var(--muted);font-size:1.25rem}
 .phone input{flex:1;min-width:0;border:0;background:transparent;font-size:1.25rem;padding:.75rem .75rem .75rem .4rem}
 .phone input:focus{outline:none}
+.pin{box-sizing:border-box;width:100%;font:inherit;font-size:1.25rem;letter-spacing:.2em;padding:.75rem .9rem;background:var(--bg);border:2px solid var(--line);border-radius:.6rem}
+.pin:focus{outline:none;border-color:var(--focus)}
 input[aria-invalid=true]{color:var(--bad)}
 .error{color:var(--bad);background:var(--bad-bg);border-radius:.5rem;padding:.5rem .75rem;font-weight:600}
 .hint{color:var(--muted);font-size:.9rem}

@@ -69,7 +69,7 @@ export function registerWebRoutes(app: FastifyInstance, services: Services): voi
     await web.register(async (scope) => {
       formParser(scope);
       htmlErrors(scope, security.hsts);
-      registerAppRoutes(scope, deps, security);
+      await registerAppRoutes(scope, deps, security);
     }, { prefix: '/app' });
   });
 }

@@ -1,0 +1,44 @@
+// Tokens of a payment that the server must be able to produce again but must not store: the landing
+// token of an init sent with an Idempotency-Key (a retry gets the same vippsRedirectUrl) and the
+// reference in the 3-D Secure operation URLs (sent again with every makePayment). Each is an HMAC of
+// the payment's (pspId, pspTransactionId), which is unique, under a random key; the database keeps
+// only their sha256. The key is generated once and kept in the settings table, shared by every process.
+import { createHmac, randomBytes } from 'node:crypto';
+import type { Database } from '../store/db.ts';
+import { getSetting, putSettingIfAbsent } from '../store/keys.ts';
+
+const KEY_SETTING = 'payment.token_key';
+
+export class PaymentTokens {
+  private readonly key: Buffer;
+
+  constructor(key: Buffer) {
+    if (key.length < 32) throw new Error('the payment token key must have at least 32 bytes');
+    this.key = key;
+  }
+
+  /** Loads the key, generating and storing it on the very first start. */
+  static async load(database: Database): Promise<PaymentTokens> {
+    let stored = await getSetting(database.db, KEY_SETTING);
+    if (stored === undefined) {
+      await putSettingIfAbsent(database.db, KEY_SETTING, randomBytes(32).toString('base64'));
+      stored = await getSetting(database.db, KEY_SETTING);
+    }
+    if (stored === undefined) throw new Error('the payment token key could not be stored');
+    return new PaymentTokens(Buffer.from(stored, 'base64'));
+  }
+
+  private derive(purpose: string, pspId: string, pspTransactionId: string, bytes: number): string {
+    return createHmac('sha256', this.key).update(JSON.stringify([purpose, pspId, pspTransactionId])).digest().subarray(0, bytes).toString('base64url');
+  }
+
+  /** The landing token of a keyed init: 24 bytes, as long as a random one. */
+  landingToken(pspId: string, pspTransactionId: string): string {
+    return this.derive('landing', pspId, pspTransactionId, 24);
+  }
+
+  /** The reference in the payment's 3-D Secure operation URLs. */
+  threeDsRef(pspId: string, pspTransactionId: string): string {
+    return this.derive('3ds', pspId, pspTransactionId, 18);
+  }
+}
