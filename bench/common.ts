@@ -26,6 +26,8 @@ export interface BenchServer {
   peakRssMiB(): number;
   /** Resident memory of the server process now, in MiB (Linux). */
   rssMiB(): number;
+  /** The server's process id. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -83,6 +85,7 @@ export async function startBenchServer(env: Record<string, string> = {}): Promis
     databaseUrl: dbEnv.DATABASE_URL || undefined,
     peakRssMiB: () => procStatusMiB(child.pid, 'VmHWM'),
     rssMiB: () => procStatusMiB(child.pid, 'VmRSS'),
+    pid: child.pid!,
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

@@ -29,6 +29,10 @@ export interface Config {
   statusBatchMode: 'nightly' | 'immediate';
   statusBatchChunkSize: number;
   idempotencyRetentionHours: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
   authFailureLimitPerClient: number;
   authFailureLimitPerAddress: number;
   authFailureWindowSeconds: number;
@@ -70,6 +74,10 @@ export const SETTINGS: ReadonlyArray<{ name: string; default: string; descriptio
   { name: 'STATUS_BATCH_CHUNK_SIZE', default: '20000', description: 'Status updates applied per transaction by the batch.' },
   { name: 'IDEMPOTENCY_RETENTION_HOURS', default: '24', description: 'How long an Idempotency-Key (or Request-Id) is remembered: a retry within it gets the first answer; after it the key counts as new and is deleted.' },
   { name: 'SWEEP_INTERVAL_MS', default: '1000', description: 'How often each process looks for expired payments and abandoned deliveries.' },
+  { name: 'HEADERS_TIMEOUT_MS', default: '10000', description: 'Time a client has to send a request\'s headers (from connecting, or from the start of its next request on a kept-alive connection); then it is answered 408 and disconnected. Never more than REQUEST_TIMEOUT_MS (the default when that is lower).' },
+  { name: 'REQUEST_TIMEOUT_MS', default: '30000', description: 'Time a client has to send a whole request, body included; then it is answered 408 and disconnected. A 32 MiB updatestatus body needs about 9 Mbit/s to arrive in 30 s: raise it for slower links.' },
+  { name: 'KEEP_ALIVE_TIMEOUT_MS', default: '72000', description: 'A kept-alive connection idle this long is closed. Keep it above the idle timeout of a load balancer in front (often 60 s).' },
+  { name: 'MAX_CONNECTIONS', default: '512', description: 'Open client connections (idle kept-alive ones included) at once; more are closed as soon as they are accepted. Keep it well below the file descriptor limit (`ulimit -n`) less DB_POOL_SIZE and MAKE_PAYMENT_CONCURRENCY.' },
   { name: 'AUTH_FAILURE_LIMIT_PER_CLIENT', default: '10', description: 'Failed /accessToken/get attempts allowed per client_id in AUTH_FAILURE_WINDOW_SECONDS (per process); more are answered 429 with Retry-After without checking the secret. 0 turns the limit off.' },
   { name: 'AUTH_FAILURE_LIMIT_PER_ADDRESS', default: '30', description: 'Failed /accessToken/get attempts allowed per client address (IPv6: per /64) in AUTH_FAILURE_WINDOW_SECONDS (per process), whatever the client_id. 0 turns the limit off.' },
   { name: 'AUTH_FAILURE_WINDOW_SECONDS', default: '60', description: 'The window of the failed-attempt limits; it starts at the first failure, and Retry-After says when it ends.' },
@@ -177,6 +185,11 @@ export function loadConfig(env: Env = process.env): Config {
   const statusBatchMode = rawMode === 'immediate' ? 'immediate' : 'nightly';
   const statusBatchChunkSize = intSetting(env, 'STATUS_BATCH_CHUNK_SIZE', 20000, 1, 100000, problems);
   const idempotencyRetentionHours = intSetting(env, 'IDEMPOTENCY_RETENTION_HOURS', 24, 1, 8760, problems);
+  const requestTimeoutMs = intSetting(env, 'REQUEST_TIMEOUT_MS', 30000, 100, 3_600_000, problems);
+  const headersTimeoutMs = intSetting(env, 'HEADERS_TIMEOUT_MS', Math.min(10000, requestTimeoutMs), 100, 3_600_000, problems);
+  if (headersTimeoutMs > requestTimeoutMs) problems.push(`HEADERS_TIMEOUT_MS must be at most REQUEST_TIMEOUT_MS (${requestTimeoutMs}), got ${headersTimeoutMs}`);
+  const keepAliveTimeoutMs = intSetting(env, 'KEEP_ALIVE_TIMEOUT_MS', 72000, 100, 3_600_000, problems);
+  const maxConnections = intSetting(env, 'MAX_CONNECTIONS', 512, 1, 1_000_000, problems);
   const authFailureLimitPerClient = intSetting(env, 'AUTH_FAILURE_LIMIT_PER_CLIENT', 10, 0, 1_000_000, problems);
   const authFailureLimitPerAddress = intSetting(env, 'AUTH_FAILURE_LIMIT_PER_ADDRESS', 30, 0, 1_000_000, problems);
   const authFailureWindowSeconds = intSetting(env, 'AUTH_FAILURE_WINDOW_SECONDS', 60, 1, 86400, problems);
@@ -185,6 +198,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     statusBatchCron, statusBatchTz, statusBatchMode, statusBatchChunkSize, idempotencyRetentionHours,
+    headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections,
     authFailureLimitPerClient, authFailureLimitPerAddress, authFailureWindowSeconds, appLoginFailureLimitPerNumber,
     port, host, publicUrl, publicUrlExplicit, databaseUrl, dataDir, vippsEnv, adminToken, logLevel, accessTokenTtlSeconds, dbPoolSize,
     landingTimeoutSeconds, appTimeoutSeconds, makePaymentTimeoutMs, makePaymentConcurrencyPerPsp, makePaymentConcurrency, allowPrivateCallbacks, sweepIntervalMs,

@@ -16,6 +16,17 @@ const STATUSES = new Set(['RESERVED', 'CAPTURED', 'CANCELLED', 'REFUNDED']);
 const INT32_MIN = -2_147_483_648;
 const INT32_MAX = 2_147_483_647;
 export const MAX_TRANSACTIONS = 50_000;
+/**
+ * The largest updatestatus body accepted, in bytes. What MAX_TRANSACTIONS updates need at the documented
+ * field limits: pspTransactionId 36 characters, status CANCELLED, amount "-2147483648" as a string,
+ * currency 3 letters, operationStatus SUCCESS, and a paymentText of 100 characters (the limit the
+ * spec's link for paymentText gives, developer.vippsmobilepay.com/docs/knowledge-base/transactiontext/),
+ * each of them a 3-byte UTF-8 character such as "€"; pretty-printed with two-space indentation that
+ * is 528 bytes per update, 25 MiB for 50,000 (the spec sets no maximum count; 50,000 is this server's).
+ * 32 MiB leaves over a quarter of headroom. Longer paymentTexts (accepted up to 1,000 characters) mean
+ * fewer updates per request.
+ */
+export const MAX_STATUS_BODY_BYTES = 32 * 1024 * 1024;
 
 function problem(index: number, field: string, why: string): FieldProblem {
   return { name: '51', reason: `Invalid request: transactions[${index}].${field} ${why}` };

@@ -11,7 +11,8 @@ import type { Merchants } from '../operations/merchants.ts';
 import type { Users } from '../operations/users.ts';
 import type { AdminToken } from '../operations/admin-token.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
-import { jsonDepth, MAX_JSON_DEPTH, registerInputChecks, tooDeep } from './plugins/input.ts';
+import { jsonLimitExceeded, registerInputChecks } from './plugins/input.ts';
+import { connectionOptions, registerConnectionLimits } from './plugins/connections.ts';
 import { registerProtocolRules } from './plugins/protocol.ts';
 import { registerAccessTokenRoutes } from './api/access-token.ts';
 import { registerSignupRoutes } from './api/signup.ts';
@@ -83,15 +84,21 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    ...connectionOptions(services.config, logger as FastifyBaseLogger),
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
     ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false, useDefaults: true } },
   });
+
+  registerConnectionLimits(app, services.config);
 
   // JSON bodies: an empty body is "no body" (curl --data '' with a JSON content type), not an error.
   app.removeContentTypeParser(['application/json']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     const text = (body as string).trim();
     if (text === '') return done(null, undefined);
+    // Depth, entries and names are checked on the raw text, so a hostile shape never reaches JSON.parse.
+    const tooLarge = jsonLimitExceeded(text);
+    if (tooLarge) return done(tooLarge, undefined);
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -99,17 +106,16 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
       const error = Object.assign(new Error('Invalid JSON body'), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' });
       return done(error, undefined);
     }
-    if (jsonDepth(text) > MAX_JSON_DEPTH) return done(tooDeep(), undefined);
     done(null, value);
   });
   // Any other Content-Type (the token endpoint gets x-www-form-urlencoded): kept as text; JSON if it
-  // parses (and is not nested deeper than any API body).
+  // parses (and is within the limits of any API body).
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
     const text = (body as string).trim();
     if (text === '') return done(null, undefined);
+    if (jsonLimitExceeded(text)) return done(null, text);
     try {
-      const value: unknown = JSON.parse(text);
-      done(null, jsonDepth(text) > MAX_JSON_DEPTH ? text : value);
+      done(null, JSON.parse(text));
     } catch {
       done(null, text);
     }

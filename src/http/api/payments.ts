@@ -8,6 +8,7 @@ import { threeDsReturn } from '../../operations/three-ds.ts';
 import { ingestStatusUpdates } from '../../operations/ingest-status-updates.ts';
 import type { PaymentDeps } from '../../operations/payment-deps.ts';
 import { ApiError } from '../../domain/errors.ts';
+import { MAX_STATUS_BODY_BYTES } from '../../domain/status-payload.ts';
 import { sendThreeDsReturnPage } from '../web/three-ds-return.ts';
 
 function idempotencyKey(request: FastifyRequest): string | undefined {
@@ -28,8 +29,8 @@ export function registerPaymentRoutes(app: FastifyInstance, auth: AuthDeps, deps
   // plugins/protocol.ts) and plain application/json for updatestatus's and details'.
   const plainJson = { mediaType: 'application/json' };
 
-  // A 10,000-transaction request is a few MB; only this route accepts bodies that large.
-  app.post('/psp/v3/psppayments/updatestatus', { onRequest: withMsn, bodyLimit: 64 * 1024 * 1024, config: plainJson }, async (request) =>
+  // Up to MAX_TRANSACTIONS updates; only this route accepts bodies larger than 1 MiB (see MAX_STATUS_BODY_BYTES).
+  app.post('/psp/v3/psppayments/updatestatus', { onRequest: withMsn, bodyLimit: MAX_STATUS_BODY_BYTES, config: plainJson }, async (request) =>
     ingestStatusUpdates(deps, request.psp!.pspId, request.msn!, request.body, idempotencyKey(request)));
 
   app.get('/psp/v3/psppayments/:pspTransactionId/details', { onRequest: withMsn, config: plainJson }, async (request) => {

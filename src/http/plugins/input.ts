@@ -1,30 +1,94 @@
 // Limits on what any request may carry, checked once for every route before its handler runs:
-//   - JSON bodies nest at most MAX_JSON_DEPTH levels (no API body comes close), so code that walks a
-//     body (hashing for idempotency, validation) never runs out of stack;
+//   - a JSON body is checked on its raw text before it is parsed (one linear pass, see jsonLimitExceeded):
+//     nesting, entries per array or object, tokens in all and distinct property names are bounded, so
+//     neither JSON.parse nor any code that walks a body (the checks below, validation, hashing for
+//     idempotency) does more than a bounded amount of work or runs out of stack, whatever the body's shape;
 //   - no text PostgreSQL cannot store: a NUL character (rejected in text and jsonb) or an unpaired
 //     UTF-16 surrogate (jsonb rejects its escape), in the path parameters, the query or the body.
 // Such input is a 400 naming the field, never a database error answered with a 500.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, type FieldProblem } from '../../domain/errors.ts';
+import { MAX_TRANSACTIONS } from '../../domain/status-payload.ts';
 import { familyOf } from './errors.ts';
 
+/** Levels of arrays and objects inside one another: no API body comes close. */
 export const MAX_JSON_DEPTH = 32;
+/** Elements of one array or members of one object: no API body has a longer list than updatestatus's transactions. */
+export const MAX_JSON_ENTRIES = MAX_TRANSACTIONS;
+/**
+ * Strings, brackets, braces, colons and commas in one body. 50,000 status updates with all six fields
+ * are about 1.3 million; this leaves room for pretty-printing (whitespace is not counted) and a few
+ * extra fields per update, and bounds the parse of any body to tens of milliseconds.
+ */
+export const MAX_JSON_TOKENS = 3_000_000;
+/** Different property names in one body: API bodies use a few dozen; each new one costs JSON.parse a new hidden class. */
+export const MAX_JSON_NAMES = 1_000;
 
-/** The deepest nesting of arrays and objects in a JSON text (which must be valid JSON). */
-export function jsonDepth(text: string): number {
+/** The next character after a run of whitespace, digits or literals that the scan must look at. */
+const NEXT_TOKEN = /[",:[\]{}]/g;
+
+/**
+ * The first limit a JSON text breaks (nesting deeper than MAX_JSON_DEPTH, an array or object with more
+ * than MAX_JSON_ENTRIES entries, more than MAX_JSON_TOKENS tokens or more than MAX_JSON_NAMES distinct
+ * property names), or undefined. One pass over the raw text that tracks whether it is inside a string;
+ * it stops at the first broken limit, so its work is bounded by MAX_JSON_TOKENS and the text's length
+ * (runs inside strings and between tokens are skipped by native searches). It does not validate: text
+ * that is not JSON is left to JSON.parse to refuse.
+ */
+export function jsonLimitExceeded(text: string): ApiError | undefined {
+  const commas = new Int32Array(MAX_JSON_DEPTH + 2); // separators seen so far in each open array or object
+  const names = new Set<string>();
+  const length = text.length;
   let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
+  let tokens = 0;
+  let stringStart = 0;
+  let stringEnd = 0;
+  let i = 0;
+  while (i < length) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
-    else if (c === 0x5d || c === 0x7d) depth--;
+    if (c === 0x22) {
+      // A string ends at the first quote not escaped, i.e. not preceded by an odd run of backslashes.
+      let end = text.indexOf('"', i + 1);
+      while (end !== -1) {
+        let k = end - 1;
+        while (text.charCodeAt(k) === 0x5c) k--;
+        if ((end - k) % 2 === 1) break;
+        end = text.indexOf('"', end + 1);
+      }
+      if (end === -1) return undefined;
+      stringStart = i + 1;
+      stringEnd = end;
+      i = end + 1;
+    } else if (c === 0x5b || c === 0x7b) { // [ {
+      if (++depth > MAX_JSON_DEPTH) return tooDeep();
+      commas[depth] = 0;
+      i++;
+    } else if (c === 0x5d || c === 0x7d) { // ] }
+      if (--depth < 0) return undefined;
+      i++;
+    } else if (c === 0x2c) { // ,
+      if (++commas[depth] >= MAX_JSON_ENTRIES) return tooComplex(`an array or object has more than ${MAX_JSON_ENTRIES} entries`);
+      i++;
+    } else if (c === 0x3a) { // : after a property name
+      const name = text.slice(stringStart, stringEnd);
+      if (!names.has(name)) {
+        names.add(name);
+        if (names.size > MAX_JSON_NAMES) return tooComplex(`it uses more than ${MAX_JSON_NAMES} different property names`);
+      }
+      i++;
+    } else {
+      NEXT_TOKEN.lastIndex = i + 1;
+      if (!NEXT_TOKEN.test(text)) return undefined;
+      i = NEXT_TOKEN.lastIndex - 1;
+      continue;
+    }
+    if (++tokens > MAX_JSON_TOKENS) return tooComplex(`it has more than ${MAX_JSON_TOKENS} strings, brackets and separators`);
   }
-  return max;
+  return undefined;
+}
+
+function tooComplex(why: string): ApiError {
+  return new ApiError(400, 'body_too_complex', `Invalid request: the JSON body is too large to accept: ${why}.`);
 }
 
 export function tooDeep(): ApiError {
@@ -37,21 +101,30 @@ const REASON = 'Must not contain NUL characters or unpaired UTF-16 surrogates';
 
 /** Dotted paths of the strings (values or keys) in `value` that cannot be stored; `root` names the top. */
 export function unstorableFields(value: unknown, root: string): string[] {
+  // Recursive, building a path only for what is found: bodies nest at most MAX_JSON_DEPTH levels.
   const found = new Set<string>();
-  const pending: Array<{ value: unknown; path: string }> = [{ value, path: '' }];
-  while (pending.length > 0 && found.size < 20) {
-    const { value: v, path } = pending.pop()!;
+  const path: Array<string | number> = [];
+  const here = (): string => (path.length > 0 ? path.join('.') : root);
+  const visit = (v: unknown): void => {
     if (typeof v === 'string') {
-      if (UNSTORABLE.test(v)) found.add(path || root);
+      if (UNSTORABLE.test(v)) found.add(here());
     } else if (Array.isArray(v)) {
-      v.forEach((item, i) => pending.push({ value: item, path: path ? `${path}.${i}` : String(i) }));
+      for (let i = 0; i < v.length && found.size < 20; i++) {
+        path.push(i);
+        visit(v[i]);
+        path.pop();
+      }
     } else if (v !== null && typeof v === 'object') {
-      for (const [key, item] of Object.entries(v)) {
-        if (UNSTORABLE.test(key)) found.add(path || root);
-        pending.push({ value: item, path: path ? `${path}.${key}` : key });
+      for (const key of Object.keys(v)) {
+        if (found.size >= 20) break;
+        if (UNSTORABLE.test(key)) found.add(here());
+        path.push(key);
+        visit((v as Record<string, unknown>)[key]);
+        path.pop();
       }
     }
-  }
+  };
+  visit(value);
   return [...found];
 }
 

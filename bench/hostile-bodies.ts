@@ -1,0 +1,114 @@
+// What hostile updatestatus bodies cost the server: each shape at the route's size limit once, then
+// four at once while /health is polled. Prints the time to the answer, the server's peak resident
+// memory growth, and /health latency during the four. Also a valid request of the documented
+// maximum of 50,000 updates, for comparison.
+import { writeFileSync } from 'node:fs';
+import { Agent } from 'undici';
+import { MAX_STATUS_BODY_BYTES, MAX_TRANSACTIONS } from '../src/domain/status-payload.ts';
+import { pspHeaders, row, startBenchServer } from './common.ts';
+
+const LIMIT = MAX_STATUS_BODY_BYTES;
+const WRAPPER = '{"transactions":}'.length;
+
+/** `open` + `repeat(n)` + spaces + `close`, exactly `size` bytes. */
+function fill(size: number, open: string, close: string, unitBytes: number, repeat: (count: number) => string): string {
+  const room = size - Buffer.byteLength(open) - Buffer.byteLength(close);
+  const body = repeat(Math.floor(room / unitBytes));
+  return `${open}${body}${' '.repeat(room - Buffer.byteLength(body))}${close}`;
+}
+
+function manyKeys(size: number): string {
+  const keys: string[] = [];
+  let bytes = 2;
+  for (let i = 0; bytes + 16 < size; i++) {
+    const key = `"k${i}":0`;
+    keys.push(key);
+    bytes += key.length + 1;
+  }
+  return fill(size, `{${keys.join(',')}`, '}', 1, (n) => ' '.repeat(n));
+}
+
+const inner = `[${'0,'.repeat(9_999)}0]`;
+const SHAPES: Record<string, (size: number) => string> = {
+  'flat list of numbers': (size) => fill(size, '[0', ']', 2, (n) => ',0'.repeat(n)),
+  'deep nesting': (size) => fill(size, '', '', 2, (n) => `${'['.repeat(n)}${']'.repeat(n)}`),
+  'long string': (size) => fill(size, '"', '"', 1, (n) => 'x'.repeat(n)),
+  'long string, 2-byte characters': (size) => fill(size, '"', '"', 2, (n) => 'ø'.repeat(n)),
+  'long string of \\u escapes': (size) => fill(size, '"', '"', 6, (n) => '\\u00f8'.repeat(n)),
+  'many keys': manyKeys,
+  'many small objects': (size) => fill(size, '[{}', ']', 3, (n) => ',{}'.repeat(n)),
+  'lists of 10,000 numbers': (size) => fill(size, '[[]', ']', inner.length + 1, (n) => `,${inner}`.repeat(n)),
+  'whitespace, then not JSON': (size) => fill(size, '[', 'x', 1, (n) => ' '.repeat(n)),
+};
+
+function body(shape: string, size = LIMIT): Buffer {
+  return Buffer.from(`{"transactions":${SHAPES[shape](size - WRAPPER)}}`);
+}
+
+function validMaximum(): Buffer {
+  const transactions = Array.from({ length: MAX_TRANSACTIONS }, (_, i) => ({
+    pspTransactionId: `bench-${String(i).padStart(30, '0')}`, status: 'CANCELLED', amount: '-2147483648', currency: 'NOK',
+    paymentText: '€'.repeat(100), operationStatus: 'SUCCESS',
+  }));
+  return Buffer.from(JSON.stringify({ transactions }, null, 2));
+}
+
+const server = await startBenchServer();
+const headers = await pspHeaders(server.url);
+const url = `${server.url}/psp/v3/psppayments/updatestatus`;
+
+/** Resets the kernel's peak-RSS mark of the server, so the next peak belongs to what follows (Linux). */
+function resetPeak(): void {
+  try { writeFileSync(`/proc/${server.pid}/clear_refs`, '5'); } catch { /* peaks stay cumulative */ }
+}
+
+async function post(payload: Buffer): Promise<{ status: number; ms: number }> {
+  const started = performance.now();
+  const response = await fetch(url, { method: 'POST', headers, body: payload });
+  await response.arrayBuffer();
+  return { status: response.status, ms: performance.now() - started };
+}
+
+/** Sends `payloads` at once while polling /health; prints statuses, the slowest answer, peak RSS growth, /health latency. */
+async function measure(label: string, payloads: Buffer[]): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const before = server.rssMiB();
+  resetPeak();
+  const latencies: number[] = [];
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      const started = performance.now();
+      try {
+        const r = await fetch(`${server.url}/health`, { signal: AbortSignal.timeout(30_000) });
+        await r.text();
+        latencies.push(performance.now() - started);
+      } catch {
+        latencies.push(Infinity);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  const answers = await Promise.all(payloads.map(post));
+  polling = false;
+  await poller;
+  const alive = (await fetch(`${server.url}/health`).then((r) => r.status).catch(() => 0)) === 200;
+  latencies.sort((a, b) => a - b);
+  const statuses = [...new Set(answers.map((a) => a.status))].join('/');
+  const slowest = Math.max(...answers.map((a) => a.ms));
+  row(label, `${statuses} in ${Math.round(slowest)} ms | peak RSS +${server.peakRssMiB() - before} MiB | `
+    + `/health max ${Math.round(latencies.at(-1) ?? 0)} ms, p50 ${Math.round(latencies[Math.floor(latencies.length / 2)] ?? 0)} ms (${latencies.length} polls)${alive ? '' : ' | SERVER DOWN'}`);
+}
+
+try {
+  process.stdout.write(`hostile updatestatus bodies on ${server.backend}; limit ${LIMIT / 1024 / 1024} MiB; server RSS at start ${server.rssMiB()} MiB\n`);
+  process.stdout.write('(time: sending the body and getting the answer, over loopback)\n');
+  for (const shape of Object.keys(SHAPES)) await measure(shape, [body(shape)]);
+  await measure('one byte over the limit', [Buffer.concat([body('long string'), Buffer.from(' ')])]);
+  await measure('four at once: numbers, nesting, keys, lists', ['flat list of numbers', 'deep nesting', 'many keys', 'lists of 10,000 numbers'].map((s) => body(s)));
+  await measure('four at once: long strings', ['long string', 'long string, 2-byte characters', 'long string of \\u escapes', 'long string'].map((s) => body(s)));
+  const valid = validMaximum();
+  await measure(`valid: ${MAX_TRANSACTIONS.toLocaleString('en')} updates, ${(valid.length / 1024 / 1024).toFixed(1)} MiB`, [valid]);
+} finally {
+  await server.stop();
+}
