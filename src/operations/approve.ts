@@ -43,7 +43,7 @@ export async function approveLoaded(deps: PaymentDeps, context: ApprovalContext,
         errorText: 'The card is not eligible for a network token',
       }, now, { beforeDeadline: true });
       if (row) {
-        await appendLog(tx, [{ paymentId, operation: 'RESERVED', amount: row.amount, paymentText: row.paymentText, success: false, createdAt: now }]);
+        await appendLog(tx, [{ paymentId, operation: 'RESERVED', amount: row.amount, paymentText: row.paymentText, success: false, createdAt: now }], deps.database.detailsCache);
       }
       return row;
     });

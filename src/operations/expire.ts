@@ -17,7 +17,7 @@ export async function sweepOnce(deps: PaymentDeps): Promise<{ expired: number; a
     const failed = await failAbandonedDeliveries(tx, now, BATCH);
     await appendLog(tx, failed.map((r) => ({
       paymentId: r.paymentId, operation: 'RESERVED', amount: r.amount, paymentText: r.paymentText, success: false, createdAt: now,
-    })));
+    })), deps.database.detailsCache);
     return { deliveries: failed, attempts: await abandonAttempts(tx, now, BATCH) };
   });
   for (const r of deliveries) deps.log.warn({ pspTransactionId: r.pspTransactionId, pspId: r.pspId }, 'makePayment had no recorded answer; payment FAILED');

@@ -84,7 +84,7 @@ async function applyPending(deps: PaymentDeps, runId: number, upTo: number, leas
       if (updates.length === 0) return undefined;
       const payments = await paymentsForUpdates(tx, [...new Set(updates.map((u) => u.psp_transaction_id))]);
       const result = applyChunk(updates, payments);
-      await writeChunk(tx, runId, deps.clock.now(), result.log, result.balances, result.outcomes);
+      await writeChunk(tx, runId, deps.clock.now(), result.log, result.balances, result.outcomes, deps.database.detailsCache);
       const reasons: Record<string, number> = {};
       for (const o of result.outcomes) if (o.reason) reasons[o.reason] = (reasons[o.reason] ?? 0) + 1;
       await addChunkToRun(tx, runId, result.applied, reasons, lease());

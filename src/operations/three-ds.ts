@@ -32,7 +32,7 @@ export async function threeDsReturn(deps: PaymentDeps, ref: string, responseCode
     const row = await transition(tx, payment.paymentId, ['AWAITING_3DS'], {
       state: 'FAILED', expiresAt: null, failureReason: '3DS_FAILED', errorText: '3-D Secure authentication failed',
     }, now, { beforeDeadline: true });
-    if (row) await appendLog(tx, [{ paymentId: row.paymentId, operation: 'RESERVED', amount: row.amount, paymentText: row.paymentText, success: false, createdAt: now }]);
+    if (row) await appendLog(tx, [{ paymentId: row.paymentId, operation: 'RESERVED', amount: row.amount, paymentText: row.paymentText, success: false, createdAt: now }], deps.database.detailsCache);
     return row;
   });
   return failed ? { kind: 'done', payment: failed } : { kind: 'not-waiting', payment };

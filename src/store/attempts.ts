@@ -70,6 +70,7 @@ const RECORD_DELIVERY = `
  * DELIVERING (its lease ran out first); the attempt is completed either way.
  */
 export async function recordDelivery(database: Database, attemptId: number, r: DeliveryRecord): Promise<boolean> {
+  if (r.state !== 'AWAITING_3DS') database.detailsCache?.invalidate([r.paymentId]);
   const [row] = await database.query<{ updated: number }>('payment_record_delivery', RECORD_DELIVERY, [
     r.paymentId, r.state, r.expiresAt?.toISOString() ?? null, r.errorId, r.errorText, r.failureReason, r.url3dSecure,
     r.now.toISOString(), attemptId, r.responseStatus, r.responseBody, r.latencyMs, r.error,

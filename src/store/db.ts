@@ -8,6 +8,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type { QueryConfig } from 'pg';
 import * as schema from './schema.ts';
+import { DetailsCache } from './details-cache.ts';
 import { databaseFailure } from './db-errors.ts';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -24,6 +25,11 @@ export interface Database {
    * With PostgreSQL a `name` makes it a prepared statement on each pooled connection.
    */
   query<T>(name: string, text: string, params: unknown[]): Promise<T[]>;
+  /**
+   * The details read model: only on the embedded database, where this process makes every change
+   * (DATA_DIR is locked to it). Absent on PostgreSQL, which other processes may change.
+   */
+  detailsCache?: DetailsCache;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -158,6 +164,7 @@ async function openPglite(dataDir: string): Promise<Database> {
     db,
     kind: 'pglite',
     describe: described,
+    detailsCache: new DetailsCache(),
     async query<T>(_name: string, text: string, params: unknown[]) {
       const result = await client.query<T>(text, params);
       return result.rows;

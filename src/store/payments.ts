@@ -2,6 +2,7 @@
 // UPDATE (… WHERE state IN (…)), so when approve, cancel and expiry race, exactly one row update wins.
 import { and, asc, eq, gt, inArray, isNull, lte, or, sql } from 'drizzle-orm';
 import type { Database, Tx } from './db.ts';
+import type { DetailsCache } from './details-cache.ts';
 import { deliveryAttempts, paymentLog, payments } from './schema.ts';
 
 export type PaymentRow = typeof payments.$inferSelect;
@@ -49,8 +50,11 @@ export async function transition(
   return row;
 }
 
-export async function appendLog(tx: Tx, entries: Array<typeof paymentLog.$inferInsert>): Promise<void> {
-  if (entries.length > 0) await tx.insert(paymentLog).values(entries);
+/** Appends log entries; `cache` is the details read model, which forgets these payments. */
+export async function appendLog(tx: Tx, entries: Array<typeof paymentLog.$inferInsert>, cache: DetailsCache | undefined): Promise<void> {
+  if (entries.length === 0) return;
+  cache?.invalidate(entries.map((e) => e.paymentId));
+  await tx.insert(paymentLog).values(entries);
 }
 
 export async function logOf(tx: Tx, paymentId: string): Promise<LogRow[]> {
@@ -101,19 +105,28 @@ export async function failAbandonedDeliveries(tx: Tx, now: Date, limit: number):
 
 
 export interface DetailsRow {
+  payment_id: string;
   psp_transaction_id: string;
   merchant_order_id: string;
   log: Array<{ amount: number; paymentText: string | null; at: string; operation: string; success: boolean }>;
 }
 
-/** A payment's ids and whole log in one prepared statement: the details endpoint's only query. */
+/**
+ * A payment's ids and whole log in one prepared statement: the details endpoint's only query. On the
+ * embedded database the answer comes from the details read model when it holds the payment.
+ */
 export async function detailsOf(database: Database, pspId: string, pspTransactionId: string): Promise<DetailsRow | undefined> {
+  const cache = database.detailsCache;
+  const cached = cache?.get(pspId, pspTransactionId);
+  if (cached) return cached;
+  const epoch = cache?.begin() ?? 0;
   const [row] = await database.query<DetailsRow>('payment_details', `
-    select p.psp_transaction_id, p.merchant_order_id,
+    select p.payment_id, p.psp_transaction_id, p.merchant_order_id,
       coalesce((select json_agg(json_build_object('amount', l.amount, 'paymentText', l.payment_text, 'at', l.created_at,
                                                   'operation', l.operation, 'success', l.success) order by l.entry_id)
                 from payment_log l where l.payment_id = p.payment_id), '[]'::json) as log
     from payments p where p.psp_id = $1 and p.psp_transaction_id = $2`, [pspId, pspTransactionId]);
+  if (row && cache) cache.fill(epoch, pspId, pspTransactionId, row);
   return row;
 }
 

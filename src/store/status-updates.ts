@@ -2,6 +2,7 @@
 // (jsonb_to_recordset), so 10,000 rows are one round trip and never hit the parameter limit.
 import { desc, eq, sql } from 'drizzle-orm';
 import { rows, type Tx } from './db.ts';
+import type { DetailsCache } from './details-cache.ts';
 import { batchRuns, statusUpdates } from './schema.ts';
 
 export interface IncomingUpdate {
@@ -103,9 +104,12 @@ export interface UpdateOutcome {
 }
 
 /** Writes one chunk's results: log entries in order, new totals, and each update's outcome. */
-export async function writeChunk(tx: Tx, runId: number, now: Date, log: LogInsert[], balances: BalanceWrite[], outcomes: UpdateOutcome[]): Promise<void> {
+export async function writeChunk(
+  tx: Tx, runId: number, now: Date, log: LogInsert[], balances: BalanceWrite[], outcomes: UpdateOutcome[], cache: DetailsCache | undefined,
+): Promise<void> {
   const at = now.toISOString();
   if (log.length > 0) {
+    cache?.invalidate(new Set(log.map((l) => l.payment_id)));
     await tx.execute(sql`
       insert into payment_log (payment_id, operation, amount, payment_text, success, created_at)
       select x.payment_id, x.operation, x.amount, x.payment_text, x.success, ${at}::timestamptz
