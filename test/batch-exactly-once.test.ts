@@ -160,6 +160,45 @@ describe('SIGTERM during a batch run', () => {
   });
 });
 
+describe('an interrupted run is taken up without an operator', () => {
+  it('a restarted server resumes it by itself, soon after start', async () => {
+    const storage = await persistentStorage();
+    storage.env.STATUS_BATCH_CHUNK_SIZE = '1000';
+    const stub = await PspStub.start();
+    const total = 10_000;
+    let server = await startChild(storage.env);
+    try {
+      const h = await pspHeaders(server.url);
+      const ids = await reservedPayments(server.url, stub, h);
+      await sendCaptures(server.url, h, ids, total / 10_000);
+      const { answer } = await runStartedMidway(server.url, total);
+      server.kill('SIGTERM');
+      const interrupted = await (await answer).json() as { runId: number; status: string };
+      assert.equal(interrupted.status, 'interrupted');
+      await server.exited;
+
+      // The nightly schedule is hours away: the scheduler's first look after start takes the run up.
+      server = await startChild(storage.env, server.port);
+      const deadline = Date.now() + 45_000;
+      let runs = (await call(server.url, 'GET', '/admin/status-batch/runs', { headers: adminHeaders() })).body;
+      while (runs.pending > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        runs = (await call(server.url, 'GET', '/admin/status-batch/runs', { headers: adminHeaders() })).body;
+      }
+      assert.equal(runs.pending, 0, 'the leftover updates were applied');
+      const resumer = runs.runs.find((r: { resumesRunId: number | null }) => r.resumesRunId === interrupted.runId);
+      assert.ok(resumer, 'a run names the interrupted one');
+      assert.equal(resumer.trigger, 'schedule');
+      await assertExactlyOnce(server.url, h, ids, total);
+    } finally {
+      server.kill('SIGTERM');
+      await server.exited;
+      await stub.close();
+      await storage.drop();
+    }
+  });
+});
+
 describe('two batch runners at once on one database', () => {
   it('never applies an update twice', async () => {
     const stub = await PspStub.start();
