@@ -5,7 +5,7 @@
 // demand (npx), never a dependency of the server.
 //   BENCH_SECONDS (10) per load, BENCH_CONNECTIONS (50), BENCH_MIXED_SECONDS (60),
 //   BENCH_UPDATES (100000), BENCH_FILL (1000000 on PostgreSQL; 0 skips the scale row),
-//   PRISM_VERSION (5.16.0)
+//   PRISM_VERSION (5.16.0). On PostgreSQL init and details are also measured with WORKERS=2.
 import type autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -134,6 +134,23 @@ try {
       report(`full flow, ${connections} concurrent`, `≥ ${flowTarget} flows/s${onPostgres ? ', p99 ≤ 100 ms' : ''}`,
         `${flow.flowsPerSecond} flows/s, p50 ${flow.p50} ms, p99 ${flow.p99} ms${flow.failed ? `, ${flow.failed} failed` : ''}`,
         flow.flowsPerSecond >= flowTarget && (!onPostgres || flow.p99 <= 100) && flow.failed === 0);
+    } finally {
+      await server.stop();
+    }
+  }
+
+  // 2b. The same with WORKERS=2 (PostgreSQL only): what a second process on the port adds here.
+  if (onPostgres) {
+    const server = await startBenchServer({ WORKERS: '2' });
+    try {
+      const headers = await headersFor(server);
+      const prefix = `w${randomBytes(3).toString('hex')}`;
+      const inits = initRequests(`${server.url}/psp/v3/psppayments/init`, headers, prefix, 'http://127.0.0.1:9/makepayment');
+      const init = await load(inits.options);
+      const ids = Array.from({ length: Math.min(inits.count(), 10_000) }, (_, i) => `${prefix}${i + 1}`);
+      const details = await load(detailsRequests(server.url, headers, ids, (id) => `/psp/v3/psppayments/${id}/details`));
+      report('init, WORKERS=2', 'shown against 1 worker', `${(init.rps / prismInit.rps).toFixed(1)}× Prism (${fmt(init)})`, undefined);
+      report('details, WORKERS=2', 'shown against 1 worker', `${(details.rps / prismDetails.rps).toFixed(1)}× Prism (${fmt(details)})`, undefined);
     } finally {
       await server.stop();
     }

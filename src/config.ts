@@ -1,5 +1,6 @@
 // Every setting of the server, read from the environment and validated once at start.
 // A bad value is reported with one clear line per variable; nothing starts with a bad config.
+import { availableParallelism } from 'node:os';
 import { CronExpressionParser } from 'cron-parser';
 
 export type VippsEnv = 'test' | 'production';
@@ -33,6 +34,8 @@ export interface Config {
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
   maxConnections: number;
+  /** Server processes sharing the port (PostgreSQL only). */
+  workers: number;
   authFailureLimitPerClient: number;
   authFailureLimitPerAddress: number;
   authFailureWindowSeconds: number;
@@ -61,6 +64,7 @@ export const SETTINGS: ReadonlyArray<{ name: string; default: string; descriptio
   { name: 'ADMIN_TOKEN', default: '(generated in test)', description: 'Bearer token for /admin/*. In test, generated, stored and printed once when unset; in production the operator API is off without it.' },
   { name: 'LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent.' },
   { name: 'ACCESS_TOKEN_TTL_SECONDS', default: '3600 (test) / 86400 (production)', description: 'Lifetime of access tokens from /accessToken/get.' },
+  { name: 'WORKERS', default: '1', description: 'Server processes sharing the port (`auto`: one per core). More than one needs DATABASE_URL: the embedded database serves one process.' },
   { name: 'DB_POOL_SIZE', default: '20', description: 'Connections in the PostgreSQL pool (DATABASE_URL only).' },
   { name: 'LANDING_TIMEOUT_SECONDS', default: '300', description: 'Time the user has to get past the landing page or deeplink before the payment times out.' },
   { name: 'APP_TIMEOUT_SECONDS', default: '300', description: 'Time the user then has to approve or reject in the app.' },
@@ -190,6 +194,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (headersTimeoutMs > requestTimeoutMs) problems.push(`HEADERS_TIMEOUT_MS must be at most REQUEST_TIMEOUT_MS (${requestTimeoutMs}), got ${headersTimeoutMs}`);
   const keepAliveTimeoutMs = intSetting(env, 'KEEP_ALIVE_TIMEOUT_MS', 72000, 100, 3_600_000, problems);
   const maxConnections = intSetting(env, 'MAX_CONNECTIONS', 512, 1, 1_000_000, problems);
+  const workers = nonEmpty(env, 'WORKERS')?.toLowerCase() === 'auto' ? availableParallelism() : intSetting(env, 'WORKERS', 1, 1, 256, problems);
+  if (workers > 1 && databaseUrl === undefined) {
+    problems.push(`WORKERS=${env.WORKERS?.trim()} needs DATABASE_URL: the embedded database serves one process (set WORKERS=1, or use PostgreSQL)`);
+  }
   const authFailureLimitPerClient = intSetting(env, 'AUTH_FAILURE_LIMIT_PER_CLIENT', 10, 0, 1_000_000, problems);
   const authFailureLimitPerAddress = intSetting(env, 'AUTH_FAILURE_LIMIT_PER_ADDRESS', 30, 0, 1_000_000, problems);
   const authFailureWindowSeconds = intSetting(env, 'AUTH_FAILURE_WINDOW_SECONDS', 60, 1, 86400, problems);
@@ -198,7 +206,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     statusBatchCron, statusBatchTz, statusBatchMode, statusBatchChunkSize, idempotencyRetentionHours,
-    headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections,
+    headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections, workers,
     authFailureLimitPerClient, authFailureLimitPerAddress, authFailureWindowSeconds, appLoginFailureLimitPerNumber,
     port, host, publicUrl, publicUrlExplicit, databaseUrl, dataDir, vippsEnv, adminToken, logLevel, accessTokenTtlSeconds, dbPoolSize,
     landingTimeoutSeconds, appTimeoutSeconds, makePaymentTimeoutMs, makePaymentConcurrencyPerPsp, makePaymentConcurrency, allowPrivateCallbacks, sweepIntervalMs,

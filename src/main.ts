@@ -29,7 +29,7 @@ export interface RunningServer {
 }
 
 /** A free TCP port, so that PORT=0 still gives a PUBLIC_URL that names the real port. */
-async function freePort(host: string): Promise<number> {
+export async function freePort(host: string): Promise<number> {
   const { createServer } = await import('node:net');
   return new Promise((resolve, reject) => {
     const probe = createServer();

@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, SETTINGS, type Config } from '../config.ts';
 import { assertDataDirFree, DataDirLockedError } from '../store/data-dir-lock.ts';
 import type { DEMO } from '../operations/seed.ts';
 import { adminCommands, runAdminCommand } from './admin.ts';
+import { isWorker, reportReady, startPrimary } from './cluster.ts';
 
 const HELP = `vipps-psp — a self-hostable Vipps PSP API v3 server
 
@@ -49,7 +50,7 @@ function banner(c: Config, url: string, database: string, generatedAdminToken: s
   const lines = [
     '',
     `  vipps-psp is listening on ${c.publicUrl}  (bound to ${url.replace('127.0.0.1', c.host)})`,
-    `  environment: ${c.vippsEnv}    database: ${database}`,
+    `  environment: ${c.vippsEnv}    database: ${database}${c.workers > 1 ? `    workers: ${c.workers}` : ''}`,
   ];
   if (c.vippsEnv === 'test') {
     lines.push(
@@ -84,9 +85,20 @@ async function start(args: string[]): Promise<void> {
   }
   const c = config();
   checkDataDir(c);
+  if (c.workers > 1 && !isWorker()) {
+    const seed = await import('../operations/seed.ts');
+    await startPrimary(c, (ready) => {
+      process.stdout.write(`${banner(c, ready.url, ready.database, ready.generatedAdminToken, seed.DEMO)}\n`);
+    });
+    return;
+  }
   const [{ startServer }, seed] = await Promise.all([import('../main.ts'), import('../operations/seed.ts')]);
   const server = await startServer(c);
-  process.stdout.write(`${banner(c, server.url, server.services.database.describe, server.services.adminToken.generated, seed.DEMO)}\n`);
+  if (isWorker()) {
+    reportReady({ url: server.url, database: server.services.database.describe, generatedAdminToken: server.services.adminToken.generated });
+  } else {
+    process.stdout.write(`${banner(c, server.url, server.services.database.describe, server.services.adminToken.generated, seed.DEMO)}\n`);
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -1,0 +1,85 @@
+// WORKERS: several server processes on one port, on PostgreSQL. The embedded database refuses it.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { persistentStorage, startChild, type Child, type Storage } from './support/child.ts';
+import { pspHeaders } from './support/server.ts';
+import { PspStub } from './support/psp-stub.ts';
+import { details, forceApprove, initBody, initOk } from './support/payments.ts';
+
+/** The worker processes of a primary (Linux `ps`). */
+function workersOf(pid: number): number[] {
+  const out = spawnSync('ps', ['--ppid', String(pid), '-o', 'pid='], { encoding: 'utf8' }).stdout;
+  return out.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('WORKERS', () => {
+  it('is refused on the embedded database, with the reason', () => {
+    const r = spawnSync(process.execPath, ['src/cli/main.ts', 'start'], {
+      cwd: path.resolve(import.meta.dirname, '..'),
+      env: { ...process.env, WORKERS: '2', DATABASE_URL: '', PORT: '0' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /WORKERS=2 needs DATABASE_URL: the embedded database serves one process/);
+  });
+
+  const pg = process.env.DATABASE_URL ? it : it.skip;
+  let storage: Storage | undefined;
+  let server: Child | undefined;
+  after(async () => {
+    if (server && server.process.exitCode === null) {
+      server.kill('SIGKILL');
+      await server.exited;
+    }
+    await storage?.drop();
+  });
+
+  pg('serves one port from several processes, replaces a worker that dies, and stops them all on SIGTERM', async () => {
+    storage = await persistentStorage();
+    const stub = await PspStub.start();
+    try {
+      server = await startChild({ ...storage.env, WORKERS: '2' });
+      assert.match(server.output(), /workers: 2/);
+      const primary = server.process.pid!;
+      const workers = workersOf(primary);
+      assert.equal(workers.length, 2, `two workers under the primary: ${workers.join(', ')}`);
+
+      // Payments made through one process are seen through the other: they share the database.
+      const h = await pspHeaders(server.url);
+      for (let i = 0; i < 10; i++) {
+        const { id, token } = await initOk(server.url, h, initBody(stub.url, { amount: 1000 }));
+        assert.equal((await forceApprove(server.url, h, id, token)).status, 200);
+        assert.equal((await details(server.url, h, id)).body.transactionSummary.remainingAmountToCapture, 1000);
+      }
+
+      execFileSync('kill', ['-9', String(workers[0])]);
+      const deadline = Date.now() + 20_000;
+      let now = workersOf(primary);
+      while ((now.length < 2 || now.includes(workers[0])) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        now = workersOf(primary);
+      }
+      assert.equal(now.length, 2, 'a new worker replaced the killed one');
+      assert.ok(!now.includes(workers[0]));
+      for (let i = 0; i < 10; i++) assert.equal((await fetch(`${server.url}/ready`)).status, 200);
+
+      server.kill('SIGTERM');
+      assert.equal(await server.exited, 0);
+      for (const pid of now) assert.equal(alive(pid), false, `worker ${pid} stopped`);
+    } finally {
+      await stub.close();
+    }
+  });
+});
