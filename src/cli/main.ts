@@ -9,6 +9,12 @@ import type { DEMO } from '../operations/seed.ts';
 import { adminCommands, runAdminCommand } from './admin.ts';
 import { isWorker, reportReady, startPrimary } from './cluster.ts';
 
+/** The settings, one a line, names aligned. */
+const SETTINGS_HELP = (() => {
+  const width = Math.max(...SETTINGS.map((s) => s.name.length)) + 1;
+  return SETTINGS.map((s) => `  ${s.name.padEnd(width)} ${s.description} Default: ${s.default}`).join('\n');
+})();
+
 const HELP = `vipps-psp — a self-hostable Vipps PSP API v3 server
 
 Usage: vipps-psp <command> [options]
@@ -21,7 +27,7 @@ ${adminCommands.map((c) => `  ${c.usage.padEnd(40)} ${c.summary}`).join('\n')}
 Run "vipps-psp <command> --help" for a command's options.
 
 Configuration (environment variables):
-${SETTINGS.map((s) => `  ${s.name.padEnd(25)} ${s.description} Default: ${s.default}`).join('\n')}
+${SETTINGS_HELP}
 `;
 
 function fail(message: string, code = 2): never {
@@ -80,7 +86,7 @@ function banner(c: Config, url: string, database: string, generatedAdminToken: s
 async function start(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, strict: true });
   if (values.help) {
-    process.stdout.write(`Usage: vipps-psp start\n\nStarts the server. Configure it with environment variables:\n${SETTINGS.map((s) => `  ${s.name.padEnd(25)} ${s.description} Default: ${s.default}`).join('\n')}\n`);
+    process.stdout.write(`Usage: vipps-psp start\n\nStarts the server. Configure it with environment variables:\n${SETTINGS_HELP}\n`);
     return;
   }
   const c = config();
