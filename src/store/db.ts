@@ -9,6 +9,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type { QueryConfig } from 'pg';
 import * as schema from './schema.ts';
 import { DetailsCache } from './details-cache.ts';
+import { DetailsReader } from './details-reader.ts';
 import { databaseFailure } from './db-errors.ts';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -30,6 +31,8 @@ export interface Database {
    * (DATA_DIR is locked to it). Absent on PostgreSQL, which other processes may change.
    */
   detailsCache?: DetailsCache;
+  /** Reads payment details, the requests of one moment in one statement. */
+  details: DetailsReader;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -74,14 +77,16 @@ async function openPostgres(url: string, poolSize: number, log?: DbLog): Promise
     const u = new URL(url);
     described = `PostgreSQL ${u.hostname}:${u.port || 5432}${u.pathname}`;
   } catch { /* keep the generic description */ }
+  const query = async <T>(name: string, text: string, params: unknown[]): Promise<T[]> => {
+    const result = await pool.query({ name, text, values: params });
+    return result.rows as T[];
+  };
   return {
     db,
     kind: 'postgres',
     describe: described,
-    async query<T>(name: string, text: string, params: unknown[]) {
-      const result = await pool.query({ name, text, values: params });
-      return result.rows as T[];
-    },
+    query,
+    details: new DetailsReader(query),
     async ping() {
       // Bounded also when a connection's peer vanished silently: a ping that gets no answer fails.
       await pool.query({ text: 'select 1', query_timeout: CONNECT_TIMEOUT_MS } as QueryConfig);
@@ -160,15 +165,14 @@ async function openPglite(dataDir: string): Promise<Database> {
   }
   await client.waitReady;
   const db = drizzle({ client, schema }) as unknown as Db;
+  const query = async <T>(_name: string, text: string, params: unknown[]): Promise<T[]> => (await client.query<T>(text, params)).rows;
   return {
     db,
     kind: 'pglite',
     describe: described,
     detailsCache: new DetailsCache(),
-    async query<T>(_name: string, text: string, params: unknown[]) {
-      const result = await client.query<T>(text, params);
-      return result.rows;
-    },
+    query,
+    details: new DetailsReader(query),
     async ping() { await client.query('select 1'); },
     async close() {
       try {

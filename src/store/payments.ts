@@ -112,20 +112,15 @@ export interface DetailsRow {
 }
 
 /**
- * A payment's ids and whole log in one prepared statement: the details endpoint's only query. On the
- * embedded database the answer comes from the details read model when it holds the payment.
+ * A payment's ids and whole log. On the embedded database from the details read model when it holds
+ * the payment; otherwise read with the other details requests of the same moment, in one statement.
  */
 export async function detailsOf(database: Database, pspId: string, pspTransactionId: string): Promise<DetailsRow | undefined> {
   const cache = database.detailsCache;
   const cached = cache?.get(pspId, pspTransactionId);
   if (cached) return cached;
   const epoch = cache?.begin() ?? 0;
-  const [row] = await database.query<DetailsRow>('payment_details', `
-    select p.payment_id, p.psp_transaction_id, p.merchant_order_id,
-      coalesce((select json_agg(json_build_object('amount', l.amount, 'paymentText', l.payment_text, 'at', l.created_at,
-                                                  'operation', l.operation, 'success', l.success) order by l.entry_id)
-                from payment_log l where l.payment_id = p.payment_id), '[]'::json) as log
-    from payments p where p.psp_id = $1 and p.psp_transaction_id = $2`, [pspId, pspTransactionId]);
+  const row = await database.details.read(pspId, pspTransactionId);
   if (row && cache) cache.fill(epoch, pspId, pspTransactionId, row);
   return row;
 }
