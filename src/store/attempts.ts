@@ -5,6 +5,7 @@
 import { sql } from 'drizzle-orm';
 import { rows, type Database, type Tx } from './db.ts';
 import type { DeliveryRecord } from './payments.ts';
+import { Batcher } from './batcher.ts';
 
 const BEGIN_DELIVERY = `
   with upd as (
@@ -64,18 +65,77 @@ const RECORD_DELIVERY = `
     select payment_id, 'RESERVED', amount, payment_text, $2 = 'RESERVED', $8::timestamptz from upd where $2 <> 'AWAITING_3DS')
   select count(*)::int as updated from upd`;
 
+const RECORD_DELIVERIES = `
+  with x as (
+    select * from jsonb_to_recordset($1::jsonb) as x(i integer, payment_id uuid, attempt_id bigint, state text,
+      expires_at timestamptz, error_id text, error_text text, failure_reason text, url_3d_secure text, at timestamptz,
+      response_status integer, response_body text, latency_ms integer, error text)),
+  upd as (
+    update payments p set state = x.state, lease_until = null, expires_at = x.expires_at,
+      reserved_amount = case when x.state = 'RESERVED' then p.amount else p.reserved_amount end,
+      error_id = case when x.state = 'FAILED' then x.error_id else p.error_id end,
+      error_text = case when x.state = 'FAILED' then x.error_text else p.error_text end,
+      failure_reason = case when x.state = 'FAILED' then x.failure_reason else p.failure_reason end,
+      url_3d_secure = case when x.state = 'AWAITING_3DS' then x.url_3d_secure else p.url_3d_secure end,
+      updated_at = x.at
+    from x where p.payment_id = x.payment_id and p.state = 'DELIVERING'
+    returning p.payment_id, p.amount, p.payment_text, x.state, x.at),
+  attempt as (
+    update delivery_attempts a set response_status = x.response_status, response_body = x.response_body,
+      latency_ms = x.latency_ms, error = x.error, completed_at = x.at, lease_until = null,
+      outcome = case when exists (select 1 from upd where upd.payment_id = x.payment_id) then x.state else 'LATE (payment already resolved)' end
+    from x where a.attempt_id = x.attempt_id),
+  entry as (
+    insert into payment_log (payment_id, operation, amount, payment_text, success, created_at)
+    select payment_id, 'RESERVED', amount, payment_text, state = 'RESERVED', at from upd where state <> 'AWAITING_3DS')
+  select x.i, exists (select 1 from upd where upd.payment_id = x.payment_id) as updated from x`;
+
+interface Recorded { attemptId: number; record: DeliveryRecord }
+
+/** One batcher of delivery records per database. */
+const recorders = new WeakMap<Database, Batcher<Recorded, boolean>>();
+
+function recorderOf(database: Database): Batcher<Recorded, boolean> {
+  let recorder = recorders.get(database);
+  if (!recorder) {
+    recorder = new Batcher(async (batch) => {
+      try {
+        if (batch.length === 1) {
+          const [{ attemptId, record: r }] = batch;
+          const [row] = await database.query<{ updated: number }>('payment_record_delivery', RECORD_DELIVERY, [
+            r.paymentId, r.state, r.expiresAt?.toISOString() ?? null, r.errorId, r.errorText, r.failureReason, r.url3dSecure,
+            r.now.toISOString(), attemptId, r.responseStatus, r.responseBody, r.latencyMs, r.error,
+          ]);
+          return [(row?.updated ?? 0) > 0];
+        }
+        const found = await database.query<{ i: number; updated: boolean }>('payment_record_deliveries', RECORD_DELIVERIES, [
+          JSON.stringify(batch.map(({ attemptId, record: r }, i) => ({
+            i, payment_id: r.paymentId, attempt_id: attemptId, state: r.state, expires_at: r.expiresAt?.toISOString() ?? null,
+            error_id: r.errorId, error_text: r.errorText, failure_reason: r.failureReason, url_3d_secure: r.url3dSecure,
+            at: r.now.toISOString(), response_status: r.responseStatus, response_body: r.responseBody, latency_ms: r.latencyMs, error: r.error,
+          }))),
+        ]);
+        const updated = new Map(found.map((f) => [f.i, f.updated]));
+        return batch.map((_, i) => updated.get(i) === true);
+      } finally {
+        // Again once written: a details read that ran before the write committed must not stay cached.
+        database.detailsCache?.invalidate(batch.map((b) => b.record.paymentId));
+      }
+    }, 200);
+    recorders.set(database, recorder);
+  }
+  return recorder;
+}
+
 /**
  * Applies the PSP's answer to a payment in DELIVERING — the new state, the completed attempt, the log
- * entry — in one statement (one round trip, one commit). Returns false when the payment was no longer
- * DELIVERING (its lease ran out first); the attempt is completed either way.
+ * entry — in one statement (one round trip, one commit), shared with the other answers recorded at
+ * the same moment. Returns false when the payment was no longer DELIVERING (its lease ran out first);
+ * the attempt is completed either way.
  */
 export async function recordDelivery(database: Database, attemptId: number, r: DeliveryRecord): Promise<boolean> {
   if (r.state !== 'AWAITING_3DS') database.detailsCache?.invalidate([r.paymentId]);
-  const [row] = await database.query<{ updated: number }>('payment_record_delivery', RECORD_DELIVERY, [
-    r.paymentId, r.state, r.expiresAt?.toISOString() ?? null, r.errorId, r.errorText, r.failureReason, r.url3dSecure,
-    r.now.toISOString(), attemptId, r.responseStatus, r.responseBody, r.latencyMs, r.error,
-  ]);
-  return (row?.updated ?? 0) > 0;
+  return recorderOf(database).call({ attemptId, record: r });
 }
 
 /** Records a notification to send (TIMEOUT, USER_CANCEL), inside the transaction that ended the payment. */
