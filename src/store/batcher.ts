@@ -4,11 +4,14 @@
 export class Batcher<In, Out> {
   private queue: Array<{ input: In; resolve(out: Out): void; reject(err: unknown): void }> = [];
   private scheduled = false;
-  private readonly run: (inputs: In[]) => Promise<Out[]>;
+  private readonly run: (inputs: In[]) => Promise<Array<Out | Promise<Out>>>;
   private readonly max: number;
 
-  /** `run` answers each input in order; it gets at most `max` inputs at a time. */
-  constructor(run: (inputs: In[]) => Promise<Out[]>, max: number) {
+  /**
+   * `run` answers each input in order (an answer may itself be a promise, for an input it had to
+   * handle on its own); it gets at most `max` inputs at a time.
+   */
+  constructor(run: (inputs: In[]) => Promise<Array<Out | Promise<Out>>>, max: number) {
     this.run = run;
     this.max = max;
   }
@@ -28,7 +31,7 @@ export class Batcher<In, Out> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.max);
       this.run(batch.map((b) => b.input)).then(
-        (outs) => batch.forEach((b, i) => b.resolve(outs[i])),
+        (outs) => batch.forEach((b, i) => { Promise.resolve(outs[i]).then(b.resolve, b.reject); }),
         (err: unknown) => batch.forEach((b) => b.reject(err)),
       );
     }

@@ -5,14 +5,9 @@
 import type { Database } from './db.ts';
 import { insertPaymentAlone, type NewPayment } from './payments.ts';
 import { isDatabaseUnavailable } from './db-errors.ts';
+import { Batcher } from './batcher.ts';
 
 export type InsertResult = { inserted: true } | { duplicate: 'pspTransactionId' | 'merchantOrderId' };
-
-interface Pending {
-  row: NewPayment;
-  resolve(result: InsertResult): void;
-  reject(err: unknown): void;
-}
 
 const MAX_ROWS = 500;
 
@@ -45,63 +40,41 @@ const key = (pspId: string, pspTransactionId: string) => `${pspId}\u0000${pspTra
 
 export class PaymentInserter {
   private readonly database: Database;
-  private queue: Pending[] = [];
-  private scheduled = false;
+  private readonly batcher: Batcher<NewPayment, InsertResult>;
 
   constructor(database: Database) {
     this.database = database;
+    this.batcher = new Batcher((rows) => this.write(rows), MAX_ROWS);
   }
 
   insert(row: NewPayment): Promise<InsertResult> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ row, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    return this.batcher.call(row);
   }
 
-  private flush(): void {
-    this.scheduled = false;
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_ROWS);
-      void this.write(batch);
-    }
-  }
-
-  private async write(batch: Pending[]): Promise<void> {
-    if (batch.length === 1) {
-      const [one] = batch;
-      insertPaymentAlone(this.database, one.row).then(one.resolve, one.reject);
-      return;
-    }
+  private async write(batch: NewPayment[]): Promise<Array<InsertResult | Promise<InsertResult>>> {
+    if (batch.length === 1) return [insertPaymentAlone(this.database, batch[0])];
     try {
       const inserted = await this.database.query<{ token_hash: string }>(
-        'payment_insert_many', INSERT_MANY, [JSON.stringify(batch.map((p) => jsonRow(p.row)))]);
+        'payment_insert_many', INSERT_MANY, [JSON.stringify(batch.map(jsonRow))]);
       // The token hash is unique per request, so it tells exactly whose row went in.
       const done = new Set(inserted.map((r) => r.token_hash));
-      const skipped: Pending[] = [];
-      for (const p of batch) {
-        if (done.has(p.row.tokenHash)) p.resolve({ inserted: true });
-        else skipped.push(p);
+      const skipped = batch.filter((row) => !done.has(row.tokenHash));
+      const taken = new Set<string>();
+      if (skipped.length > 0) {
+        const existing = await this.database.query<{ psp_id: string; psp_transaction_id: string }>('payment_existing_many', EXISTING,
+          [JSON.stringify(skipped.map((row) => ({ psp_id: row.pspId, psp_transaction_id: row.pspTransactionId })))]);
+        for (const r of existing) taken.add(key(r.psp_id, r.psp_transaction_id));
       }
-      if (skipped.length === 0) return;
-      const existing = await this.database.query<{ psp_id: string; psp_transaction_id: string }>('payment_existing_many', EXISTING,
-        [JSON.stringify(skipped.map((p) => ({ psp_id: p.row.pspId, psp_transaction_id: p.row.pspTransactionId })))]);
-      const taken = new Set(existing.map((r) => key(r.psp_id, r.psp_transaction_id)));
-      for (const p of skipped) {
-        p.resolve({ duplicate: taken.has(key(p.row.pspId, p.row.pspTransactionId)) ? 'pspTransactionId' : 'merchantOrderId' });
-      }
+      return batch.map((row): InsertResult => {
+        if (done.has(row.tokenHash)) return { inserted: true };
+        return { duplicate: taken.has(key(row.pspId, row.pspTransactionId)) ? 'pspTransactionId' : 'merchantOrderId' };
+      });
     } catch (err) {
       // A lost connection fails the whole batch: the statement may even have committed before the
       // connection broke, so inserting the rows again could report a caller's own row as a duplicate.
-      if (isDatabaseUnavailable(err)) {
-        for (const p of batch) p.reject(err);
-        return;
-      }
+      if (isDatabaseUnavailable(err)) throw err;
       // One bad row must not fail its neighbours: retry each on its own.
-      for (const p of batch) insertPaymentAlone(this.database, p.row).then(p.resolve, p.reject);
+      return batch.map((row) => insertPaymentAlone(this.database, row));
     }
   }
 }
