@@ -121,28 +121,54 @@ describe('batch exactly once across a SIGKILL', () => {
   });
 });
 
+/**
+ * A server on fresh persistent storage, `total` captures stored, a manual run started and the server
+ * stopped with SIGTERM once the run's first chunk committed; `restart()` starts it again.
+ */
+async function runStoppedBySigterm(total: number) {
+  const storage = await persistentStorage();
+  storage.env.STATUS_BATCH_CHUNK_SIZE = '1000';
+  const stub = await PspStub.start();
+  let server = await startChild(storage.env);
+  const cleanup = async () => {
+    server.kill('SIGTERM');
+    await server.exited;
+    await stub.close();
+    await storage.drop();
+  };
+  try {
+    const h = await pspHeaders(server.url);
+    const ids = await reservedPayments(server.url, stub, h);
+    await sendCaptures(server.url, h, ids, total / 10_000);
+    const { answer } = await runStartedMidway(server.url, total);
+    server.kill('SIGTERM');
+    const run = await (await answer).json() as { runId: number; status: string; applied: number; interruptedAt: string | null };
+    const exitCode = await server.exited;
+    return {
+      h, ids, run, exitCode, cleanup,
+      async restart() {
+        server = await startChild(storage.env, server.port);
+        return server;
+      },
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
 describe('SIGTERM during a batch run', () => {
   it('finishes the current chunk and stops; the run shows as interrupted and the next run resumes it', async () => {
-    const storage = await persistentStorage();
-    storage.env.STATUS_BATCH_CHUNK_SIZE = '1000';
-    const stub = await PspStub.start();
     const total = 20_000;
-    let server = await startChild(storage.env);
-    let h: Record<string, string>;
-    let ids: string[];
+    const stopped = await runStoppedBySigterm(total);
+    const { h, ids, run } = stopped;
     try {
-      h = await pspHeaders(server.url);
-      ids = await reservedPayments(server.url, stub, h);
-      await sendCaptures(server.url, h, ids, total / 10_000);
-      const { answer } = await runStartedMidway(server.url, total);
-      server.kill('SIGTERM');
-      const run = await (await answer).json() as { status: string; applied: number; interruptedAt: string | null };
-      assert.equal(await server.exited, 0, 'a clean exit');
+      assert.equal(stopped.exitCode, 0, 'a clean exit');
       assert.equal(run.status, 'interrupted');
       assert.ok(run.interruptedAt);
       assert.ok(run.applied > 0 && run.applied < total, `stopped midway (applied ${run.applied})`);
 
-      server = await startChild(storage.env, server.port);
+      const server = await stopped.restart();
       const runs = (await call(server.url, 'GET', '/admin/status-batch/runs', { headers: adminHeaders() })).body;
       assert.equal(runs.runs[0].status, 'interrupted');
       assert.equal(runs.runs[0].applied, run.applied);
@@ -152,33 +178,20 @@ describe('SIGTERM during a batch run', () => {
       assert.equal(next.body.applied, total - run.applied);
       await assertExactlyOnce(server.url, h, ids, total);
     } finally {
-      server.kill('SIGTERM');
-      await server.exited;
-      await stub.close();
-      await storage.drop();
+      await stopped.cleanup();
     }
   });
 });
 
 describe('an interrupted run is taken up without an operator', () => {
   it('a restarted server resumes it by itself, soon after start', async () => {
-    const storage = await persistentStorage();
-    storage.env.STATUS_BATCH_CHUNK_SIZE = '1000';
-    const stub = await PspStub.start();
     const total = 10_000;
-    let server = await startChild(storage.env);
+    const stopped = await runStoppedBySigterm(total);
+    const { h, ids, run } = stopped;
     try {
-      const h = await pspHeaders(server.url);
-      const ids = await reservedPayments(server.url, stub, h);
-      await sendCaptures(server.url, h, ids, total / 10_000);
-      const { answer } = await runStartedMidway(server.url, total);
-      server.kill('SIGTERM');
-      const interrupted = await (await answer).json() as { runId: number; status: string };
-      assert.equal(interrupted.status, 'interrupted');
-      await server.exited;
-
+      assert.equal(run.status, 'interrupted');
       // The nightly schedule is hours away: the scheduler's first look after start takes the run up.
-      server = await startChild(storage.env, server.port);
+      const server = await stopped.restart();
       const deadline = Date.now() + 45_000;
       let runs = (await call(server.url, 'GET', '/admin/status-batch/runs', { headers: adminHeaders() })).body;
       while (runs.pending > 0 && Date.now() < deadline) {
@@ -186,15 +199,12 @@ describe('an interrupted run is taken up without an operator', () => {
         runs = (await call(server.url, 'GET', '/admin/status-batch/runs', { headers: adminHeaders() })).body;
       }
       assert.equal(runs.pending, 0, 'the leftover updates were applied');
-      const resumer = runs.runs.find((r: { resumesRunId: number | null }) => r.resumesRunId === interrupted.runId);
+      const resumer = runs.runs.find((r: { resumesRunId: number | null }) => r.resumesRunId === run.runId);
       assert.ok(resumer, 'a run names the interrupted one');
       assert.equal(resumer.trigger, 'schedule');
       await assertExactlyOnce(server.url, h, ids, total);
     } finally {
-      server.kill('SIGTERM');
-      await server.exited;
-      await stub.close();
-      await storage.drop();
+      await stopped.cleanup();
     }
   });
 });
