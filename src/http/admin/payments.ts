@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { errors } from '../../domain/errors.ts';
 import { attemptsOf, findPayment, logOf } from '../../store/payments.ts';
+import type { Tx } from '../../store/db.ts';
 import { paymentAdminView, type PaymentDeps } from '../../operations/payment-deps.ts';
 import { userCancel } from '../../operations/cancel.ts';
 import type { AdminToken } from '../../operations/admin-token.ts';
@@ -18,22 +19,25 @@ export function registerAdminPaymentRoutes(app: FastifyInstance, deps: { adminTo
   const onRequest = adminGuard(deps.adminToken);
   const db = deps.payments.database.db;
 
-  async function load(pspId: string, pspTransactionId: string) {
-    const payment = await findPayment(db, pspId.toUpperCase(), pspTransactionId);
+  async function load(tx: Tx, pspId: string, pspTransactionId: string) {
+    const payment = await findPayment(tx, pspId.toUpperCase(), pspTransactionId);
     if (!payment) throw errors.notFound(`No payment ${pspTransactionId} for PSP ${pspId}.`);
     return payment;
   }
 
   app.get('/admin/payments/:pspId/:pspTransactionId', { onRequest, schema: { params } }, async (request) => {
     const { pspId, pspTransactionId } = request.params as { pspId: string; pspTransactionId: string };
-    const payment = await load(pspId, pspTransactionId);
-    return paymentAdminView(payment, await logOf(db, payment.paymentId), await attemptsOf(db, payment.paymentId));
+    // One snapshot: the payment, its log and its attempts as they were at one moment.
+    return db.transaction(async (tx) => {
+      const payment = await load(tx, pspId, pspTransactionId);
+      return paymentAdminView(payment, await logOf(tx, payment.paymentId), await attemptsOf(tx, payment.paymentId));
+    }, { isolationLevel: 'repeatable read', accessMode: 'read only' });
   });
 
   app.post('/admin/payments/:pspId/:pspTransactionId/reject', { onRequest, schema: { params } }, async (request) => {
     if (deps.payments.config.vippsEnv !== 'test') throw errors.testOnly();
     const { pspId, pspTransactionId } = request.params as { pspId: string; pspTransactionId: string };
-    const payment = await load(pspId, pspTransactionId);
+    const payment = await load(db, pspId, pspTransactionId);
     const after = await userCancel(deps.payments, payment.paymentId);
     return paymentAdminView(after, await logOf(db, after.paymentId), await attemptsOf(db, after.paymentId));
   });
