@@ -6,38 +6,13 @@ import { writeFileSync } from 'node:fs';
 import { Agent } from 'undici';
 import { MAX_STATUS_BODY_BYTES, MAX_TRANSACTIONS } from '../src/domain/status-payload.ts';
 import { pspHeaders, row, startBenchServer } from './common.ts';
+import { fill, HOSTILE_SHAPES } from '../test/support/hostile-bodies.ts';
 
 const LIMIT = MAX_STATUS_BODY_BYTES;
 const WRAPPER = '{"transactions":}'.length;
 
-/** `open` + `repeat(n)` + spaces + `close`, exactly `size` bytes. */
-function fill(size: number, open: string, close: string, unitBytes: number, repeat: (count: number) => string): string {
-  const room = size - Buffer.byteLength(open) - Buffer.byteLength(close);
-  const body = repeat(Math.floor(room / unitBytes));
-  return `${open}${body}${' '.repeat(room - Buffer.byteLength(body))}${close}`;
-}
-
-function manyKeys(size: number): string {
-  const keys: string[] = [];
-  let bytes = 2;
-  for (let i = 0; bytes + 16 < size; i++) {
-    const key = `"k${i}":0`;
-    keys.push(key);
-    bytes += key.length + 1;
-  }
-  return fill(size, `{${keys.join(',')}`, '}', 1, (n) => ' '.repeat(n));
-}
-
-const inner = `[${'0,'.repeat(9_999)}0]`;
 const SHAPES: Record<string, (size: number) => string> = {
-  'flat list of numbers': (size) => fill(size, '[0', ']', 2, (n) => ',0'.repeat(n)),
-  'deep nesting': (size) => fill(size, '', '', 2, (n) => `${'['.repeat(n)}${']'.repeat(n)}`),
-  'long string': (size) => fill(size, '"', '"', 1, (n) => 'x'.repeat(n)),
-  'long string, 2-byte characters': (size) => fill(size, '"', '"', 2, (n) => 'ø'.repeat(n)),
-  'long string of \\u escapes': (size) => fill(size, '"', '"', 6, (n) => '\\u00f8'.repeat(n)),
-  'many keys': manyKeys,
-  'many small objects': (size) => fill(size, '[{}', ']', 3, (n) => ',{}'.repeat(n)),
-  'lists of 10,000 numbers': (size) => fill(size, '[[]', ']', inner.length + 1, (n) => `,${inner}`.repeat(n)),
+  ...HOSTILE_SHAPES,
   'whitespace, then not JSON': (size) => fill(size, '[', 'x', 1, (n) => ' '.repeat(n)),
 };
 

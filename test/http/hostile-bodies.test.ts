@@ -6,49 +6,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { adminHeaders, ADMIN_TOKEN, pspHeaders, startTestServer, type TestServer } from '../support/server.ts';
 import { MAX_STATUS_BODY_BYTES, MAX_TRANSACTIONS } from '../../src/domain/status-payload.ts';
+import { HOSTILE_SHAPES } from '../support/hostile-bodies.ts';
 
 const MiB = 1024 * 1024;
 /** The bytes `{"transactions":` and `}` add around a shape. */
 const WRAPPER = '{"transactions":}'.length;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/**
- * A JSON value of exactly `size` bytes (UTF-8) made of one repeated unit between an opening and a
- * closing part, padded with spaces; `repeat` builds the repeated part for a count of units.
- */
-type Shape = (size: number) => string;
-
-function fill(size: number, open: string, close: string, unitBytes: number, repeat: (count: number) => string): string {
-  const room = size - Buffer.byteLength(open) - Buffer.byteLength(close);
-  const count = Math.floor(room / unitBytes);
-  const body = repeat(count);
-  const pad = size - Buffer.byteLength(open) - Buffer.byteLength(body) - Buffer.byteLength(close);
-  assert.ok(pad >= 0, 'the shape fits');
-  return `${open}${body}${' '.repeat(pad)}${close}`;
-}
-
-const SHAPES: Record<string, Shape> = {
-  'a flat list of numbers': (size) => fill(size, '[0', ']', 2, (n) => ',0'.repeat(n)),
-  'deep nesting': (size) => fill(size, '', '', 2, (n) => `${'['.repeat(n)}${']'.repeat(n)}`),
-  'a long string': (size) => fill(size, '"', '"', 1, (n) => 'x'.repeat(n)),
-  'a long string of two-byte characters': (size) => fill(size, '"', '"', 2, (n) => 'ø'.repeat(n)),
-  'a long string of escapes': (size) => fill(size, '"', '"', 6, (n) => '\\u00f8'.repeat(n)),
-  'many keys': (size) => {
-    const keys: string[] = [];
-    let bytes = 2;
-    for (let i = 0; bytes + 16 < size; i++) {
-      const key = `"k${i}":0`;
-      keys.push(key);
-      bytes += key.length + 1;
-    }
-    return fill(size, `{${keys.join(',')}`, '}', 1, (n) => ' '.repeat(n));
-  },
-  'many small objects': (size) => fill(size, '[{}', ']', 3, (n) => ',{}'.repeat(n)),
-  'lists of lists of numbers': (size) => {
-    const inner = `[${'0,'.repeat(9_999)}0]`;
-    return fill(size, '[[]', ']', inner.length + 1, (n) => `,${inner}`.repeat(n));
-  },
-};
+const SHAPES = HOSTILE_SHAPES;
 
 interface Reply {
   status: number;
