@@ -139,14 +139,25 @@ export function guardPoolClients(pool: GuardedPool, log?: DbLog): void {
   });
 }
 
+/**
+ * PGlite's PostgreSQL keeps its buffer pool in WebAssembly memory, which never shrinks: the default
+ * 128 MB pool made up a third of the process's memory. 32 MB keeps a working set of a few hundred
+ * thousand payments cached (the operating system caches the data files beneath it) at about
+ * 130 MiB less resident memory.
+ */
+const PGLITE_SHARED_BUFFERS = '32MB';
+
 async function openPglite(dataDir: string): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
+  const options = {
+    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
+  };
   const { drizzle } = await import('drizzle-orm/pglite');
   let client;
   let described: string;
   let lock: { release(): void } | undefined;
   if (dataDir === 'memory://') {
-    client = new PGlite();
+    client = new PGlite(options);
     described = 'embedded PGlite (in memory)';
   } else {
     const dir = path.resolve(dataDir, 'pgdata');
@@ -156,7 +167,7 @@ async function openPglite(dataDir: string): Promise<Database> {
     described = `embedded PGlite at ${dir}`;
     try {
       mkdirSync(dir, { recursive: true });
-      client = new PGlite(dir);
+      client = new PGlite(dir, options);
       await client.waitReady;
     } catch (err) {
       lock.release();
