@@ -1,4 +1,5 @@
-// The user's side, in its own Fastify scope: the landing page, the app simulator and their assets.
+// The user's side, in its own Fastify scope: the front door (GET /), the landing page, the app
+// simulator and their assets.
 // Inside the scope every answer carries the pages' security headers, form bodies are parsed, and
 // errors are HTML pages (the API's JSON error shapes stay outside).
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -8,6 +9,7 @@ import { ApiError } from '../../domain/errors.ts';
 import { registerAssetRoutes } from './assets.ts';
 import { registerLandingRoutes } from './landing.ts';
 import { registerAppRoutes } from './app.ts';
+import { registerFrontDoor } from './front-door.ts';
 import { loadWebKey, WebError, WebSecurity } from './security.ts';
 import { sendPage } from './layout.ts';
 import { handleDatabaseUnavailable } from '../plugins/errors.ts';
@@ -58,6 +60,7 @@ export function registerWebRoutes(app: FastifyInstance, services: Services): voi
     // Cookies are parsed for the pages only; the APIs never read or set one.
     await web.register(fastifyCookie);
     registerAssetRoutes(web);
+    registerFrontDoor(web, services.config, security.hsts);
     await web.register(async (scope) => {
       formParser(scope);
       htmlErrors(scope, security.hsts);
