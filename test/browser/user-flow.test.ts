@@ -449,6 +449,29 @@ describe('the user side in Chromium', { skip: skipWithoutChromium }, () => {
     noProblems();
   });
 
+  it('the front door: loads without a CSP violation or script error, Copy copies the curl, a link leads on', async () => {
+    const context = await browser.newContext({ viewport: { width: 1024, height: 900 } });
+    context.setDefaultTimeout(10_000);
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+    const { page, problems } = await openPage(context);
+    const answer = await page.goto(`${base}/`);
+    assert.equal(answer?.status(), 200);
+    assert.match(answer?.headers()['content-security-policy'] ?? '', /script-src 'self'/);
+    await heading(page, 'vipps-psp');
+    assert.match(await mainText(page), /test environment/);
+    const curl = await page.locator('#token-curl').innerText();
+    assert.ok(curl.startsWith(`curl -X POST ${base}/accessToken/get`), curl);
+    // The button is there only with script (and a clipboard); it copies the command as shown.
+    await page.getByRole('button', { name: 'Copy the command' }).click();
+    await page.getByRole('button', { name: 'Copied' }).waitFor();
+    assert.equal(await page.evaluate('navigator.clipboard.readText()'), curl);
+    await screenshot(page, 'front-door');
+    await page.getByRole('link', { name: /App simulator/ }).click();
+    await heading(page, 'Log in to Vipps');
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it('POSTs without the CSRF token (or with a wrong one, or from another origin) are refused with 403', async () => {
     const p = await newPayment();
     const { context } = demo;

@@ -24,9 +24,9 @@ import { ApiError } from '../../domain/errors.ts';
 import { authFailureLimit } from '../plugins/auth-failure-limit.ts';
 import { sha256 } from '../../security/secrets.ts';
 import { DEMO } from '../../operations/seed.ts';
-import { applyPageHeaders, formBody, frameSourceOf, WebError, type PageHeaderOptions, type WebSecurity } from './security.ts';
-import { brandMark, cardLabel, csrfField, escapeHtml, formatDateTime, formatNok, layout } from './layout.ts';
-import { badge, effectiveState, merchantHeader, outcomeOf, storeLink } from './payment-views.ts';
+import { formBody, frameSourceOf, WebError, type PageHeaderOptions, type WebSecurity } from './security.ts';
+import { cardLabel, formatDateTime, formatNok, sendPage, type FrameData } from './layout.ts';
+import { effectiveState, merchantOf, outcomeOf, storeUrl } from './payment-views.ts';
 import { normalizePhone } from './landing.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -62,9 +62,8 @@ export async function registerAppRoutes(app: FastifyInstance, deps: PaymentDeps,
     isFailure: (error) => error instanceof LoginRefused,
   });
 
-  function send(reply: FastifyReply, status: number, html: string, headers: PageHeaderOptions = {}): FastifyReply {
-    applyPageHeaders(reply, { ...headers, hsts: security.hsts });
-    return reply.code(status).type('text/html; charset=utf-8').send(html);
+  function send(reply: FastifyReply, status: number, view: string, data: object, headers: PageHeaderOptions = {}): FastifyReply {
+    return sendPage(reply, status, view, data, { ...headers, hsts: security.hsts });
   }
 
   async function currentUser(request: FastifyRequest): Promise<AppUser | undefined> {
@@ -74,8 +73,12 @@ export async function registerAppRoutes(app: FastifyInstance, deps: PaymentDeps,
     return user ? { phone: user.phone, name: user.name } : undefined;
   }
 
-  function chrome(request: FastifyRequest, reply: FastifyReply, user: AppUser) {
-    return { phone: user.phone, name: user.name, csrf: security.csrfToken(request, reply) };
+  function chrome(request: FastifyRequest, reply: FastifyReply): FrameData['appUser'] {
+    return { csrf: security.csrfToken(request, reply) };
+  }
+
+  function stateWatch(id: string, value: string, noscriptRefresh?: boolean): FrameData['watch'] {
+    return { url: `${paymentUrl(id)}/state`, value, noscriptRefresh };
   }
 
   function notFound(): WebError {
@@ -91,26 +94,10 @@ export async function registerAppRoutes(app: FastifyInstance, deps: PaymentDeps,
 
   // ---- log in ----
 
-  function loginPage(request: FastifyRequest, reply: FastifyReply, opts: { phone?: string; next?: string; error?: string; note?: string }): string {
-    const csrf = security.csrfToken(request, reply);
-    const described = opts.error ? 'login-hint login-error' : 'login-hint';
-    return layout({
-      title: 'Log in',
-      body: `<h1>Log in to Vipps</h1>
-${opts.note ? `<p class="center" role="status">${escapeHtml(opts.note)}</p>` : ''}
-<form method="post" action="/app/login" data-progress="Logging in…">
-${csrfField(csrf)}
-${opts.next ? `<input type="hidden" name="next" value="${escapeHtml(opts.next)}">` : ''}
-<label for="phone">Phone number</label>
-<div class="phone"><span class="prefix" aria-hidden="true">+47</span><input id="phone" name="phone" type="tel" inputmode="tel" autocomplete="tel" maxlength="20" required value="${escapeHtml(opts.phone ?? '')}" aria-describedby="${described}"${opts.error ? ' aria-invalid="true"' : ''}></div>
-<label for="pin">PIN</label>
-<input id="pin" class="pin" name="pin" type="password" inputmode="numeric" autocomplete="current-password" pattern="[0-9]{4,6}" minlength="4" maxlength="6"${pinRequired ? ' required' : ''} aria-describedby="${described}"${opts.error ? ' aria-invalid="true"' : ''}>
-<p id="login-hint" class="hint">The app simulator: log in as a test user to approve or reject their payment requests.${pinRequired
-    ? ' The PIN is the one the operator set for the user.'
-    : ` Users created without a PIN leave it empty. The demo user is ${DEMO.userPhone}.`}</p>
-${opts.error ? `<p id="login-error" class="error" role="alert">${escapeHtml(opts.error)}</p>` : ''}
-<div class="actions"><button type="submit" class="primary">Log in</button></div>
-</form>`,
+  function loginPage(request: FastifyRequest, reply: FastifyReply, status: number, opts: { phone?: string; next?: string; error?: string; note?: string }): FastifyReply {
+    return send(reply, status, 'app-login', {
+      csrf: security.csrfToken(request, reply), phone: opts.phone ?? '', next: opts.next, note: opts.note, error: opts.error,
+      pinRequired, demoPhone: DEMO.userPhone,
     });
   }
 
@@ -120,7 +107,7 @@ ${opts.error ? `<p id="login-error" class="error" role="alert">${escapeHtml(opts
     const next = safeNext(body.next);
     const entered = (body.phone ?? '').trim();
     const phone = normalizePhone(entered);
-    const again = (error: string) => send(reply, 400, loginPage(request, reply, { phone: entered.slice(0, 20), next, error }));
+    const again = (error: string) => loginPage(request, reply, 400, { phone: entered.slice(0, 20), next, error });
     if (!phone) return again('Enter a Norwegian mobile number with 8 digits.');
     const pin = body.pin ?? '';
     if ((pin !== '' || pinRequired) && !/^\d{4,6}$/.test(pin)) return again('Enter the PIN: 4 to 6 digits.');
@@ -134,7 +121,7 @@ ${opts.error ? `<p id="login-error" class="error" role="alert">${escapeHtml(opts
     } catch (err) {
       if (err instanceof ApiError && err.status === 429) {
         request.log.info('app simulator login refused: too many failed attempts');
-        return send(reply, 429, loginPage(request, reply, { phone: entered.slice(0, 20), next, error: `Too many failed logins. Try again in ${String(reply.getHeader('retry-after') ?? 60)} seconds.` }));
+        return loginPage(request, reply, 429, { phone: entered.slice(0, 20), next, error: `Too many failed logins. Try again in ${String(reply.getHeader('retry-after') ?? 60)} seconds.` });
       }
       if (!(err instanceof LoginRefused)) throw err;
       request.log.info('app simulator login refused');
@@ -164,23 +151,18 @@ ${opts.error ? `<p id="login-error" class="error" role="alert">${escapeHtml(opts
     const user = await currentUser(request);
     if (!user || (wanted && wanted !== user.phone)) {
       const note = user ? `You are logged in as ${user.phone}. Log in as ${wanted} to see their payment requests.` : undefined;
-      return send(reply, 200, loginPage(request, reply, { phone: wanted, next, note }));
+      return loginPage(request, reply, 200, { phone: wanted, next, note });
     }
     const pending = await pendingPaymentsOf(db, user.phone, deps.clock.now());
-    const items = pending.map((v) => `<li><a href="${paymentUrl(v.payment.paymentId)}"><span><span class="title">${escapeHtml(v.merchantName)}</span>`
-      + `<span class="sub">${escapeHtml(v.payment.paymentText ?? '')}</span></span>`
-      + `<span class="right"><span class="title">${escapeHtml(formatNok(v.payment.amount))}</span><span class="sub">${escapeHtml(outcomeOf(v.payment).badge)}</span></span></a></li>`);
-    return send(reply, 200, layout({
-      title: 'Payment requests',
-      appUser: chrome(request, reply, user),
+    return send(reply, 200, 'app-requests', {
+      appUser: chrome(request, reply),
       watch: { url: '/app/requests/state', value: requestsFingerprint(pending) },
-      body: `<h1>Payment requests</h1>
-<p class="center muted">Logged in as ${escapeHtml(user.name)} (${escapeHtml(user.phone)})</p>
-${items.length > 0
-    ? `<ul class="list" aria-label="Payment requests">${items.join('\n')}</ul>`
-    : '<p class="center" role="status">No payment requests right now.</p>'}
-<p class="hint center">New requests appear here by themselves.</p>`,
-    }));
+      user,
+      items: pending.map((v) => ({
+        url: paymentUrl(v.payment.paymentId), merchantName: v.merchantName, paymentText: v.payment.paymentText ?? '',
+        amount: formatNok(v.payment.amount), badge: outcomeOf(v.payment).badge,
+      })),
+    });
   });
 
   app.get('/requests/state', async (request, reply) => {
@@ -192,121 +174,81 @@ ${items.length > 0
 
   // ---- a payment ----
 
-  async function paymentScreen(request: FastifyRequest, reply: FastifyReply, user: AppUser, view: PaymentView): Promise<string> {
+  async function paymentScreen(request: FastifyRequest, reply: FastifyReply, user: AppUser, view: PaymentView): Promise<FastifyReply> {
     const p = view.payment;
-    const csrf = security.csrfToken(request, reply);
     const cards = await cardsOfUser(db, user.phone);
-    let cardPart: string;
-    if (cards.length === 0) {
-      cardPart = '<p class="error" role="alert">You have no card to pay with. Add one with the operator API (POST /admin/users/{phone}/cards).</p>';
-    } else if (cards.length === 1) {
-      cardPart = `<p class="card-line">${brandMark(cards[0].brand)}<span>Pay with ${escapeHtml(cardLabel(cards[0]))}</span></p>
-<input type="hidden" name="cardId" value="${escapeHtml(cards[0].cardId)}">`;
-    } else {
-      cardPart = `<fieldset><legend>Pay with</legend>
-${cards.map((c, i) => `<label class="card-option"><input type="radio" name="cardId" value="${escapeHtml(c.cardId)}"${i === 0 ? ' checked' : ''}>${brandMark(c.brand)}<span>${escapeHtml(cardLabel(c))}</span></label>`).join('\n')}
-</fieldset>`;
-    }
-    return layout({
-      title: `Pay to ${view.merchantName}`,
-      appUser: chrome(request, reply, user),
-      watch: { url: `${paymentUrl(p.paymentId)}/state`, value: 'AWAITING_USER', noscriptRefresh: false },
-      body: `${merchantHeader('Pay to', view.merchantName, p.msn, view.companyName)}
-<section class="summary" aria-label="Summary">
-<p class="amount">${escapeHtml(formatNok(p.amount))}</p>
-${p.paymentText ? `<p class="text">${escapeHtml(p.paymentText)}</p>` : ''}
-<p class="order">Order ID ${escapeHtml(p.merchantOrderId)}</p>
-</section>
-<div class="actions">
-<form method="post" action="${paymentUrl(p.paymentId)}/pay" data-progress="Processing…">
-${csrfField(csrf)}
-${cardPart}
-${cards.length > 0 ? '<button type="submit" class="primary">Pay</button>' : ''}
-</form>
-<form method="post" action="${paymentUrl(p.paymentId)}/reject" data-progress="Rejecting…">
-${csrfField(csrf)}
-<button type="submit" class="secondary">Reject</button>
-</form>
-</div>
-<p id="progress" class="progress" role="status" hidden></p>`,
+    return send(reply, 200, 'app-payment', {
+      appUser: chrome(request, reply),
+      watch: stateWatch(p.paymentId, 'AWAITING_USER', false),
+      csrf: security.csrfToken(request, reply),
+      merchant: merchantOf(view),
+      amount: formatNok(p.amount),
+      paymentText: p.paymentText,
+      orderId: p.merchantOrderId,
+      paymentUrl: paymentUrl(p.paymentId),
+      cards: cards.map((c) => ({ cardId: c.cardId, brand: c.brand, label: cardLabel(c) })),
     });
   }
 
-  function threeDsStep(request: FastifyRequest, reply: FastifyReply, user: AppUser, view: PaymentView): FastifyReply {
+  function threeDsStep(request: FastifyRequest, reply: FastifyReply, view: PaymentView): FastifyReply {
     const p = view.payment;
     const url = p.url3dSecure ?? '';
     const source = frameSourceOf(url);
-    const csrf = security.csrfToken(request, reply);
     // Not sandboxed: the bank's page needs its own origin (cookies, scripts), and after its redirect
     // the frame holds this server's own /mobileintercept page. The CSP allows framing only its origin.
-    const frame = source
-      ? `<iframe class="threeds" src="${escapeHtml(url)}" title="3-D Secure verification" referrerpolicy="no-referrer"></iframe>
-<p class="hint">The page does not show? <a href="${escapeHtml(url)}">Open the bank's page in this window</a>.</p>`
-      : `<p class="footer-links"><a class="button primary" href="${escapeHtml(url)}">Open the bank's page</a></p>`;
-    return send(reply, 200, layout({
-      title: 'Verify the payment',
-      appUser: chrome(request, reply, user),
-      watch: { url: `${paymentUrl(p.paymentId)}/state`, value: 'AWAITING_3DS', noscriptRefresh: false },
-      body: `<h1>Verify the payment</h1>
-${merchantHeader('Pay to', view.merchantName, p.msn, view.companyName, 'h2')}
-<p class="big-amount">${escapeHtml(formatNok(p.amount))}</p>
-<p class="center" role="status">Your bank needs to confirm this payment (3-D Secure). The app continues by itself when you are done.</p>
-${frame}
-<div class="actions"><form method="post" action="${paymentUrl(p.paymentId)}/reject" data-progress="Cancelling…">
-${csrfField(csrf)}
-<button type="submit" class="secondary">Cancel payment</button>
-</form></div>`,
-    }), { frameSrc: source ? ["'self'", source] : undefined });
+    return send(reply, 200, 'app-3ds', {
+      appUser: chrome(request, reply),
+      watch: stateWatch(p.paymentId, 'AWAITING_3DS', false),
+      csrf: security.csrfToken(request, reply),
+      merchant: merchantOf(view),
+      amount: formatNok(p.amount),
+      paymentUrl: paymentUrl(p.paymentId),
+      url3dSecure: url,
+      framed: source !== undefined,
+    }, { frameSrc: source ? ["'self'", source] : undefined });
   }
 
-  function processing(request: FastifyRequest, reply: FastifyReply, user: AppUser, view: PaymentView): FastifyReply {
+  function processing(request: FastifyRequest, reply: FastifyReply, view: PaymentView): FastifyReply {
     const p = view.payment;
-    return send(reply, 200, layout({
-      title: 'Processing',
-      appUser: chrome(request, reply, user),
-      watch: { url: `${paymentUrl(p.paymentId)}/state`, value: 'DELIVERING' },
-      body: `<h1>Processing…</h1>
-${merchantHeader('Pay to', view.merchantName, p.msn, view.companyName, 'h2')}
-<p class="big-amount">${escapeHtml(formatNok(p.amount))}</p>
-<p class="center" role="status">The payment is being processed. This page updates by itself.</p>`,
-    }));
+    return send(reply, 200, 'app-processing', {
+      appUser: chrome(request, reply),
+      watch: stateWatch(p.paymentId, 'DELIVERING'),
+      merchant: merchantOf(view),
+      amount: formatNok(p.amount),
+    });
   }
 
-  function receipt(request: FastifyRequest, reply: FastifyReply, user: AppUser, view: PaymentView, state: string): FastifyReply {
+  function receipt(request: FastifyRequest, reply: FastifyReply, view: PaymentView, state: string): FastifyReply {
     const p = view.payment;
-    const outcome = outcomeOf(p, state);
     const rows: Array<[string, string]> = [];
     if (view.card) rows.push([state === 'RESERVED' ? 'Paid with' : 'Card', cardLabel(view.card)]);
     rows.push(['Date', formatDateTime(p.updatedAt)]);
     if (state === 'RESERVED' && view.payerName) rows.push(['Paid by', view.payerName]);
     rows.push(['Transaction ID', p.pspTransactionId], ['Order ID', p.merchantOrderId]);
     if (p.paymentText) rows.push(['Text', p.paymentText]);
-    return send(reply, 200, layout({
-      title: outcome.heading,
-      appUser: chrome(request, reply, user),
-      body: `<h1>${escapeHtml(outcome.heading)}</h1>
-<p class="status-line">${badge(outcome)}</p>
-${merchantHeader(state === 'RESERVED' ? 'Paid to' : 'Payment to', view.merchantName, p.msn, view.companyName, 'h2')}
-<p class="big-amount">${escapeHtml(formatNok(p.amount))}</p>
-<p class="center" role="status">${escapeHtml(outcome.message)}</p>
-<dl class="details">${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>
-${storeLink(p)}
-<p class="footer-links"><a href="/app">Payment requests</a> · <a href="/app/receipts">Receipts</a></p>`,
-    }));
+    return send(reply, 200, 'app-receipt', {
+      appUser: chrome(request, reply),
+      outcome: outcomeOf(p, state),
+      eyebrow: state === 'RESERVED' ? 'Paid to' : 'Payment to',
+      merchant: merchantOf(view),
+      amount: formatNok(p.amount),
+      rows,
+      storeUrl: storeUrl(p),
+    });
   }
 
   app.get('/payments/:id', async (request, reply) => {
     const user = await currentUser(request);
     const { id } = request.params as { id: string };
-    if (!user) return send(reply, 200, loginPage(request, reply, { next: safeNext(paymentUrl(id)), note: 'Log in to see this payment request.' }));
+    if (!user) return loginPage(request, reply, 200, { next: safeNext(paymentUrl(id)), note: 'Log in to see this payment request.' });
     const view = await paymentOf(user, id);
     const state = effectiveState(view.payment, deps.clock.now());
     switch (state) {
-      case 'AWAITING_USER': return send(reply, 200, await paymentScreen(request, reply, user, view));
-      case 'AWAITING_3DS': return threeDsStep(request, reply, user, view);
-      case 'DELIVERING': return processing(request, reply, user, view);
+      case 'AWAITING_USER': return paymentScreen(request, reply, user, view);
+      case 'AWAITING_3DS': return threeDsStep(request, reply, view);
+      case 'DELIVERING': return processing(request, reply, view);
       // INITIATED with a phone cannot happen (the phone is set when the landing page is passed).
-      default: return receipt(request, reply, user, view, state);
+      default: return receipt(request, reply, view, state);
     }
   });
 
@@ -363,20 +305,15 @@ ${storeLink(p)}
 
   app.get('/receipts', async (request, reply) => {
     const user = await currentUser(request);
-    if (!user) return send(reply, 200, loginPage(request, reply, { next: '/app/receipts', note: 'Log in to see your receipts.' }));
+    if (!user) return loginPage(request, reply, 200, { next: '/app/receipts', note: 'Log in to see your receipts.' });
     const list = await receiptsOf(db, user.phone);
-    const items = list.map((v) => {
-      const o = outcomeOf(v.payment);
-      return `<li><a href="${paymentUrl(v.payment.paymentId)}"><span><span class="title">${escapeHtml(v.merchantName)}</span>`
-        + `<span class="sub">${escapeHtml(formatDateTime(v.payment.updatedAt))}${v.payment.paymentText ? ` · ${escapeHtml(v.payment.paymentText)}` : ''}</span></span>`
-        + `<span class="right"><span class="title">${escapeHtml(formatNok(v.payment.amount))}</span><span class="sub">${escapeHtml(o.badge)}</span></span></a></li>`;
+    return send(reply, 200, 'app-receipts', {
+      appUser: chrome(request, reply),
+      items: list.map((v) => ({
+        url: paymentUrl(v.payment.paymentId), merchantName: v.merchantName, date: formatDateTime(v.payment.updatedAt),
+        paymentText: v.payment.paymentText, amount: formatNok(v.payment.amount), badge: outcomeOf(v.payment).badge,
+      })),
     });
-    return send(reply, 200, layout({
-      title: 'Receipts',
-      appUser: chrome(request, reply, user),
-      body: `<h1>Receipts</h1>
-${items.length > 0 ? `<ul class="list" aria-label="Receipts">${items.join('\n')}</ul>` : '<p class="center" role="status">No receipts yet.</p>'}`,
-    }));
   });
 
   // ---- the isApp deeplink ----
@@ -390,9 +327,9 @@ ${items.length > 0 ? `<ul class="list" aria-label="Receipts">${items.join('\n')}
     }
     const user = await currentUser(request);
     if (!user) {
-      return send(reply, 200, loginPage(request, reply, {
+      return loginPage(request, reply, 200, {
         next: `/app/deeplink?token=${encodeURIComponent(token)}`, note: `Log in to pay ${formatNok(view.payment.amount)} to ${view.merchantName}.`,
-      }));
+      });
     }
     let payment = view.payment;
     if (effectiveState(payment, deps.clock.now()) === 'INITIATED') {

@@ -9,6 +9,8 @@ import type { FastifyInstance } from 'fastify';
  *   (the answer comes when makePayment is over, which can take seconds).
  * - An element with data-watch-url polls that URL; when its {"v"} differs from data-watch-value the
  *   page reloads (new payment requests, a payment that expired or finished elsewhere).
+ * - A hidden button with data-copy="<id>" appears where the clipboard can be written, and copies the
+ *   text of the element <id> (the front door's curl).
  */
 const SCRIPT = `(function () {
   'use strict';
@@ -27,6 +29,21 @@ const SCRIPT = `(function () {
       if (status) { status.textContent = text; status.hidden = false; }
     }, 0);
   });
+
+  if (navigator.clipboard) {
+    document.querySelectorAll('button[data-copy]').forEach(function (button) {
+      var source = document.getElementById(button.getAttribute('data-copy'));
+      if (!source) return;
+      var label = button.textContent;
+      button.hidden = false;
+      button.addEventListener('click', function () {
+        navigator.clipboard.writeText(source.textContent).then(
+          function () { button.textContent = 'Copied'; },
+          function () { button.textContent = 'Select the text to copy it'; }
+        ).then(function () { setTimeout(function () { button.textContent = label; }, 2000); });
+      });
+    });
+  }
 
   var watched = document.querySelector('[data-watch-url]');
   if (watched) {
@@ -120,6 +137,11 @@ ul.list .right{text-align:right;white-space:nowrap}
 .threeds{width:100%;height:22rem;border:1px solid var(--line);border-radius:.75rem;background:#fff}
 .progress{text-align:center;font-weight:600}
 .footer-links{text-align:center;margin-top:1.25rem}
+.wide .top,.wide main{max-width:44rem}
+code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:.9em;overflow-wrap:anywhere}
+pre.code{background:var(--bg);border:1px solid var(--line);border-radius:.6rem;padding:.75rem 1rem;margin:.75rem 0;overflow-x:auto;font-size:.85rem;line-height:1.5}
+pre.code code{font-size:inherit;overflow-wrap:normal}
+@media (max-width:36rem){dl.credentials{grid-template-columns:1fr;gap:0}dl.credentials dd{text-align:left;margin-bottom:.6rem}}
 `;
 
 const ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#ff5b24"/><path d="M9 15a7 7 0 0 0 14 0" fill="none" stroke="#fff" stroke-width="3" stroke-linecap="round"/><circle cx="20" cy="9.5" r="2.3" fill="#fff"/></svg>`;

@@ -1,8 +1,10 @@
-// Pieces of HTML about a payment, shared by the landing page, the app simulator and the 3-D Secure
-// return page: the outcome of a finished payment, the merchant's header, the way back to the store.
+// What the pages show about a payment, as plain data for the templates: the state as the user sees
+// it, the outcome of a finished payment, the merchant's header, the one-line summary and the way back
+// to the store. Shared by the landing page, the app simulator and the 3-D Secure return page.
 import { isWaiting } from '../../domain/payment.ts';
 import type { PaymentRow } from '../../store/payments.ts';
-import { escapeHtml, formatNok } from './layout.ts';
+import type { PaymentView } from '../../store/app-views.ts';
+import { formatNok } from './layout.ts';
 
 /** The state as the user must see it: a waiting payment past its deadline has expired, swept or not. */
 export function effectiveState(p: PaymentRow, now: Date): string {
@@ -43,27 +45,26 @@ export function outcomeOf(p: PaymentRow, state: string = p.state): Outcome {
   }
 }
 
-export function badge(o: Outcome): string {
-  return `<span class="badge ${o.tone}">${escapeHtml(o.badge)}</span>`;
-}
-
 const UNSAFE_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:', 'filesystem:']);
 
 /**
- * The link back to the store (pspRedirectUrl), or '' for skipLandingPage payments, which have no
- * result page. With isApp the URL may be an app's own scheme; script-ish schemes are never linked.
+ * The link back to the store (pspRedirectUrl), or undefined for skipLandingPage payments, which have
+ * no result page. With isApp the URL may be an app's own scheme; script-ish schemes are never linked.
  */
-export function storeLink(p: PaymentRow): string {
-  if (p.skipLandingPage) return '';
+export function storeUrl(p: PaymentRow): string | undefined {
+  if (p.skipLandingPage) return undefined;
   let url: URL;
-  try { url = new URL(p.pspRedirectUrl); } catch { return ''; }
-  if (UNSAFE_SCHEMES.has(url.protocol)) return '';
-  return `<p class="footer-links"><a class="button secondary" href="${escapeHtml(p.pspRedirectUrl)}">Back to the store</a></p>`;
+  try { url = new URL(p.pspRedirectUrl); } catch { return undefined; }
+  if (UNSAFE_SCHEMES.has(url.protocol)) return undefined;
+  return p.pspRedirectUrl;
 }
 
-/** "Pay to / Merchant / #MSN · COMPANY", as at the top of the app's payment screen. */
-export function merchantHeader(eyebrow: string, merchantName: string, msn: string, companyName: string, headingLevel: 'h1' | 'h2' = 'h1'): string {
-  return `<p class="eyebrow">${escapeHtml(eyebrow)}</p>
-<${headingLevel} class="merchant">${escapeHtml(merchantName)}</${headingLevel}>
-<p class="org">#${escapeHtml(msn)}${companyName ? ` · ${escapeHtml(companyName)}` : ''}</p>`;
+/** The merchant as the app's header names it: "Merchant / #MSN · COMPANY". */
+export function merchantOf(view: PaymentView): { name: string; msn: string; companyName: string } {
+  return { name: view.merchantName, msn: view.payment.msn, companyName: view.companyName };
+}
+
+/** The payment in one line (amount, merchant, text), as the landing pages show it. */
+export function summaryOf(view: PaymentView): { amount: string; merchantName: string; paymentText: string | null } {
+  return { amount: formatNok(view.payment.amount), merchantName: view.merchantName, paymentText: view.payment.paymentText };
 }

@@ -1,14 +1,17 @@
-// The user's side, in its own Fastify scope: the landing page, the app simulator and their assets.
+// The user's side, in its own Fastify scope: the front door (GET /), the landing page, the app
+// simulator and their assets.
 // Inside the scope every answer carries the pages' security headers, form bodies are parsed, and
 // errors are HTML pages (the API's JSON error shapes stay outside).
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
 import type { Services } from '../app.ts';
 import { ApiError } from '../../domain/errors.ts';
 import { registerAssetRoutes } from './assets.ts';
 import { registerLandingRoutes } from './landing.ts';
 import { registerAppRoutes } from './app.ts';
-import { applyPageHeaders, loadWebKey, WebError, WebSecurity } from './security.ts';
-import { errorPage } from './layout.ts';
+import { registerFrontDoor } from './front-door.ts';
+import { loadWebKey, WebError, WebSecurity } from './security.ts';
+import { sendPage } from './layout.ts';
 import { handleDatabaseUnavailable } from '../plugins/errors.ts';
 
 const FORM_BODY_LIMIT = 16 * 1024;
@@ -36,15 +39,9 @@ function htmlErrors(scope: FastifyInstance, hsts: boolean): void {
       message = status === 413 ? 'The form sent was too large.' : 'The request could not be understood.';
     }
     if (status >= 500 && !unavailable) request.log.error({ err: error }, 'unhandled error on a web page');
-    applyPageHeaders(reply, { hsts });
-    return reply.code(status).type('text/html; charset=utf-8')
-      .send(errorPage(title, message, '<p class="footer-links"><a href="/app">Open the app simulator</a></p>'));
+    return sendPage(reply, status, 'error', { title, message }, { hsts });
   });
-  scope.setNotFoundHandler((request, reply) => {
-    applyPageHeaders(reply, { hsts });
-    return reply.code(404).type('text/html; charset=utf-8')
-      .send(errorPage('Page not found', 'There is no page at this address.', '<p class="footer-links"><a href="/app">Open the app simulator</a></p>'));
-  });
+  scope.setNotFoundHandler((_request, reply) => sendPage(reply, 404, 'error', { title: 'Page not found', message: 'There is no page at this address.' }, { hsts }));
 }
 
 /** Form posts as a plain object of strings (first value wins), so the input checks see every field. */
@@ -60,7 +57,10 @@ export function registerWebRoutes(app: FastifyInstance, services: Services): voi
   const deps = services.payments;
   app.register(async (web) => {
     const security = new WebSecurity(await loadWebKey(services.database), services.config.publicUrl);
+    // Cookies are parsed for the pages only; the APIs never read or set one.
+    await web.register(fastifyCookie);
     registerAssetRoutes(web);
+    registerFrontDoor(web, services.config, security.hsts);
     await web.register(async (scope) => {
       formParser(scope);
       htmlErrors(scope, security.hsts);

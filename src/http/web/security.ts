@@ -1,5 +1,7 @@
 // Security of the user-facing pages: response headers (a strict CSP without inline script or style),
-// the app simulator's signed session cookie, and CSRF protection for every form.
+// the app simulator's signed session cookie, and CSRF protection for every form. Cookies are read and
+// written through @fastify/cookie (registered for the pages' scope in routes.ts); their values are
+// signed here, with the key below.
 //
 // CSRF: a signed double-submit token. Each browser gets a random nonce in a cookie; forms carry
 // HMAC(key, nonce) in a hidden field. A POST is accepted only when the field matches the HMAC of the
@@ -8,6 +10,7 @@
 //
 // The HMAC key is random, stored once in the settings table and shared by every process on the database.
 import { createHmac, randomBytes } from 'node:crypto';
+import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../../store/db.ts';
 import { getSetting, putSettingIfAbsent } from '../../store/keys.ts';
@@ -16,6 +19,7 @@ import { safeEqual } from '../../security/secrets.ts';
 const KEY_SETTING = 'web.hmac_key';
 export const SESSION_COOKIE = 'vipps_app_session';
 export const CSRF_COOKIE = 'vipps_csrf';
+/** The form field of the CSRF token (written by src/http/views/partials/csrf.eta). */
 export const CSRF_FIELD = '_csrf';
 const SESSION_TTL_SECONDS = 12 * 3600;
 
@@ -65,23 +69,21 @@ export class WebSecurity {
     return createHmac('sha256', this.key).update(`${purpose}\u0000${value}`).digest('base64url');
   }
 
-  private cookie(name: string, value: string, maxAgeSeconds: number): string {
-    return [
-      `${name}=${value}`, 'Path=/', `Max-Age=${maxAgeSeconds}`, 'HttpOnly', 'SameSite=Lax',
-      ...(this.secureCookies ? ['Secure'] : []),
-    ].join('; ');
+  /** Every cookie of the pages: the whole site, not for scripts, not sent on cross-site posts, https-only behind https. */
+  private cookieOptions(maxAgeSeconds?: number): CookieSerializeOptions {
+    return { path: '/', maxAge: maxAgeSeconds, httpOnly: true, sameSite: 'lax', secure: this.secureCookies };
   }
 
   // ---- CSRF ----
 
   /** The token for this browser's forms; sets the nonce cookie when the browser has none yet. */
   csrfToken(request: FastifyRequest, reply: FastifyReply): string {
-    let nonce = cookiesOf(request)[CSRF_COOKIE];
+    let nonce = request.cookies[CSRF_COOKIE];
     if (!nonce || !/^[A-Za-z0-9_-]{32}$/.test(nonce)) {
       nonce = randomBytes(24).toString('base64url');
-      appendSetCookie(reply, this.cookie(CSRF_COOKIE, nonce, 30 * 24 * 3600));
-      // A page rendered in the same request must see the new nonce too.
-      (request as { webCsrfNonce?: string }).webCsrfNonce = nonce;
+      reply.setCookie(CSRF_COOKIE, nonce, this.cookieOptions(30 * 24 * 3600));
+      // A form rendered later in the same request must carry the token of the new nonce too.
+      request.cookies[CSRF_COOKIE] = nonce;
     }
     return this.mac('csrf', nonce);
   }
@@ -94,7 +96,7 @@ export class WebSecurity {
       try { host = new URL(origin).host; } catch { host = undefined; }
       if (host === undefined || (host !== header(request, 'host') && origin !== this.publicOrigin)) throw csrfRefused();
     }
-    const nonce = cookiesOf(request)[CSRF_COOKIE];
+    const nonce = request.cookies[CSRF_COOKIE];
     const sent = body[CSRF_FIELD];
     if (!nonce || !sent || !safeEqual(sent, this.mac('csrf', nonce))) throw csrfRefused();
   }
@@ -104,16 +106,16 @@ export class WebSecurity {
   startSession(reply: FastifyReply, phone: string, now: Date): void {
     const expires = Math.floor(now.getTime() / 1000) + SESSION_TTL_SECONDS;
     const value = `${phone}.${expires}`;
-    appendSetCookie(reply, this.cookie(SESSION_COOKIE, `${value}.${this.mac('session', value)}`, SESSION_TTL_SECONDS));
+    reply.setCookie(SESSION_COOKIE, `${value}.${this.mac('session', value)}`, this.cookieOptions(SESSION_TTL_SECONDS));
   }
 
   endSession(reply: FastifyReply): void {
-    appendSetCookie(reply, this.cookie(SESSION_COOKIE, '', 0));
+    reply.clearCookie(SESSION_COOKIE, this.cookieOptions());
   }
 
   /** The phone number of the logged-in user, if the session cookie is valid and not expired. */
   sessionPhone(request: FastifyRequest, now: Date): string | undefined {
-    const raw = cookiesOf(request)[SESSION_COOKIE];
+    const raw = request.cookies[SESSION_COOKIE];
     const m = raw ? /^(\d{8})\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(raw) : null;
     if (!m) return undefined;
     const [, phone, expires, sig] = m;
@@ -159,31 +161,11 @@ export function frameSourceOf(url: string): string | undefined {
   return /^https?:\/\/[A-Za-z0-9.\-[\]:]+$/.test(origin) ? origin : undefined;
 }
 
-// ---- cookies and forms ----
+// ---- requests and forms ----
 
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-export function cookiesOf(request: FastifyRequest): Record<string, string> {
-  const out: Record<string, string> = Object.create(null);
-  const raw = header(request, 'cookie');
-  if (!raw) return out;
-  for (const part of raw.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    const name = part.slice(0, eq).trim();
-    if (name && !(name in out)) out[name] = part.slice(eq + 1).trim();
-  }
-  const fresh = (request as { webCsrfNonce?: string }).webCsrfNonce;
-  if (fresh) out[CSRF_COOKIE] = fresh;
-  return out;
-}
-
-/** Fastify appends to an existing set-cookie header rather than replacing it. */
-function appendSetCookie(reply: FastifyReply, cookie: string): void {
-  reply.header('set-cookie', cookie);
 }
 
 /** A parsed form body: only string fields, first value wins, no prototype. */

@@ -4,33 +4,27 @@
 // itself, and the page links back into the app.
 import type { FastifyReply } from 'fastify';
 import type { ThreeDsResult } from '../../operations/three-ds.ts';
-import { applyPageHeaders } from './security.ts';
-import { escapeHtml, formatNok, layout } from './layout.ts';
+import { formatNok, sendPage } from './layout.ts';
 import { outcomeOf } from './payment-views.ts';
 
 export function sendThreeDsReturnPage(reply: FastifyReply, result: ThreeDsResult | 'missing', hsts: boolean): FastifyReply {
-  applyPageHeaders(reply, { frameAncestors: 'self', hsts });
-  reply.type('text/html; charset=utf-8');
-  const back = '<p class="footer-links"><a class="button primary" href="/app" target="_top">Back to the app</a></p>';
+  const send = (status: number, data: object) => sendPage(reply, status, 'three-ds-return', data, { frameAncestors: 'self', hsts });
   if (result === 'missing') {
-    return reply.code(400).send(layout({ title: '3-D Secure', body: `<h1>Unknown 3-D Secure return</h1><p class="center">This link is missing its parameters.</p>${back}` }));
+    return send(400, { heading: 'Unknown 3-D Secure return', message: 'This link is missing its parameters.', backUrl: '/app' });
   }
   if (result.kind === 'unknown') {
-    return reply.code(404).send(layout({ title: '3-D Secure', body: `<h1>Unknown payment</h1><p class="center">This 3-D Secure link does not belong to any payment.</p>${back}` }));
+    return send(404, { heading: 'Unknown payment', message: 'This 3-D Secure link does not belong to any payment.', backUrl: '/app' });
   }
   const p = result.payment;
-  const outcome = outcomeOf(p);
   const message = p.state === 'RESERVED' ? 'The payment is approved.'
     : p.state === 'USER_CANCEL' ? 'The payment was cancelled.'
     : p.state === 'FAILED' ? `The payment failed${p.errorText ? `: ${p.errorText}` : '.'}`
     : p.state === 'TIMEOUT' ? 'The payment request expired.'
     : `The payment is ${p.state}.`;
-  const link = `<p class="footer-links"><a class="button primary" href="/app/payments/${encodeURIComponent(p.paymentId)}" target="_top">Back to the app</a></p>`;
-  return reply.code(200).send(layout({
-    title: '3-D Secure',
-    body: `<h1>${result.kind === 'done' ? '3-D Secure complete' : escapeHtml(outcome.heading)}</h1>
-<p class="big-amount">${escapeHtml(formatNok(p.amount))}</p>
-<p class="center" role="status">${escapeHtml(message)}</p>
-${link}`,
-  }));
+  return send(200, {
+    heading: result.kind === 'done' ? '3-D Secure complete' : outcomeOf(p).heading,
+    amount: formatNok(p.amount),
+    message,
+    backUrl: `/app/payments/${encodeURIComponent(p.paymentId)}`,
+  });
 }
