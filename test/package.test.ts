@@ -21,6 +21,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PROBES: ReadonlyArray<{ path: string; status: number; contentType: RegExp; contains?: string }> = [
   { path: '/health', status: 200, contentType: /^application\/json/, contains: '"status":"ok"' },
   { path: '/ready', status: 200, contentType: /^application\/json/, contains: '"status":"ready"' },
+  { path: '/', status: 200, contentType: /^text\/html/, contains: 'href="/docs"' },
 ];
 
 interface Run {
