@@ -52,8 +52,21 @@ function send(request: FastifyRequest, reply: FastifyReply, doc: { body: string;
   return reply.type(type).send(doc.body);
 }
 
-/** Swagger UI's settings: a selector between the three documents ("urls"), the PSP API first. */
+/** Swagger UI, in the browser (the explorer's scripts define it). */
+declare const SwaggerUIBundle: { plugins: { DownloadUrl: (system: unknown) => { components?: object } } };
+
+/**
+ * Swagger UI's settings: a selector between the three documents ("urls"), the PSP API first. The
+ * functions run in the browser: the initializer file carries their source text.
+ */
 const uiConfig = {
+  plugins: [
+    // Loads the document a `urls` entry names (the initializer's default plugin, which `plugins` replaces).
+    function downloadUrl(system: unknown) { return SwaggerUIBundle.plugins.DownloadUrl(system); },
+    // The top bar's default logo is an SVG with an inline <style>, which the CSP refuses; the
+    // initializer puts its own logo (an image) there.
+    function noDefaultLogo() { return { components: { Logo: function Logo() { return null; } } }; },
+  ],
   urls: [
     { url: DOCUMENTS.psp, name: 'PSP API' },
     { url: DOCUMENTS.signup, name: 'Signup API' },
