@@ -8,7 +8,7 @@ import { paymentAdminView, type PaymentDeps } from '../../operations/payment-dep
 import { userCancel } from '../../operations/cancel.ts';
 import type { AdminToken } from '../../operations/admin-token.ts';
 import { adminGuard } from './guard.ts';
-import { describeOnly, errorResponses, ok, payment } from './schemas.ts';
+import { describeAnswers, errorResponses, ok, ref } from './schemas.ts';
 
 const params = {
   type: 'object',
@@ -24,7 +24,7 @@ export function registerAdminPaymentRoutes(app: FastifyInstance, deps: { adminTo
 }
 
 function routes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: PaymentDeps }): void {
-  describeOnly(app);
+  describeAnswers(app);
   const onRequest = adminGuard(deps.adminToken);
   const db = deps.payments.database.db;
 
@@ -39,7 +39,7 @@ function routes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: 
     schema: {
       tags: ['Payments'], summary: 'A payment with its log and every makePayment attempt',
       params,
-      response: { 200: ok('The payment, its log and its makePayment attempts, read in one snapshot.', payment), ...errorResponses(400, 404) },
+      response: { 200: ok('The payment, its log and its makePayment attempts, read in one snapshot.', ref('Payment')), ...errorResponses(400, 404) },
     },
   }, async (request) => {
     const { pspId, pspTransactionId } = request.params as { pspId: string; pspTransactionId: string };
@@ -56,7 +56,7 @@ function routes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: 
       tags: ['Payments'], summary: 'Reject the payment as its user would (test environment)',
       description: 'The user cancels in the app: the payment becomes USER_CANCEL and the PSP is told by makePayment.',
       params,
-      response: { 200: ok('The payment after the rejection.', payment), ...errorResponses(400, 403, 404) },
+      response: { 200: ok('The payment after the rejection.', ref('Payment')), ...errorResponses(400, 403, 404) },
     },
   }, async (request) => {
     if (deps.payments.config.vippsEnv !== 'test') throw errors.testOnly();

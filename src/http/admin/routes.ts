@@ -7,7 +7,7 @@ import type { Database } from '../../store/db.ts';
 import { createPsp, listPspSummaries } from '../../operations/psps.ts';
 import type { Merchants } from '../../operations/merchants.ts';
 import { PIN_PATTERN, type CardInput, type Users } from '../../operations/users.ts';
-import { card as cardView, describeOnly, errorResponses, merchant, ok, pspCredentials, pspSummary, user } from './schemas.ts';
+import { describeAnswers, errorResponses, ok, ref } from './schemas.ts';
 
 export interface AdminDeps {
   database: Database;
@@ -39,12 +39,12 @@ const list = (name: string, items: object) => ({
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   app.register(async (admin) => {
     admin.addHook('onRequest', adminGuard(deps.adminToken));
-    describeOnly(admin);
+    describeAnswers(admin);
 
     admin.get('/psps', {
       schema: {
         tags: ['PSPs'], summary: 'List the PSPs',
-        response: { 200: ok('Every PSP, without its secrets.', list('psps', pspSummary)), ...errorResponses() },
+        response: { 200: ok('Every PSP, without its secrets.', list('psps', ref('PspSummary'))), ...errorResponses() },
       },
     }, async () => ({ psps: await listPspSummaries(deps.database.db) }));
 
@@ -52,7 +52,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       schema: {
         tags: ['PSPs'], summary: 'Create a PSP',
         description: 'New credentials for the PSP API and the Signup API. The client_secret and subscription key are shown only in this answer.',
-        response: { 201: ok('The new PSP and its credentials.', pspCredentials), ...errorResponses(400, 415) },
+        response: { 201: ok('The new PSP and its credentials.', ref('PspCredentials')), ...errorResponses(400, 415) },
         body: {
           type: 'object', required: ['name'], additionalProperties: false,
           properties: { name: { type: 'string', minLength: 1, maxLength: 200 } },
@@ -70,7 +70,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     admin.get('/merchants', {
       schema: {
         tags: ['Merchants'], summary: 'List every merchant of every PSP',
-        response: { 200: ok('Every merchant.', list('merchants', merchant)), ...errorResponses() },
+        response: { 200: ok('Every merchant.', list('merchants', ref('Merchant'))), ...errorResponses() },
       },
     }, async () => ({ merchants: await deps.merchants.listAll() }));
 
@@ -86,7 +86,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
           type: 'object', additionalProperties: false, minProperties: 1,
           properties: { active: { type: 'boolean' }, skipLandingPage: { type: 'boolean' } },
         },
-        response: { 200: ok('The merchant after the change.', merchant), ...errorResponses(400, 404, 415) },
+        response: { 200: ok('The merchant after the change.', ref('Merchant')), ...errorResponses(400, 404, 415) },
       },
     }, async (request) => {
       const { msn } = request.params as { msn: string };
@@ -96,7 +96,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     admin.get('/users', {
       schema: {
         tags: ['Test users'], summary: 'List the test users',
-        response: { 200: ok('Every test user with their cards.', list('users', user)), ...errorResponses() },
+        response: { 200: ok('Every test user with their cards.', list('users', ref('TestUser'))), ...errorResponses() },
       },
     }, async () => ({ users: await deps.users.list() }));
 
@@ -104,7 +104,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       schema: {
         tags: ['Test users'], summary: 'Create a test user',
         description: 'Without cards the user gets one VISA card; without a PIN the user logs in with the phone number alone (test environment only).',
-        response: { 201: ok('The new user.', user), ...errorResponses(400, 409, 415) },
+        response: { 201: ok('The new user.', ref('TestUser')), ...errorResponses(400, 409, 415) },
         body: {
           type: 'object', required: ['phone'], additionalProperties: false,
           properties: {
@@ -125,7 +125,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       schema: {
         tags: ['Test users'], summary: "Change a test user's name or PIN",
         description: 'A PIN of null removes it.',
-        response: { 200: ok('The user after the change.', user), ...errorResponses(400, 404, 415) },
+        response: { 200: ok('The user after the change.', ref('TestUser')), ...errorResponses(400, 404, 415) },
         params: phoneParams,
         body: {
           type: 'object', additionalProperties: false, minProperties: 1,
@@ -145,7 +145,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
         tags: ['Test users'], summary: 'Add a card to a test user',
         params: phoneParams,
         body: card,
-        response: { 201: ok('The new card.', cardView), ...errorResponses(400, 404, 415) },
+        response: { 201: ok('The new card.', ref('Card')), ...errorResponses(400, 404, 415) },
       },
     }, async (request, reply) => {
       const { phone } = request.params as { phone: string };

@@ -1,6 +1,7 @@
-// The operator API's answers as JSON Schema, for its OpenAPI document (/openapi/admin.json). They
-// describe; they do not shape: the operator routes serialize with JSON.stringify (see `describeOnly`),
-// so a field missing here is still sent, and the HTTP tests check the answers against these schemas.
+// The operator API's answers as JSON Schema, for its OpenAPI document (/openapi/admin.json): shared
+// schemas (its components) that the routes' responses refer to. They describe; they do not shape: the
+// operator routes serialize with JSON.stringify (see `describeAnswers`), so a field missing here is
+// still sent, and the HTTP tests check the answers against these schemas.
 import type { FastifyInstance } from 'fastify';
 
 /** The operator API's tags, in the order the document lists them. */
@@ -12,9 +13,18 @@ export const OPERATOR_TAGS = [
   { name: 'Status batch', description: 'The batch that applies the status updates of /v3/psppayments/updatestatus.' },
 ] as const;
 
-/** Route schemas describe the answers; JSON.stringify sends them, exactly as the handlers return them. */
-export function describeOnly(scope: FastifyInstance): void {
+/**
+ * For an operator API scope: the shared schemas its responses refer to, and JSON.stringify to send the
+ * answers exactly as the handlers return them (the response schemas describe them).
+ */
+export function describeAnswers(scope: FastifyInstance): void {
+  for (const schema of SHARED) scope.addSchema(schema);
   scope.setSerializerCompiler(() => (data) => JSON.stringify(data));
+}
+
+/** A reference to one of the shared schemas. */
+export function ref(id: SharedId): { $ref: string } {
+  return { $ref: `${id}#` };
 }
 
 const string = { type: 'string' } as const;
@@ -26,6 +36,7 @@ const boolean = { type: 'boolean' } as const;
 
 /** RFC 7807 problem details: every error of the operator API. */
 const problem = {
+  $id: 'Problem',
   type: 'object',
   required: ['type', 'title', 'status', 'detail', 'instance'],
   properties: {
@@ -54,18 +65,20 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 /** The error answers of a route, each with its description. */
 export function errorResponses(...codes: number[]): Record<number, object> {
   const out: Record<number, object> = {};
-  for (const code of [401, ...codes]) out[code] = { description: ERROR_DESCRIPTIONS[code], content: { 'application/problem+json': { schema: problem } } };
+  for (const code of [401, ...codes]) out[code] = { description: ERROR_DESCRIPTIONS[code], content: { 'application/problem+json': { schema: ref('Problem') } } };
   return out;
 }
 
-export const pspSummary = {
+const pspSummary = {
+  $id: 'PspSummary',
   type: 'object',
   additionalProperties: false,
   required: ['pspId', 'name', 'clientId', 'createdAt'],
   properties: { pspId: string, name: string, clientId: string, createdAt: dateTime },
 } as const;
 
-export const pspCredentials = {
+const pspCredentials = {
+  $id: 'PspCredentials',
   type: 'object',
   additionalProperties: false,
   required: ['pspId', 'name', 'clientId', 'clientSecret', 'subscriptionKey', 'note'],
@@ -79,7 +92,8 @@ export const pspCredentials = {
   },
 } as const;
 
-export const merchant = {
+const merchant = {
+  $id: 'Merchant',
   type: 'object',
   additionalProperties: false,
   required: [
@@ -109,7 +123,8 @@ export const merchant = {
   },
 } as const;
 
-export const card = {
+const card = {
+  $id: 'Card',
   type: 'object',
   additionalProperties: false,
   required: ['cardId', 'brand', 'maskedNumber', 'last4', 'expiryMonth', 'expiryYear'],
@@ -123,14 +138,16 @@ export const card = {
   },
 } as const;
 
-export const user = {
+const user = {
+  $id: 'TestUser',
   type: 'object',
   additionalProperties: false,
   required: ['phone', 'name', 'hasPin', 'cards'],
-  properties: { phone: string, name: string, hasPin: boolean, cards: { type: 'array', items: card } },
+  properties: { phone: string, name: string, hasPin: boolean, cards: { type: 'array', items: ref('Card') } },
 } as const;
 
-export const payment = {
+const payment = {
+  $id: 'Payment',
   type: 'object',
   additionalProperties: false,
   required: ['paymentId', 'pspId', 'pspTransactionId', 'merchantSerialNumber', 'merchantOrderId', 'amount', 'currency', 'state', 'deliveries'],
@@ -195,7 +212,8 @@ export const payment = {
   },
 } as const;
 
-export const batchRun = {
+const batchRun = {
+  $id: 'BatchRun',
   type: 'object',
   additionalProperties: false,
   required: ['runId', 'trigger', 'status', 'applied', 'rejected', 'startedAt'],
@@ -215,7 +233,8 @@ export const batchRun = {
   },
 } as const;
 
-export const rejectedUpdate = {
+const rejectedUpdate = {
+  $id: 'RejectedUpdate',
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -233,6 +252,10 @@ export const rejectedUpdate = {
     processedAt: nullableDateTime,
   },
 } as const;
+
+const SHARED = [problem, pspSummary, pspCredentials, merchant, card, user, payment, batchRun, rejectedUpdate];
+
+export type SharedId = 'Problem' | 'PspSummary' | 'PspCredentials' | 'Merchant' | 'Card' | 'TestUser' | 'Payment' | 'BatchRun' | 'RejectedUpdate';
 
 /** A 2xx answer with a JSON body. */
 export function ok(description: string, schema: object): object {

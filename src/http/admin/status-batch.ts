@@ -6,7 +6,7 @@ import type { PaymentDeps } from '../../operations/payment-deps.ts';
 import type { AdminToken } from '../../operations/admin-token.ts';
 import { REJECTION_REASONS, type RejectionReason } from '../../domain/status-rules.ts';
 import { adminGuard } from './guard.ts';
-import { batchRun, describeOnly, errorResponses, ok, rejectedUpdate } from './schemas.ts';
+import { describeAnswers, errorResponses, ok, ref } from './schemas.ts';
 
 const limit = (fallback: number) => ({ type: 'string', pattern: '^\\d{1,4}$', description: `How many, newest first (default ${fallback}, at most 1000).` });
 
@@ -21,7 +21,7 @@ export function registerAdminStatusBatchRoutes(app: FastifyInstance, deps: { adm
 }
 
 function routes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: PaymentDeps }): void {
-  describeOnly(app);
+  describeAnswers(app);
   const onRequest = adminGuard(deps.adminToken);
   const db = deps.payments.database.db;
 
@@ -30,7 +30,7 @@ function routes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: 
     schema: {
       tags: ['Status batch'], summary: 'Run the status batch now',
       description: 'Applies every pending status update, as the nightly run does, and answers when it is done.',
-      response: { 200: ok('The run.', batchRun), ...errorResponses() },
+      response: { 200: ok('The run.', ref('BatchRun')), ...errorResponses() },
     },
   }, async () => {
     const summary = await runStatusBatch(deps.payments, 'manual');
@@ -58,7 +58,7 @@ function routes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: 
                 mode: { type: 'string', enum: ['nightly', 'immediate'], description: 'STATUS_BATCH_MODE' },
               },
             },
-            runs: { type: 'array', items: batchRun },
+            runs: { type: 'array', items: ref('BatchRun') },
           },
         }),
         ...errorResponses(400),
@@ -81,7 +81,7 @@ function routes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: 
       response: {
         200: ok('The rejected updates, newest first.', {
           type: 'object', additionalProperties: false, required: ['rejected'],
-          properties: { rejected: { type: 'array', items: rejectedUpdate } },
+          properties: { rejected: { type: 'array', items: ref('RejectedUpdate') } },
         }),
         ...errorResponses(400),
       },

@@ -40,6 +40,8 @@ export function registerOperatorSpec(app: FastifyInstance, opts: { publicUrl: st
       },
       security: [{ adminToken: [] }],
     },
+    // The shared schemas of the operator routes are components named by their $id.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     transform: ({ schema, url }) => ({
       schema: isOperatorRoute(url) ? schema : { ...(schema ?? {}), hide: true },
       url,
