@@ -53,6 +53,12 @@ describe('the API explorer in Chromium', { skip: skipWithoutChromium }, () => {
     }
     assert.ok(!psp.some((p) => p.includes('makePaymentUrl')), 'the makePayment callback is not listed as a path');
     assert.match(await page.locator('.servers select option').first().textContent() ?? '', new RegExp(`^${base}/psp\\b`));
+    // The PSP's makePayment endpoint is the init operation's callback.
+    const init = page.locator('.opblock-post', { has: page.locator('.opblock-summary-path[data-path="/v3/psppayments/init"]') });
+    await init.locator('.opblock-summary').first().click();
+    await init.getByText('Callbacks', { exact: true }).click();
+    await init.getByText('{$request.body#/makePaymentUrl}').first().waitFor();
+    await screenshot(page, 'docs-psp-api-init-callbacks');
 
     const selector = page.locator('.topbar select');
     assert.deepEqual(await selector.locator('option').allTextContents(), ['PSP API', 'Signup API', 'Operator API']);
