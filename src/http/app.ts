@@ -21,6 +21,7 @@ import { registerPaymentRoutes } from './api/payments.ts';
 import { registerAdminPaymentRoutes } from './admin/payments.ts';
 import { registerAdminStatusBatchRoutes } from './admin/status-batch.ts';
 import { registerWebRoutes } from './web/routes.ts';
+import { registerApiDocs } from './docs/routes.ts';
 import type { PaymentDeps } from '../operations/payment-deps.ts';
 
 export interface Services {
@@ -170,6 +171,8 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
   });
 
   const auth = { credentials: services.credentials, tokens: services.tokens, merchants: services.merchants };
+  // Before the operator routes: their schemas make the operator API's document as they are registered.
+  registerApiDocs(app, services);
   registerAccessTokenRoutes(app, services);
   registerSignupRoutes(app, auth);
   registerAdminRoutes(app, services);

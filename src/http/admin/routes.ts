@@ -7,6 +7,7 @@ import type { Database } from '../../store/db.ts';
 import { createPsp, listPspSummaries } from '../../operations/psps.ts';
 import type { Merchants } from '../../operations/merchants.ts';
 import { PIN_PATTERN, type CardInput, type Users } from '../../operations/users.ts';
+import { describeAnswers, errorResponses, ok, ref } from './schemas.ts';
 
 export interface AdminDeps {
   database: Database;
@@ -28,17 +29,30 @@ const card = {
 } as const;
 
 const phoneParams = {
-  type: 'object', required: ['phone'], properties: { phone: { type: 'string', pattern: '^\\d{8}$' } },
+  type: 'object', required: ['phone'], properties: { phone: { type: 'string', pattern: '^\\d{8}$', description: 'The test user\'s phone number (8 digits).' } },
 } as const;
+
+const list = (name: string, items: object) => ({
+  type: 'object', additionalProperties: false, required: [name], properties: { [name]: { type: 'array', items } },
+});
 
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   app.register(async (admin) => {
     admin.addHook('onRequest', adminGuard(deps.adminToken));
+    describeAnswers(admin);
 
-    admin.get('/psps', async () => ({ psps: await listPspSummaries(deps.database.db) }));
+    admin.get('/psps', {
+      schema: {
+        tags: ['PSPs'], summary: 'List the PSPs',
+        response: { 200: ok('Every PSP, without its secrets.', list('psps', ref('PspSummary'))), ...errorResponses() },
+      },
+    }, async () => ({ psps: await listPspSummaries(deps.database.db) }));
 
     admin.post('/psps', {
       schema: {
+        tags: ['PSPs'], summary: 'Create a PSP',
+        description: 'New credentials for the PSP API and the Signup API. The client_secret and subscription key are shown only in this answer.',
+        response: { 201: ok('The new PSP and its credentials.', ref('PspCredentials')), ...errorResponses(400, 415) },
         body: {
           type: 'object', required: ['name'], additionalProperties: false,
           properties: { name: { type: 'string', minLength: 1, maxLength: 200 } },
@@ -53,25 +67,44 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       });
     });
 
-    admin.get('/merchants', async () => ({ merchants: await deps.merchants.listAll() }));
+    admin.get('/merchants', {
+      schema: {
+        tags: ['Merchants'], summary: 'List every merchant of every PSP',
+        response: { 200: ok('Every merchant.', list('merchants', ref('Merchant'))), ...errorResponses() },
+      },
+    }, async () => ({ merchants: await deps.merchants.listAll() }));
 
     admin.patch('/merchants/:msn', {
       schema: {
-        params: { type: 'object', required: ['msn'], properties: { msn: { type: 'string', pattern: '^\\d{5,6}$' } } },
+        tags: ['Merchants'], summary: "Set a merchant's flags",
+        description: 'An inactive merchant cannot initiate payments; skipLandingPage lets its PSP skip the landing page.',
+        params: {
+          type: 'object', required: ['msn'],
+          properties: { msn: { type: 'string', pattern: '^\\d{5,6}$', description: 'The merchantSerialNumber.' } },
+        },
         body: {
           type: 'object', additionalProperties: false, minProperties: 1,
           properties: { active: { type: 'boolean' }, skipLandingPage: { type: 'boolean' } },
         },
+        response: { 200: ok('The merchant after the change.', ref('Merchant')), ...errorResponses(400, 404, 415) },
       },
     }, async (request) => {
       const { msn } = request.params as { msn: string };
       return deps.merchants.setFlags(msn, request.body as { active?: boolean; skipLandingPage?: boolean });
     });
 
-    admin.get('/users', async () => ({ users: await deps.users.list() }));
+    admin.get('/users', {
+      schema: {
+        tags: ['Test users'], summary: 'List the test users',
+        response: { 200: ok('Every test user with their cards.', list('users', ref('TestUser'))), ...errorResponses() },
+      },
+    }, async () => ({ users: await deps.users.list() }));
 
     admin.post('/users', {
       schema: {
+        tags: ['Test users'], summary: 'Create a test user',
+        description: 'Without cards the user gets one VISA card; without a PIN the user logs in with the phone number alone (test environment only).',
+        response: { 201: ok('The new user.', ref('TestUser')), ...errorResponses(400, 409, 415) },
         body: {
           type: 'object', required: ['phone'], additionalProperties: false,
           properties: {
@@ -90,6 +123,9 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
 
     admin.patch('/users/:phone', {
       schema: {
+        tags: ['Test users'], summary: "Change a test user's name or PIN",
+        description: 'A PIN of null removes it.',
+        response: { 200: ok('The user after the change.', ref('TestUser')), ...errorResponses(400, 404, 415) },
         params: phoneParams,
         body: {
           type: 'object', additionalProperties: false, minProperties: 1,
@@ -104,7 +140,14 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       return deps.users.update(phone, request.body as { name?: string; pin?: string | null });
     });
 
-    admin.post('/users/:phone/cards', { schema: { params: phoneParams, body: card } }, async (request, reply) => {
+    admin.post('/users/:phone/cards', {
+      schema: {
+        tags: ['Test users'], summary: 'Add a card to a test user',
+        params: phoneParams,
+        body: card,
+        response: { 201: ok('The new card.', ref('Card')), ...errorResponses(400, 404, 415) },
+      },
+    }, async (request, reply) => {
       const { phone } = request.params as { phone: string };
       return reply.code(201).send(await deps.users.addCard(phone, request.body as CardInput));
     });
