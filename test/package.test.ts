@@ -22,6 +22,10 @@ const PROBES: ReadonlyArray<{ path: string; status: number; contentType: RegExp;
   { path: '/health', status: 200, contentType: /^application\/json/, contains: '"status":"ok"' },
   { path: '/ready', status: 200, contentType: /^application\/json/, contains: '"status":"ready"' },
   { path: '/', status: 200, contentType: /^text\/html/, contains: 'href="/docs"' },
+  { path: '/docs', status: 200, contentType: /^text\/html/, contains: 'swagger' },
+  { path: '/openapi/psp-api.yaml', status: 200, contentType: /^application\/yaml/, contains: 'openapi: 3' },
+  { path: '/openapi/psp-signup-api.yaml', status: 200, contentType: /^application\/yaml/, contains: 'openapi: 3' },
+  { path: '/openapi/admin.json', status: 200, contentType: /^application\/json/, contains: '"openapi":"3' },
 ];
 
 interface Run {
