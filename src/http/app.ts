@@ -140,6 +140,7 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
   // Before any route: 405/415 and the specs' media types need every route as it is registered.
   registerProtocolRules(app);
 
+  const logHeaders = logger.isLevelEnabled('debug');
   app.addHook('onResponse', async (request, reply) => {
     const h = request.headers;
     request.log.info({
@@ -158,7 +159,7 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
           }
         : undefined,
       // LOG_LEVEL=debug: what the client sent, secrets redacted (REDACTED_PATHS).
-      headers: logger.isLevelEnabled('debug') ? h : undefined,
+      headers: logHeaders ? h : undefined,
     }, 'request');
   });
 
