@@ -144,6 +144,7 @@ function banner(c: Config, url: string, database: string, admin: Pick<AdminToken
     `  environment: ${c.vippsEnv}    database: ${database}${c.workers > 1 ? `    workers: ${c.workers}` : ''}`,
     '',
     `  Start here: ${c.publicUrl}/  (what this server is, and links to the docs)`,
+    adminTokenLine(c, admin),
   ];
   if (c.vippsEnv === 'test') {
     lines.push(
@@ -163,7 +164,7 @@ function banner(c: Config, url: string, database: string, admin: Pick<AdminToken
       `      -H "Ocp-Apim-Subscription-Key: ${demo.psp.subscriptionKey}" --data ''`,
     );
   }
-  lines.push('', adminTokenLine(c, admin), '');
+  lines.push('');
   return lines.join('\n');
 }
 
