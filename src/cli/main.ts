@@ -252,7 +252,7 @@ async function runMigrate(args: string[]): Promise<number> {
 }
 
 async function help(args: string[]): Promise<number> {
-  const [name] = args;
+  const name = args[0]?.startsWith('-') ? undefined : args[0];
   const command = name === undefined ? undefined : COMMANDS.find((c) => c.name === name);
   if (command && command.name !== 'help') return command.run(['--help']);
   if (name !== undefined && !command) throw new UsageError(`Unknown command "${name}".`);

@@ -87,7 +87,7 @@ export function createLogger(level: string, format: 'json' | 'pretty' | 'auto' =
   return pino(options, prettyStream({
     colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', sync: true,
     // A request is one line: "GET /ready 200 1.2 ms request"; the other fields follow below it.
-    messageFormat: '{if method}{method} {path} {statusCode} {ms} ms {end}{msg}', ignore: 'pid,hostname,service,method,path,statusCode,ms',
+    messageFormat: '{if method}{method} {path} {statusCode} {end}{if ms}{ms} ms {end}{msg}', ignore: 'pid,hostname,service,method,path,statusCode,ms',
   }));
 }
 
