@@ -16,6 +16,8 @@ export interface Config {
   vippsEnv: VippsEnv;
   adminToken: string | undefined;
   logLevel: string;
+  /** `auto`: human-readable lines when stdout is a terminal, JSON lines otherwise. */
+  logFormat: 'json' | 'pretty' | 'auto';
   accessTokenTtlSeconds: number;
   dbPoolSize: number;
   landingTimeoutSeconds: number;
@@ -63,6 +65,7 @@ export const SETTINGS: ReadonlyArray<{ name: string; default: string; descriptio
   { name: 'VIPPS_ENV', default: 'test', description: '`test` (seeds demo data, enables test-only endpoints) or `production`.' },
   { name: 'ADMIN_TOKEN', default: '(generated in test)', description: 'Bearer token for /admin/*. In test, generated, stored and printed once when unset; in production the operator API is off without it.' },
   { name: 'LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent.' },
+  { name: 'LOG_FORMAT', default: 'json (pretty on a terminal)', description: '`json` (one JSON object a line) or `pretty` (human-readable lines). Unset: pretty when stdout is a terminal, JSON otherwise.' },
   { name: 'ACCESS_TOKEN_TTL_SECONDS', default: '3600 (test) / 86400 (production)', description: 'Lifetime of access tokens from /accessToken/get.' },
   { name: 'WORKERS', default: '1', description: 'Server processes sharing the port (`auto`: one per core). More than one needs DATABASE_URL: the embedded database serves one process.' },
   { name: 'DB_POOL_SIZE', default: '20', description: 'Connections in the PostgreSQL pool (DATABASE_URL only).' },
@@ -157,6 +160,12 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
 
+  const rawFormat = nonEmpty(env, 'LOG_FORMAT')?.toLowerCase();
+  if (rawFormat !== undefined && rawFormat !== 'json' && rawFormat !== 'pretty') {
+    problems.push(`LOG_FORMAT must be "json" or "pretty", got "${env.LOG_FORMAT?.trim()}"`);
+  }
+  const logFormat = rawFormat === 'json' || rawFormat === 'pretty' ? rawFormat : 'auto';
+
   const accessTokenTtlSeconds = intSetting(
     env, 'ACCESS_TOKEN_TTL_SECONDS', vippsEnv === 'production' ? 86400 : 3600, 60, 31 * 86400, problems,
   );
@@ -208,7 +217,7 @@ export function loadConfig(env: Env = process.env): Config {
     statusBatchCron, statusBatchTz, statusBatchMode, statusBatchChunkSize, idempotencyRetentionHours,
     headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections, workers,
     authFailureLimitPerClient, authFailureLimitPerAddress, authFailureWindowSeconds, appLoginFailureLimitPerNumber,
-    port, host, publicUrl, publicUrlExplicit, databaseUrl, dataDir, vippsEnv, adminToken, logLevel, accessTokenTtlSeconds, dbPoolSize,
+    port, host, publicUrl, publicUrlExplicit, databaseUrl, dataDir, vippsEnv, adminToken, logLevel, logFormat, accessTokenTtlSeconds, dbPoolSize,
     landingTimeoutSeconds, appTimeoutSeconds, makePaymentTimeoutMs, makePaymentConcurrencyPerPsp, makePaymentConcurrency, allowPrivateCallbacks, sweepIntervalMs,
   };
 }

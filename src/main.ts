@@ -42,18 +42,25 @@ export async function freePort(host: string): Promise<number> {
   });
 }
 
-export async function startServer(givenConfig: Config, opts: { clock?: Clock } = {}): Promise<RunningServer> {
+export interface StartOptions {
+  clock?: Clock;
+  /** Called once the database is open, migrated and seeded, before the server listens. */
+  onDatabaseReady?: () => void;
+}
+
+export async function startServer(givenConfig: Config, opts: StartOptions = {}): Promise<RunningServer> {
   let config = givenConfig;
   if (config.port === 0 && !config.publicUrlExplicit) {
     const port = await freePort(config.host);
     config = { ...config, port, publicUrl: `http://localhost:${port}` };
   }
   const clock = opts.clock ?? systemClock;
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, config.logFormat);
   const database: Database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, log: logger });
   try {
     await migrate(database);
     if (config.vippsEnv === 'test') await seedDemo(database);
+    opts.onDatabaseReady?.();
     const client = new MakePaymentClient({ timeoutMs: config.makePaymentTimeoutMs, allowPrivate: config.allowPrivateCallbacks });
     const outbound = new OutboundLimiter(config.makePaymentConcurrencyPerPsp, config.makePaymentConcurrency);
     const notifier = new Notifier({ database, clock, client, outbound, log: logger, makePaymentTimeoutMs: config.makePaymentTimeoutMs });

@@ -2,11 +2,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { ADMIN_TOKEN, adminHeaders, call, DEMO, freshPostgresDatabase, startTestServer, type TestServer } from './support/server.ts';
+import { persistentStorage, startChild } from './support/child.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'vipps-psp.js');
@@ -20,7 +25,7 @@ interface Run {
 /** The environment without anything that would change what the CLI does. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['DATABASE_URL', 'DATA_DIR', 'ADMIN_TOKEN', 'VIPPS_PSP_URL', 'PORT', 'PUBLIC_URL', 'VIPPS_ENV', 'LOG_LEVEL', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT']) {
+  for (const name of ['DATABASE_URL', 'DATA_DIR', 'ADMIN_TOKEN', 'VIPPS_PSP_URL', 'PORT', 'HOST', 'PUBLIC_URL', 'VIPPS_ENV', 'LOG_LEVEL', 'LOG_FORMAT', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT']) {
     delete env[name];
   }
   return { ...env, ...extra };
@@ -61,6 +66,56 @@ describe('vipps-psp', { concurrency: true }, () => {
           assert.ok(run.stdout.includes(text), `--help mentions ${text}`);
         }
         assert.equal(run.stderr, '');
+      });
+
+      it('--help, help and no command print the same help: every command, the operator options, the main settings', async () => {
+        const [flag, word, none] = await Promise.all([cli(['--help']), cli(['help']), cli([])]);
+        for (const run of [flag, word, none]) assert.equal(run.code, 0, run.stderr);
+        assert.equal(word.stdout, flag.stdout);
+        assert.equal(none.stdout, flag.stdout);
+        for (const text of ['card add', 'payment show', 'status-batch rejected', 'user set-pin', 'merchant list', '--url URL', '--admin-token TOKEN', '--json',
+          'VIPPS_PSP_URL', '--version', 'LOG_FORMAT', 'DATA_DIR', 'vipps-psp start --help']) {
+          assert.ok(flag.stdout.includes(text), `--help mentions ${text}`);
+        }
+        const help = await cli(['help', 'card']);
+        assert.equal(help.code, 0, help.stderr);
+        assert.match(help.stdout, /vipps-psp card add --phone NUMBER --brand B/);
+      });
+
+      it('--version, -v and version print the version of package.json', async () => {
+        const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+        const runs = await Promise.all([cli(['--version']), cli(['-v']), cli(['version'])]);
+        for (const run of runs) {
+          assert.equal(run.code, 0, run.stderr);
+          assert.equal(run.stdout, `${version}\n`);
+        }
+      });
+
+      it('the README\'s "Command line" section shows every command of --help, and no other', async () => {
+        const run = await cli(['--help']);
+        const block = run.stdout.split('\nCommands:\n')[1].split('\n\n')[0];
+        // A command is its words up to the first option or placeholder: "psp create", "payment show", "help".
+        const words = (text: string) => {
+          const out: string[] = [];
+          for (const w of text.trim().split(/\s+/)) {
+            if (!/^[a-z][a-z-]*$/.test(w)) break;
+            out.push(w);
+          }
+          return out;
+        };
+        const commands = block.split('\n').map((line) => words(line.trim().split(/\s{2,}/)[0]).join(' '));
+        assert.ok(commands.includes('start') && commands.includes('payment show') && commands.length >= 16, block);
+        const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+        const section = readme.split('\n## Command line\n')[1]?.split('\n## ')[0];
+        assert.ok(section, 'the README has a "Command line" section');
+        const shown = [...section.matchAll(/^npx vipps-psp ([^\n#`]*)/gm)].map((m) => words(m[1])).filter((w) => w.length > 0);
+        const startsWith = (w: string[], command: string) => w.slice(0, command.split(' ').length).join(' ') === command;
+        for (const command of commands) {
+          assert.ok(shown.some((w) => startsWith(w, command)), `the README shows an example of vipps-psp ${command}`);
+        }
+        for (const w of shown) {
+          assert.ok(commands.some((c) => startsWith(w, c)), `the README's "vipps-psp ${w.join(' ')}" is a command of --help`);
+        }
       });
 
       it('migrate --help and psp create --help describe the command, exit 0', async () => {
@@ -232,6 +287,7 @@ describe('vipps-psp', { concurrency: true }, () => {
         const first = await cli(['migrate'], { DATA_DIR: dataDir });
         assert.equal(first.code, 0, first.stderr);
         assert.match(first.stdout, /Migrations applied to embedded PGlite/);
+        assert.match(first.stderr, /^Creating the embedded database in \S+ \(first start, takes a few seconds\)…\nDatabase ready \(\d+ migrations applied\) in \d+\.\d s\n$/);
         assert.ok((await readdir(join(dataDir, 'pgdata'))).includes('PG_VERSION'), 'the database files were written');
       } finally {
         await rm(dir, { recursive: true, force: true });
@@ -260,6 +316,186 @@ describe('vipps-psp', { concurrency: true }, () => {
       const run = await cli(['migrate'], { DATABASE_URL: 'mysql://localhost/x' });
       assert.equal(run.code, 2);
       assert.match(run.stderr, /DATABASE_URL/);
+    });
+  });
+
+  // One at a time: each starts servers, and the other groups run beside them.
+  describe('start', { concurrency: 1 }, () => {
+    const onPostgres = { skip: process.env.DATABASE_URL ? false : 'DATABASE_URL is not set' };
+    // A first start on a fresh embedded database runs initdb: on a busy machine, well over 30 s.
+    const SLOW_START_MS = 120_000;
+
+    /** A database name on the PostgreSQL of DATABASE_URL that does not exist yet, and a way to drop it. */
+    function missingDatabase() {
+      const name = `vipps_psp_test_${randomBytes(6).toString('hex')}`;
+      const url = new URL(process.env.DATABASE_URL!);
+      url.pathname = `/${name}`;
+      const onServer = async <T>(work: (c: pg.Client) => Promise<T>): Promise<T> => {
+        const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
+        await c.connect();
+        try {
+          return await work(c);
+        } finally {
+          await c.end();
+        }
+      };
+      return {
+        name, url, onServer,
+        exists: () => onServer(async (c) => (await c.query('select 1 from pg_database where datname = $1', [name])).rowCount === 1),
+        drop: () => onServer((c) => c.query(`drop database if exists ${name} with (force)`)),
+      };
+    }
+
+    async function waitForOutput(child: { output(): string }, pattern: RegExp): Promise<string> {
+      const deadline = Date.now() + 10_000;
+      while (!pattern.test(child.output())) {
+        assert.ok(Date.now() < deadline, `no ${pattern} in the output:\n${child.output()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return child.output();
+    }
+
+    it('a busy port is refused with exit 1 and one clear line, before DATA_DIR (or a database) is created', async () => {
+      const blocker = createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+      const port = (blocker.address() as { port: number }).port;
+      const dir = await mkdtemp(join(tmpdir(), 'vipps-psp-port-'));
+      const missing = process.env.DATABASE_URL ? missingDatabase() : undefined;
+      try {
+        const dataDir = join(dir, 'data');
+        const run = await cli(['start'], { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir });
+        assert.equal(run.code, 1, run.stderr);
+        assert.equal(run.stderr, `Port ${port} on 127.0.0.1 is in use by another process. Set PORT to another port (PORT=0 picks a free one), or stop that process.\n`);
+        assert.equal(run.stdout, '');
+        assert.equal(existsSync(dataDir), false, 'DATA_DIR was not created');
+        if (missing) {
+          const onPg = await cli(['start'], { PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: missing.url.toString() });
+          assert.equal(onPg.code, 1, onPg.stderr);
+          assert.match(onPg.stderr, /is in use by another process/);
+          assert.equal(await missing.exists(), false, 'the database was not created');
+        }
+      } finally {
+        blocker.close();
+        await rm(dir, { recursive: true, force: true });
+        await missing?.drop();
+      }
+    });
+
+    it('the first start says it creates the database; a restart prints no progress and says the operator token is stored', async () => {
+      const storage = await persistentStorage();
+      try {
+        const first = await startChild({ ...storage.env, ADMIN_TOKEN: '' }, undefined, SLOW_START_MS);
+        first.kill();
+        await first.exited;
+        const out = first.output();
+        assert.match(out, /Operator API token \(shown once; set ADMIN_TOKEN to choose your own\): \S{20,}\n/);
+        assert.match(out, new RegExp(`Start here: http://localhost:${first.port}/ `));
+        if (!process.env.DATABASE_URL) {
+          assert.match(out, /Creating the embedded database in \S+ \(first start, takes a few seconds\)…\n/);
+          assert.match(out, /Database ready \(\d+ migrations applied\) in \d+\.\d s\n/);
+        }
+        const second = await startChild({ ...storage.env, ADMIN_TOKEN: '' }, undefined, SLOW_START_MS);
+        second.kill();
+        await second.exited;
+        const again = second.output();
+        assert.match(again, /Operator API token: the one printed on the first start, stored \(hashed\) in the database/);
+        assert.match(again, /ADMIN_TOKEN/);
+        assert.doesNotMatch(again, /shown once/);
+        assert.doesNotMatch(again, /Creating the embedded database|Created database|Database ready/);
+      } finally {
+        await storage.drop();
+      }
+    });
+
+    it('LOG_FORMAT=pretty writes readable lines with the secret headers redacted; without it a pipe gets JSON lines', async () => {
+      const secret = 'a-secret-header-value-4711';
+      const pretty = await startChild({ DATA_DIR: 'memory://', LOG_FORMAT: 'pretty', LOG_LEVEL: 'debug' }, undefined, SLOW_START_MS);
+      const json = await startChild({ DATA_DIR: 'memory://', LOG_LEVEL: 'debug' }, undefined, SLOW_START_MS).catch((err: unknown) => {
+        pretty.kill();
+        throw err;
+      });
+      try {
+        for (const child of [pretty, json]) {
+          const answer = await fetch(`${child.url}/admin/psps`, { headers: { authorization: `Bearer ${secret}`, client_secret: secret, 'ocp-apim-subscription-key': secret, cookie: `s=${secret}` } });
+          assert.equal(answer.status, 401);
+        }
+        const readable = await waitForOutput(pretty, /GET \/admin\/psps 401 [\d.]+ ms request[\s\S]*"client_secret"/);
+        assert.match(readable, /"authorization": "\[redacted\]"/);
+        assert.match(readable, /"client_secret": "\[redacted\]"/);
+        assert.match(readable, /"ocp-apim-subscription-key": "\[redacted\]"/);
+        assert.match(readable, /"cookie": "\[redacted\]"/);
+        assert.ok(!readable.includes(secret), readable);
+        assert.ok(!readable.split('\n').some((line) => line.startsWith('{"level"')), 'no JSON lines in pretty mode');
+
+        const lines = await waitForOutput(json, /"path":"\/admin\/psps"/);
+        const entry = lines.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, any>)
+          .find((e) => e.path === '/admin/psps');
+        assert.ok(entry, lines);
+        assert.equal(entry.statusCode, 401);
+        assert.equal(entry.headers.authorization, '[redacted]');
+        assert.equal(entry.headers.client_secret, '[redacted]');
+        assert.ok(!lines.includes(secret), lines);
+      } finally {
+        for (const child of [pretty, json]) {
+          child.kill();
+          await child.exited;
+        }
+      }
+    });
+
+    it('creates the missing PostgreSQL database of DATABASE_URL and says so', onPostgres, async () => {
+      const missing = missingDatabase();
+      try {
+        const child = await startChild({ DATABASE_URL: missing.url.toString() }, undefined, SLOW_START_MS);
+        try {
+          assert.match(child.output(), new RegExp(`Created database "${missing.name}" on 127\\.0\\.0\\.1:\\d+`));
+          assert.match(child.output(), /Database ready \(\d+ migrations applied\) in \d+\.\d s/);
+          assert.equal((await call(child.url, 'GET', '/ready')).body.status, 'ready');
+        } finally {
+          child.kill();
+          await child.exited;
+        }
+        // Started again, it finds the database and says nothing about it.
+        const again = await startChild({ DATABASE_URL: missing.url.toString() }, undefined, SLOW_START_MS);
+        again.kill();
+        await again.exited;
+        assert.doesNotMatch(again.output(), /Created database|Database ready/);
+      } finally {
+        await missing.drop();
+      }
+    });
+
+    it('processes creating the same missing database at once all succeed', onPostgres, async () => {
+      const missing = missingDatabase();
+      try {
+        const runs = await Promise.all([1, 2, 3].map(() => cli(['migrate'], { DATABASE_URL: missing.url.toString() })));
+        for (const run of runs) assert.equal(run.code, 0, run.stderr);
+        assert.equal(runs.filter((run) => run.stderr.includes(`Created database "${missing.name}"`)).length, 1, runs.map((r) => r.stderr).join('\n'));
+        assert.equal(await missing.exists(), true);
+      } finally {
+        await missing.drop();
+      }
+    });
+
+    it('a user who may not create the missing database gets exit 1 and the command that creates it', onPostgres, async () => {
+      const missing = missingDatabase();
+      const role = `${missing.name}_user`;
+      await missing.onServer((c) => c.query(`create role ${role} login nocreatedb`));
+      try {
+        const url = new URL(missing.url);
+        url.username = role;
+        url.password = '';
+        const run = await cli(['migrate'], { DATABASE_URL: url.toString() });
+        assert.equal(run.code, 1, run.stderr);
+        assert.match(run.stderr, new RegExp(`Database "${missing.name}" does not exist on 127\\.0\\.0\\.1:\\d+`));
+        assert.match(run.stderr, /no CREATEDB privilege/);
+        assert.match(run.stderr, new RegExp(`createdb -h 127\\.0\\.0\\.1 -p \\d+ -U postgres -O '${role}' '${missing.name}'`));
+        assert.match(run.stderr, new RegExp(`CREATE DATABASE "${missing.name}" OWNER "${role}";`));
+        assert.equal(await missing.exists(), false);
+      } finally {
+        await missing.drop();
+        await missing.onServer((c) => c.query(`drop role if exists ${role}`));
+      }
     });
   });
 });

@@ -51,6 +51,8 @@ describe('WORKERS', () => {
     const stub = await PspStub.start();
     try {
       server = await startChild({ ...storage.env, WORKERS: '2' });
+      // The first worker may answer /ready before the second listens; the banner follows once both do.
+      for (const deadline = Date.now() + 30_000; !/workers: 2/.test(server.output()) && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 50));
       assert.match(server.output(), /workers: 2/);
       const primary = server.process.pid!;
       const workers = workersOf(primary);

@@ -197,12 +197,16 @@ export const adminCommands: AdminCommand[] = [
   },
 ];
 
+/** The options every operator command takes, one a line (the top-level help prints them too). */
+export const ADMIN_OPTIONS_HELP = [
+  '  --url URL            server to call (env VIPPS_PSP_URL, default http://localhost:$PORT)',
+  '  --admin-token TOKEN  operator token (env ADMIN_TOKEN)',
+  '  --json               print the raw JSON answer',
+].join('\n');
+
 function commandHelp(c: AdminCommand): string {
   const own = Object.entries(c.options).map(([name, o]) => `  --${name}${o.type === 'string' ? ' VALUE' : ''}`).join('\n');
-  return `Usage: vipps-psp ${c.usage}\n\n${c.summary}.\n\nOptions:\n${own ? `${own}\n` : ''}` +
-    '  --url URL            server to call (env VIPPS_PSP_URL, default http://localhost:$PORT)\n' +
-    '  --admin-token TOKEN  operator token (env ADMIN_TOKEN)\n' +
-    '  --json               print the raw JSON answer\n' +
+  return `Usage: vipps-psp ${c.usage}\n\n${c.summary}.\n\nOptions:\n${own ? `${own}\n` : ''}${ADMIN_OPTIONS_HELP}\n` +
     '  -h, --help           this help\n';
 }
 

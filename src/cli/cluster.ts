@@ -4,6 +4,7 @@
 // SIGTERM/SIGINT stops them all gracefully before it exits.
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config.ts';
+import type { AdminToken } from '../operations/admin-token.ts';
 
 /** What a worker tells the primary once it listens. */
 export interface WorkerReady {
@@ -11,6 +12,7 @@ export interface WorkerReady {
   url: string;
   database: string;
   generatedAdminToken?: string;
+  adminTokenSource: AdminToken['source'];
 }
 
 export function isWorker(): boolean {
@@ -64,7 +66,8 @@ export async function startPrimary(c: Config, printBanner: (ready: WorkerReady) 
     }
   });
   started = true;
-  printBanner({ ...ready[0], generatedAdminToken: ready.find((r) => r.generatedAdminToken)?.generatedAdminToken });
+  const generator = ready.find((r) => r.generatedAdminToken);
+  printBanner(generator ? { ...ready[0], generatedAdminToken: generator.generatedAdminToken, adminTokenSource: 'generated' } : ready[0]);
 
   const stop = () => {
     if (stopping) return;

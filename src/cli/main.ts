@@ -2,61 +2,149 @@
 // running server's /admin API. The server, the database drivers and the seed are imported only by
 // `start` and `migrate`: loading them takes seconds, which --help and the operator commands (plain
 // HTTP calls) never need.
+//
+// Every command is one entry of COMMANDS: its first word, its lines in the top-level help and the
+// function that runs it. A new command is a new entry (its code may live in a file of its own).
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, SETTINGS, type Config } from '../config.ts';
 import { assertDataDirFree, DataDirLockedError } from '../store/data-dir-lock.ts';
 import type { DEMO } from '../operations/seed.ts';
-import { adminCommands, runAdminCommand } from './admin.ts';
+import type { AdminToken } from '../operations/admin-token.ts';
+import { ADMIN_OPTIONS_HELP, adminCommands, runAdminCommand } from './admin.ts';
 import { isWorker, reportReady, startPrimary } from './cluster.ts';
+import { portProblem, probePort } from './port.ts';
+
+export interface Command {
+  /** The first word after `vipps-psp`. */
+  name: string;
+  /** Its lines in the top-level help: how it is called and what it does, in one line each. */
+  help: ReadonlyArray<{ usage: string; summary: string }>;
+  /** Runs it with the words after the name; resolves with the exit code. */
+  run(args: string[]): Promise<number>;
+}
+
+/** A usage error: printed with a pointer to the help, exit code 2. */
+class UsageError extends Error {}
+
+/** A failure the user can act on: the message alone, exit code 1. */
+class StartError extends Error {}
+
+/** The version in package.json, two folders up from this file in src/ and in a built dist/ alike. */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 /** The settings, one a line, names aligned. */
-const SETTINGS_HELP = (() => {
-  const width = Math.max(...SETTINGS.map((s) => s.name.length)) + 1;
-  return SETTINGS.map((s) => `  ${s.name.padEnd(width)} ${s.description} Default: ${s.default}`).join('\n');
-})();
+function settingsHelp(names?: string[]): string {
+  const shown = names ? SETTINGS.filter((s) => names.includes(s.name)) : SETTINGS;
+  const width = Math.max(...shown.map((s) => s.name.length)) + 1;
+  return shown.map((s) => `  ${s.name.padEnd(width)} ${s.description} Default: ${s.default}`).join('\n');
+}
 
-const HELP = `vipps-psp — a self-hostable Vipps PSP API v3 server
+/** The settings a first start is most likely to need; `start --help` and the README list all. */
+const MAIN_SETTINGS = ['PORT', 'HOST', 'PUBLIC_URL', 'DATABASE_URL', 'DATA_DIR', 'VIPPS_ENV', 'ADMIN_TOKEN', 'LOG_LEVEL', 'LOG_FORMAT', 'WORKERS'];
+
+function topLevelHelp(): string {
+  const lines = COMMANDS.flatMap((c) => c.help);
+  const width = Math.max(...lines.map((l) => l.usage.length)) + 2;
+  const adminGroups = [...new Set(adminCommands.map((c) => c.group))].join(', ');
+  return `vipps-psp ${version()} — a self-hostable Vipps PSP API v3 server
 
 Usage: vipps-psp <command> [options]
 
 Commands:
-  start                                    Start the server (migrates the database first)
-  migrate                                  Apply database migrations and exit
-${adminCommands.map((c) => `  ${c.usage.padEnd(40)} ${c.summary}`).join('\n')}
+${lines.map((l) => `  ${l.usage.padEnd(width)}${l.summary}`).join('\n')}
 
-Run "vipps-psp <command> --help" for a command's options.
+Options of the operator commands (${adminGroups}), which call a running server's /admin API:
+${ADMIN_OPTIONS_HELP}
 
-Configuration (environment variables):
-${SETTINGS_HELP}
+Options of every command:
+  -h, --help           help; "vipps-psp <command> --help" for one command's
+  -v, --version        print the version (also without a command)
+
+Main settings of start (environment variables; all of them: "vipps-psp start --help", or the README's "Configuration"):
+${settingsHelp(MAIN_SETTINGS)}
 `;
-
-function fail(message: string, code = 2): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(code);
 }
 
 function config(): Config {
   try {
     return loadConfig();
   } catch (err) {
-    if (err instanceof ConfigError) fail(err.message);
+    if (err instanceof ConfigError) throw new UsageError(err.message);
     throw err;
   }
 }
 
-/**
- * Refuses at once, before the slow imports, a folder that another process has open. Opening the
- * database takes the lock itself (store/db.ts); this only makes the refusal quick.
- */
-function checkDataDir(c: Config): void {
-  if (!c.databaseUrl && c.dataDir !== 'memory://') assertDataDirFree(c.dataDir);
+/** Writes a progress line to stderr (stdout carries the banner and the log). */
+function progress(line: string): void {
+  process.stderr.write(`${line}\n`);
 }
 
-function banner(c: Config, url: string, database: string, generatedAdminToken: string | undefined, demo: typeof DEMO): string {
+/** Migrations in the drizzle folder (two folders up from here, as for the database code). */
+function migrationCount(): number {
+  const journal = JSON.parse(readFileSync(new URL('../../drizzle/meta/_journal.json', import.meta.url), 'utf8')) as { entries: unknown[] };
+  return journal.entries.length;
+}
+
+/**
+ * Before the database is opened: refuses at once a DATA_DIR another process has open (opening takes
+ * the lock itself, store/db.ts; this only makes the refusal quick), creates a missing PostgreSQL
+ * database, and tells when this is the first start on the data, which takes seconds. Returns a
+ * function to call once the database is ready, which reports how long it took (on a first start only).
+ */
+async function prepareDatabase(c: Config): Promise<() => void> {
+  const started = performance.now();
+  let fresh = false;
+  if (c.databaseUrl) {
+    const { ensureDatabase, DatabaseMissingError } = await import('../store/create-database.ts');
+    try {
+      const result = await ensureDatabase(c.databaseUrl);
+      if (result.created) {
+        fresh = true;
+        progress(`Created database "${result.name}" on ${result.where}; applying the migrations…`);
+      }
+    } catch (err) {
+      if (err instanceof DatabaseMissingError) throw new StartError(err.message);
+      throw err;
+    }
+  } else if (c.dataDir !== 'memory://') {
+    assertDataDirFree(c.dataDir);
+    if (!existsSync(path.join(c.dataDir, 'pgdata', 'PG_VERSION'))) {
+      fresh = true;
+      progress(`Creating the embedded database in ${c.dataDir} (first start, takes a few seconds)…`);
+    }
+  }
+  return () => {
+    if (fresh) progress(`Database ready (${migrationCount()} migrations applied) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  };
+}
+
+function adminTokenLine(c: Config, admin: Pick<AdminToken, 'source' | 'generated'>): string {
+  switch (admin.source) {
+    case 'generated':
+      return `  Operator API token (shown once; set ADMIN_TOKEN to choose your own): ${admin.generated}`;
+    case 'stored':
+      return '  Operator API token: the one printed on the first start, stored (hashed) in the database; it cannot be\n' +
+        '  shown again. Lost it? Start with ADMIN_TOKEN set to a token of your choice (the stored one is then not accepted).';
+    case 'env':
+      return '  Operator API token: ADMIN_TOKEN';
+    case 'disabled':
+      return `  Operator API: off (VIPPS_ENV=${c.vippsEnv} without ADMIN_TOKEN)`;
+  }
+}
+
+function banner(c: Config, url: string, database: string, admin: Pick<AdminToken, 'source' | 'generated'>, demo: typeof DEMO): string {
   const lines = [
     '',
     `  vipps-psp is listening on ${c.publicUrl}  (bound to ${url.replace('127.0.0.1', c.host)})`,
     `  environment: ${c.vippsEnv}    database: ${database}${c.workers > 1 ? `    workers: ${c.workers}` : ''}`,
+    '',
+    `  Start here: ${c.publicUrl}/  (what this server is, and links to the docs)`,
+    adminTokenLine(c, admin),
   ];
   if (c.vippsEnv === 'test') {
     lines.push(
@@ -76,34 +164,50 @@ function banner(c: Config, url: string, database: string, generatedAdminToken: s
       `      -H "Ocp-Apim-Subscription-Key: ${demo.psp.subscriptionKey}" --data ''`,
     );
   }
-  if (generatedAdminToken) {
-    lines.push('', `  Operator API token (shown once; set ADMIN_TOKEN to choose your own): ${generatedAdminToken}`);
-  }
   lines.push('');
   return lines.join('\n');
 }
 
-async function start(args: string[]): Promise<void> {
+function helpOnly(args: string[]): boolean {
   const { values } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, strict: true });
-  if (values.help) {
-    process.stdout.write(`Usage: vipps-psp start\n\nStarts the server. Configure it with environment variables:\n${SETTINGS_HELP}\n`);
-    return;
+  return values.help === true;
+}
+
+async function start(args: string[]): Promise<number> {
+  if (helpOnly(args)) {
+    process.stdout.write(`Usage: vipps-psp start\n\nStarts the server. Configure it with environment variables:\n${settingsHelp()}\n`);
+    return 0;
   }
   const c = config();
-  checkDataDir(c);
-  if (c.workers > 1 && !isWorker()) {
+  const worker = isWorker();
+  // Before anything is created: a busy port is one clear line, and no database or DATA_DIR is left behind.
+  if (!worker) {
+    const problem = await probePort(c.host, c.port);
+    if (problem) throw new StartError(problem);
+  }
+  // A worker finds the database prepared by the primary.
+  const databaseReady = worker ? () => {} : await prepareDatabase(c);
+  if (c.workers > 1 && !worker) {
     const seed = await import('../operations/seed.ts');
     await startPrimary(c, (ready) => {
-      process.stdout.write(`${banner(c, ready.url, ready.database, ready.generatedAdminToken, seed.DEMO)}\n`);
+      process.stdout.write(`${banner(c, ready.url, ready.database, { source: ready.adminTokenSource, generated: ready.generatedAdminToken }, seed.DEMO)}\n`);
     });
-    return;
+    return 0;
   }
   const [{ startServer }, seed] = await Promise.all([import('../main.ts'), import('../operations/seed.ts')]);
-  const server = await startServer(c);
-  if (isWorker()) {
-    reportReady({ url: server.url, database: server.services.database.describe, generatedAdminToken: server.services.adminToken.generated });
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer(c, { onDatabaseReady: databaseReady });
+  } catch (err) {
+    const problem = portProblem(err, c.host, c.port);
+    if (problem) throw new StartError(problem);
+    throw err;
+  }
+  const admin = server.services.adminToken;
+  if (worker) {
+    reportReady({ url: server.url, database: server.services.database.describe, generatedAdminToken: admin.generated, adminTokenSource: admin.source });
   } else {
-    process.stdout.write(`${banner(c, server.url, server.services.database.describe, server.services.adminToken.generated, seed.DEMO)}\n`);
+    process.stdout.write(`${banner(c, server.url, server.services.database.describe, admin, seed.DEMO)}\n`);
   }
   let stopping = false;
   const stop = (signal: string) => {
@@ -125,41 +229,74 @@ async function start(args: string[]): Promise<void> {
   process.on('unhandledRejection', (reason) => {
     server.app.log.error({ err: reason }, 'unhandled promise rejection');
   });
+  return 0;
 }
 
-async function runMigrate(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, strict: true });
-  if (values.help) {
-    process.stdout.write('Usage: vipps-psp migrate\n\nApplies pending migrations to DATABASE_URL (or the embedded database under DATA_DIR) and exits.\n');
-    return;
+async function runMigrate(args: string[]): Promise<number> {
+  if (helpOnly(args)) {
+    process.stdout.write('Usage: vipps-psp migrate\n\nCreates the database if it does not exist, applies pending migrations to DATABASE_URL (or the embedded database under DATA_DIR) and exits.\n');
+    return 0;
   }
   const c = config();
-  checkDataDir(c);
+  const databaseReady = await prepareDatabase(c);
   const { migrate, openDatabase } = await import('../store/db.ts');
   const database = await openDatabase({ databaseUrl: c.databaseUrl, dataDir: c.dataDir, poolSize: 2 });
   try {
     await migrate(database);
+    databaseReady();
     process.stdout.write(`Migrations applied to ${database.describe}\n`);
   } finally {
     await database.close();
   }
+  return 0;
+}
+
+async function help(args: string[]): Promise<number> {
+  const name = args[0]?.startsWith('-') ? undefined : args[0];
+  const command = name === undefined ? undefined : COMMANDS.find((c) => c.name === name);
+  if (command && command.name !== 'help') return command.run(['--help']);
+  if (name !== undefined && !command) throw new UsageError(`Unknown command "${name}".`);
+  process.stdout.write(topLevelHelp());
+  return 0;
+}
+
+/** One entry per group of operator commands (`psp create`, `psp list` → `psp`). */
+const ADMIN_GROUPS: Command[] = [...new Set(adminCommands.map((c) => c.group))].map((group) => ({
+  name: group,
+  help: adminCommands.filter((c) => c.group === group).map((c) => ({ usage: c.usage, summary: c.summary })),
+  run: async (args) => (await runAdminCommand(group, args)) ?? 2,
+}));
+
+export const COMMANDS: Command[] = [
+  { name: 'start', help: [{ usage: 'start', summary: 'Start the server (creates and migrates the database first)' }], run: start },
+  { name: 'migrate', help: [{ usage: 'migrate', summary: 'Create the database if needed, apply migrations and exit' }], run: runMigrate },
+  ...ADMIN_GROUPS,
+  { name: 'help', help: [{ usage: 'help [COMMAND]', summary: 'This help, or one command\'s' }], run: help },
+  {
+    name: 'version', help: [{ usage: 'version', summary: 'Print the version' }],
+    run: async () => { process.stdout.write(`${version()}\n`); return 0; },
+  },
+];
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(HELP);
-    return;
-  }
+  const [first, ...rest] = argv;
+  const name = first === undefined || first === '--help' || first === '-h' ? 'help'
+    : first === '--version' || first === '-v' ? 'version'
+      : first;
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) fail(`Unknown command "${name}". Run "vipps-psp --help".`, 2);
   try {
-    if (command === 'start') return await start(rest);
-    if (command === 'migrate') return await runMigrate(rest);
-    const code = await runAdminCommand(command, rest);
-    if (code === undefined) fail(`Unknown command "${command}". Run "vipps-psp --help".`);
+    const code = await command.run(name === first ? rest : []);
     if (code !== 0) process.exit(code);
   } catch (err) {
-    if (err instanceof DataDirLockedError) fail(err.message, 1);
-    if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) fail(`${err.message}\nRun "vipps-psp ${command} --help".`);
+    if (err instanceof StartError || err instanceof DataDirLockedError) fail(err.message, 1);
+    if (err instanceof UsageError) fail(`${err.message}\nRun "vipps-psp ${command.name === 'help' ? '' : `${command.name} `}--help".`, 2);
+    if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) fail(`${err.message}\nRun "vipps-psp ${name} --help".`, 2);
     throw err;
   }
 }

@@ -1,5 +1,6 @@
 // The Fastify application: parsers, logging, error shapes and every route family.
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { DrizzleQueryError } from 'drizzle-orm/errors';
@@ -44,6 +45,7 @@ export const REDACTED_PATHS = [
   'headers.authorization',
   'headers.client_secret',
   'headers["ocp-apim-subscription-key"]',
+  'headers.cookie',
   'access_token',
   'clientSecret',
   'subscriptionKey',
@@ -71,11 +73,23 @@ export function serializeError(err: unknown): unknown {
   return pino.stdSerializers.err(err as Error);
 }
 
-/** The process's pino logger: JSON lines, secrets redacted. */
-export function createLogger(level: string): Logger {
-  return pino({
+/**
+ * The process's pino logger, secrets redacted: JSON lines, or with `pretty` (`auto` and stdout a
+ * terminal) human-readable lines. Redaction and serializers apply before either format is written.
+ */
+export function createLogger(level: string, format: 'json' | 'pretty' | 'auto' = 'json'): Logger {
+  const options = {
     level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { service: 'vipps-psp' }, serializers: { err: serializeError },
-  });
+  };
+  const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  if (!pretty) return pino(options);
+  // Loaded only for a terminal: the JSON path is exactly what it was.
+  const prettyStream = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+  return pino(options, prettyStream({
+    colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', sync: true,
+    // A request is one line: "GET /ready 200 1.2 ms request"; the other fields follow below it.
+    messageFormat: '{if method}{method} {path} {statusCode} {end}{if ms}{ms} ms {end}{msg}', ignore: 'pid,hostname,service,method,path,statusCode,ms',
+  }));
 }
 
 export function buildApp(services: Services, logger: Logger): FastifyInstance {
@@ -127,6 +141,7 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
   // Before any route: 405/415 and the specs' media types need every route as it is registered.
   registerProtocolRules(app);
 
+  const logHeaders = logger.isLevelEnabled('debug');
   app.addHook('onResponse', async (request, reply) => {
     const h = request.headers;
     request.log.info({
@@ -144,6 +159,8 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
             pluginVersion: h['vipps-system-plugin-version'],
           }
         : undefined,
+      // LOG_LEVEL=debug: what the client sent, secrets redacted (REDACTED_PATHS).
+      headers: logHeaders ? h : undefined,
     }, 'request');
   });
 

@@ -42,7 +42,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startChild(env: Record<string, string>, givenPort?: number): Promise<Child> {
+export async function startChild(env: Record<string, string>, givenPort?: number, readyWithinMs = 30_000): Promise<Child> {
   const port = givenPort ?? await freePort();
   let out = '';
   const child = spawn(process.execPath, ['src/cli/main.ts', 'start'], {
@@ -54,7 +54,7 @@ export async function startChild(env: Record<string, string>, givenPort?: number
   child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + readyWithinMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited early:\n${out}`);
     try {

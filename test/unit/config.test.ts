@@ -24,6 +24,7 @@ describe('loadConfig', () => {
     assert.equal(c.vippsEnv, 'test');
     assert.equal(c.adminToken, undefined);
     assert.equal(c.logLevel, 'info');
+    assert.equal(c.logFormat, 'auto', 'pretty on a terminal, JSON otherwise');
     assert.equal(c.accessTokenTtlSeconds, 3600);
     assert.equal(c.dbPoolSize, 20);
   });
@@ -69,6 +70,7 @@ describe('loadConfig', () => {
     ['PUBLIC_URL', 'ftp://x'],
     ['PUBLIC_URL', 'not a url'],
     ['LOG_LEVEL', 'loud'],
+    ['LOG_FORMAT', 'yaml'],
     ['DATABASE_URL', 'mysql://x'],
     ['ADMIN_TOKEN', 'short'],
     ['ACCESS_TOKEN_TTL_SECONDS', '10'],
@@ -82,6 +84,12 @@ describe('loadConfig', () => {
       assert.ok(err.message.includes(name));
     });
   }
+
+  it('reads LOG_FORMAT json or pretty, in any case', () => {
+    assert.equal(loadConfig({ LOG_FORMAT: 'json' }).logFormat, 'json');
+    assert.equal(loadConfig({ LOG_FORMAT: ' Pretty ' }).logFormat, 'pretty');
+    assert.equal(loadConfig({ LOG_FORMAT: '' }).logFormat, 'auto');
+  });
 
   it('reports several bad values at once, one problem each', () => {
     const err = configError({
