@@ -25,7 +25,7 @@ const PROBES: ReadonlyArray<{ path: string; status: number; contentType: RegExp;
   { path: '/docs', status: 200, contentType: /^text\/html/, contains: 'swagger' },
   { path: '/openapi/psp-api.yaml', status: 200, contentType: /^application\/yaml/, contains: 'openapi: 3' },
   { path: '/openapi/psp-signup-api.yaml', status: 200, contentType: /^application\/yaml/, contains: 'openapi: 3' },
-  { path: '/openapi/admin.json', status: 200, contentType: /^application\/json/, contains: '"openapi":"3' },
+  { path: '/openapi/admin.json', status: 200, contentType: /^application\/json/, contains: '"openapi": "3' },
 ];
 
 interface Run {
@@ -164,7 +164,7 @@ describe('the npm package', { concurrency: 1 }, () => {
     if (skipped(t)) return;
     const help = await run(bin, ['--help'], app, 30_000);
     assert.equal(help.code, 0, help.stderr);
-    assert.match(help.stdout, /^vipps-psp — /);
+    assert.match(help.stdout, /^vipps-psp \d+\.\d+\.\d+ — /);
     assert.match(help.stdout, /DATABASE_URL/);
   });
 
