@@ -21,6 +21,7 @@ import { registerPaymentRoutes } from './api/payments.ts';
 import { registerAdminPaymentRoutes } from './admin/payments.ts';
 import { registerAdminStatusBatchRoutes } from './admin/status-batch.ts';
 import { registerWebRoutes } from './web/routes.ts';
+import { registerConsole } from './console/index.ts';
 import type { PaymentDeps } from '../operations/payment-deps.ts';
 
 export interface Services {
@@ -177,6 +178,7 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
   registerAdminPaymentRoutes(app, services);
   registerAdminStatusBatchRoutes(app, services);
   registerWebRoutes(app, services);
+  registerConsole(app, services);
 
   return app;
 }
