@@ -19,4 +19,5 @@ CREATE INDEX "payments_msn_created_idx" ON "payments" USING btree ("msn","create
 CREATE INDEX "payments_state_created_idx" ON "payments" USING btree ("state","created_at","payment_id");--> statement-breakpoint
 CREATE INDEX "payments_psp_state_created_idx" ON "payments" USING btree ("psp_id","state","created_at","payment_id");--> statement-breakpoint
 CREATE INDEX "payments_msn_state_created_idx" ON "payments" USING btree ("msn","state","created_at","payment_id");--> statement-breakpoint
-CREATE INDEX "payments_order_idx" ON "payments" USING btree ("merchant_order_id");
+CREATE INDEX "payments_order_idx" ON "payments" USING btree ("merchant_order_id");--> statement-breakpoint
+CREATE INDEX "status_updates_payment_idx" ON "status_updates" USING btree ("psp_id","psp_transaction_id","update_id");

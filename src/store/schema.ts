@@ -250,6 +250,8 @@ export const statusUpdates = pgTable(
   (t) => [
     index('status_updates_pending_idx').on(t.updateId).where(sql`processed_at is null`),
     index('status_updates_rejected_idx').on(t.runId).where(sql`outcome = 'REJECTED'`),
+    // A payment's updates, for the operator console's timeline of the payment.
+    index('status_updates_payment_idx').on(t.pspId, t.pspTransactionId, t.updateId),
   ],
 );
 
