@@ -34,6 +34,7 @@ import { ASSET_URLS, registerConsoleAssets } from './assets.ts';
 import { formats, type Formats } from './format.ts';
 import { registerOverviewPage } from './overview.ts';
 import { registerPaymentPages } from './payments.ts';
+import { registerReadinessPage } from './readiness.ts';
 
 export type ConsoleSection = 'overview' | 'payments' | 'batch' | 'psps' | 'merchants' | 'users' | 'readiness';
 
@@ -246,6 +247,7 @@ export function registerConsole(app: FastifyInstance, services: Services): void 
       pages.addHook('onRequest', guard);
       registerOverviewPage(pages, ctx);
       registerPaymentPages(pages, ctx);
+      registerReadinessPage(pages, ctx);
     });
   }, { prefix: '/console' });
 }
