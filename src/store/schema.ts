@@ -252,6 +252,8 @@ export const statusUpdates = pgTable(
     index('status_updates_rejected_idx').on(t.runId).where(sql`outcome = 'REJECTED'`),
     // A payment's updates, for the operator console's timeline of the payment.
     index('status_updates_payment_idx').on(t.pspId, t.pspTransactionId, t.updateId),
+    // The console's rejected updates of one PSP, newest first.
+    index('status_updates_rejected_psp_idx').on(t.pspId, t.updateId).where(sql`outcome = 'REJECTED'`),
   ],
 );
 
@@ -302,5 +304,7 @@ export const events = pgTable(
   (t) => [
     index('events_payment_idx').on(t.paymentId, t.eventId).where(sql`payment_id is not null`),
     index('events_psp_kind_idx').on(t.pspId, t.kind, t.eventId),
+    // The newest api.error events of a PSP with a given error code (the go-live report).
+    index('events_api_error_code_idx').on(t.pspId, sql`(${t.data}->>'errorCode')`, t.eventId).where(sql`kind = 'api.error'`),
   ],
 );

@@ -25,6 +25,27 @@ const SCRIPT = `(function () {
     });
   });
 
+  // [data-poll-url]: every 2 s its JSON fills the [data-field=NAME] inside it; when "running" turns
+  // false the page reloads to show the result.
+  var polled = document.querySelector('[data-poll-url]');
+  if (polled) {
+    var pollUrl = polled.getAttribute('data-poll-url');
+    var wasRunning = null;
+    var pollTimer = setInterval(function () {
+      fetch(pollUrl, { headers: { accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' })
+        .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); })
+        .then(function (data) {
+          polled.querySelectorAll('[data-field]').forEach(function (el) {
+            var name = el.getAttribute('data-field');
+            if (Object.prototype.hasOwnProperty.call(data, name)) el.textContent = String(data[name]);
+          });
+          if (wasRunning === null) wasRunning = data.running === true;
+          else if (wasRunning && data.running === false) { clearInterval(pollTimer); location.reload(); }
+        })
+        .catch(function () { clearInterval(pollTimer); });
+    }, 2000);
+  }
+
   var body = document.querySelector('tbody[data-events-url]');
   if (body && window.EventSource) {
     var status = document.getElementById('live-status');
@@ -116,6 +137,7 @@ ol.timeline li.ok::before{background:var(--ok)}
 ol.timeline .when{color:var(--muted);font-size:.85rem;font-variant-numeric:tabular-nums}
 ol.timeline .what{font-weight:700}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f7f7fa;border:1px solid var(--line);border-radius:.4rem;padding:.5rem;margin:.3rem 0;font-size:.85rem}
+.met{color:var(--ok);font-weight:700}.unmet{color:var(--bad);font-weight:700}
 details summary{cursor:pointer;color:var(--purple);font-weight:600}
 .pager{display:flex;gap:1rem;justify-content:space-between;align-items:center;margin:.75rem 0}
 .signin{max-width:24rem;margin:3rem auto}

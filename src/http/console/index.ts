@@ -35,6 +35,7 @@ import { formats, type Formats } from './format.ts';
 import { registerOverviewPage } from './overview.ts';
 import { registerPaymentPages } from './payments.ts';
 import { registerReadinessPage } from './readiness.ts';
+import { registerBatchPage } from './batch.ts';
 
 export type ConsoleSection = 'overview' | 'payments' | 'batch' | 'psps' | 'merchants' | 'users' | 'readiness';
 
@@ -58,6 +59,8 @@ export interface PageOptions {
   status?: number;
   /** A confirmation shown above the page ("The payment was expired."). */
   notice?: string;
+  /** Without script, reload the page every this many seconds (a run in progress). */
+  refreshSeconds?: number;
 }
 
 /** What a console page module gets. */
@@ -113,7 +116,7 @@ export function registerConsole(app: FastifyInstance, services: Services): void 
       const content = render(opts.view, { ...opts.data, csrf: token, f });
       const isSignedIn = opts.signedIn ?? signedIn(request);
       const html = render('console/layout', {
-        title: opts.title, content, csrf: token, signedIn: isSignedIn, notice: opts.notice, assets: ASSET_URLS,
+        title: opts.title, content, csrf: token, signedIn: isSignedIn, notice: opts.notice, assets: ASSET_URLS, refreshSeconds: opts.refreshSeconds,
         nav: NAV.map((n) => ({ href: n.href, label: n.label, current: n.section === opts.section })),
       });
       headers(reply);
@@ -248,6 +251,7 @@ export function registerConsole(app: FastifyInstance, services: Services): void 
       registerOverviewPage(pages, ctx);
       registerPaymentPages(pages, ctx);
       registerReadinessPage(pages, ctx);
+      registerBatchPage(pages, ctx);
     });
   }, { prefix: '/console' });
 }
