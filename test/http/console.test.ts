@@ -31,8 +31,9 @@ describe('operator console: signing in', () => {
     assert.match(signInPage.html, /<label for="token">Operator token<\/label>/);
     const post = await browser.post('/console/sign-out');
     assert.equal(post.status, 303);
-    const action = await browser.request('POST', '/console/payments', { form: { _csrf: browser.csrf } });
-    assert.ok(action.status === 401 || action.status === 404, String(action.status));
+    const action = await browser.request('POST', '/console/payments/00000000-0000-4000-8000-000000000000/expire', { form: { _csrf: browser.csrf } });
+    assert.equal(action.status, 401);
+    assert.match(action.html, /href="\/console\/sign-in"/);
   });
 
   it('the right token signs in with a strict HttpOnly cookie; every page then answers 200; signing out ends it', async () => {
