@@ -78,7 +78,7 @@ describe('go-live readiness', () => {
     const payment = await adminPayment(server.url, id);
     assert.equal(done.evidence[0].pspTransactionId, id);
     assert.equal(done.evidence[0].merchantOrderId, payment.merchantOrderId);
-    assert.equal(done.evidence[0].consoleUrl, `/console/payments/${PSP}/${done.evidence[0].paymentId}`);
+    assert.equal(done.evidence[0].consoleUrl, `/console/payments/${payment.paymentId}`);
   });
 
   it('an order cancelled through updatestatus', async () => {

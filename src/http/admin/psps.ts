@@ -76,14 +76,14 @@ const rotateResponse = {
 } as const;
 
 /** The console page of a payment. */
-export function consolePaymentUrl(pspId: string, paymentId: string): string {
-  return `/console/payments/${encodeURIComponent(pspId)}/${encodeURIComponent(paymentId)}`;
+export function consolePaymentUrl(paymentId: string): string {
+  return `/console/payments/${encodeURIComponent(paymentId)}`;
 }
 
 /** The report with a console link on every piece of evidence that is a payment. */
 export async function linkedReadiness(deps: ReadinessDeps, pspId: string) {
   const report = await readinessReport(deps, pspId);
-  const link = <E extends { paymentId: string | null }>(e: E) => ({ ...e, consoleUrl: e.paymentId ? consolePaymentUrl(report.pspId, e.paymentId) : null });
+  const link = <E extends { paymentId: string | null }>(e: E) => ({ ...e, consoleUrl: e.paymentId ? consolePaymentUrl(e.paymentId) : null });
   return { ...report, items: report.items.map((i) => ({ ...i, evidence: i.evidence.map(link), problems: i.problems.map(link) })) };
 }
 
