@@ -100,6 +100,7 @@ main{max-width:80rem;margin:0 auto;padding:1rem}
 h1{font-size:1.4rem;margin:.5rem 0 1rem}
 h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
 .card{background:var(--card);border:1px solid var(--line);border-radius:.6rem;padding:1rem;margin:0 0 1rem}
+.card>h2:first-child,.card>h1:first-child{margin-top:0}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(16rem,1fr));gap:1rem}
 .muted,.hint{color:var(--muted)}
 .hint{font-size:.9rem}
@@ -118,7 +119,8 @@ dl.facts{display:grid;grid-template-columns:minmax(8rem,max-content) 1fr;gap:.3r
 dl.facts dt{font-weight:600;color:var(--muted)}
 dl.facts dd{margin:0;overflow-wrap:anywhere}
 form.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end}
-form.filters label{display:flex;flex-direction:column;font-size:.85rem;font-weight:600;color:var(--muted);gap:.2rem}
+form.filters label{display:flex;flex-direction:column;font-size:.85rem;font-weight:600;color:var(--muted);gap:.2rem;max-width:100%;min-width:0}
+form.filters select{max-width:18rem;width:100%}
 label{font-weight:600}
 input,select,textarea{font:inherit;padding:.45rem .55rem;border:1px solid #b9b9c6;border-radius:.4rem;background:#fff;max-width:100%}
 textarea{width:100%;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem}
