@@ -33,11 +33,8 @@ describe('operator console in Chromium', { skip: skipWithoutChromium }, () => {
     assert.equal((await forceApprove(server.url, h, first.id, first.token)).status, 200);
 
     const context = await phoneContext(browser);
-    await context.addInitScript(() => {
-      const seen: string[] = [];
-      (window as unknown as { cspViolations: string[] }).cspViolations = seen;
-      document.addEventListener('securitypolicyviolation', (e) => { seen.push(`${e.violatedDirective} ${e.blockedURI}`); });
-    });
+    await context.addInitScript({ content: `window.cspViolations = [];
+      document.addEventListener('securitypolicyviolation', function (e) { window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI); });` });
     const page = await context.newPage();
     const problems: string[] = [];
     page.on('console', (m) => {
@@ -61,7 +58,7 @@ describe('operator console in Chromium', { skip: skipWithoutChromium }, () => {
     await page.getByText('Live: new payments appear at the top.').waitFor();
     const second = await initOk(server.url, h, initBody(stub.url));
     await page.getByRole('link', { name: second.id }).waitFor({ timeout: 8000 });
-    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= 400, 'the list page fits a phone');
+    assert.ok(await page.evaluate<number>('document.documentElement.scrollWidth') <= 400, 'the list page fits a phone');
     await screenshot(page, 'console-2-payments');
 
     await page.getByRole('link', { name: first.id }).click();
@@ -72,13 +69,16 @@ describe('operator console in Chromium', { skip: skipWithoutChromium }, () => {
     // The copy button appears only with script; the curl is there either way.
     assert.equal(await page.getByRole('button', { name: 'Copy' }).isVisible(), true);
     assert.match(await page.locator('#curl').inputValue(), /\/details'/);
-    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    const width = await page.evaluate<number>('document.documentElement.scrollWidth');
     assert.ok(width <= 400, `the page fits a phone's width (${width}px)`);
     await screenshot(page, 'console-3-payment');
 
-    const violations = await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations);
+    const violations = await page.evaluate('window.cspViolations');
     assert.deepEqual(violations, []);
     assert.deepEqual(problems, []);
+    // The detector itself works: an inline style is refused and seen.
+    await page.evaluate(`(function () { var s = document.createElement('style'); s.textContent = 'body{color:red}'; document.head.appendChild(s); })()`);
+    await page.waitForFunction('window.cspViolations.length > 0');
     await context.close();
   });
 });
