@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Tx } from '../store/db.ts';
 import { insertPsp, insertPspIfAbsent, listPsps, setClientSecretHash } from '../store/psps.ts';
 import { ApiError } from '../domain/errors.ts';
+import type { Credentials } from './credentials.ts';
 import { hashSecret, randomHex, sha256 } from '../security/secrets.ts';
 
 export interface PspCredentials {
@@ -62,4 +63,11 @@ export async function rotateClientSecret(tx: Tx, pspId: string): Promise<{ pspId
   const row = await setClientSecretHash(tx, pspId, await hashSecret(clientSecret));
   if (!row) throw new ApiError(404, 'psp_not_found', `No PSP with id ${pspId}.`);
   return { pspId: row.pspId, name: row.name, clientId: row.clientId, clientSecret };
+}
+
+/** Rotates a PSP's client secret and makes this process forget the old one at once. */
+export async function rotatePspSecret(deps: { database: { db: Tx }; credentials: Credentials }, pspId: string) {
+  const rotated = await rotateClientSecret(deps.database.db, pspId);
+  deps.credentials.forgetVerifiedSecrets(rotated.pspId);
+  return rotated;
 }

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AdminToken } from '../../operations/admin-token.ts';
 import type { Credentials } from '../../operations/credentials.ts';
-import { rotateClientSecret } from '../../operations/psps.ts';
+import { rotatePspSecret } from '../../operations/psps.ts';
 import { readinessReport, type ReadinessDeps } from '../../operations/readiness.ts';
 import { adminGuard } from './guard.ts';
 
@@ -94,8 +94,7 @@ export function registerAdminPspRoutes(app: FastifyInstance, deps: { adminToken:
 
   app.post('/admin/psps/:pspId/rotate-secret', { onRequest, schema: { params: pspParams, response: { 200: rotateResponse } } }, async (request) => {
     const { pspId } = request.params as { pspId: string };
-    const rotated = await rotateClientSecret(deps.payments.database.db, pspId.toUpperCase());
-    deps.credentials.forgetVerifiedSecrets(rotated.pspId);
+    const rotated = await rotatePspSecret({ database: deps.payments.database, credentials: deps.credentials }, pspId.toUpperCase());
     return { ...rotated, note: ROTATE_NOTE };
   });
 

@@ -36,6 +36,9 @@ import { registerOverviewPage } from './overview.ts';
 import { registerPaymentPages } from './payments.ts';
 import { registerReadinessPage } from './readiness.ts';
 import { registerBatchPage } from './batch.ts';
+import { registerPspPages } from './psps.ts';
+import { registerMerchantPages } from './merchants.ts';
+import { registerUserPages } from './users.ts';
 
 export type ConsoleSection = 'overview' | 'payments' | 'batch' | 'psps' | 'merchants' | 'users' | 'readiness';
 
@@ -252,6 +255,9 @@ export function registerConsole(app: FastifyInstance, services: Services): void 
       registerPaymentPages(pages, ctx);
       registerReadinessPage(pages, ctx);
       registerBatchPage(pages, ctx);
+      registerPspPages(pages, ctx);
+      registerMerchantPages(pages, ctx);
+      registerUserPages(pages, ctx);
     });
   }, { prefix: '/console' });
 }
