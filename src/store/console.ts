@@ -51,7 +51,14 @@ function listed(r: ListedRow): ListedPayment {
 
 function conditions(f: PaymentFilters): SQL[] {
   const where: SQL[] = [];
-  if (f.pspId) where.push(sql`psp_id = ${f.pspId}`);
+  // A sales unit belongs to one PSP (payments are only accepted for a PSP's own MSNs). With both, the
+  // PSP is checked once against the sales unit, and the MSN's index is walked alone: a condition on
+  // the payments' psp_id would lead the planner to intersect with all of a big PSP's rows, or to sort.
+  if (f.pspId) {
+    where.push(f.msn
+      ? sql`exists (select 1 from merchants m where m.msn = ${f.msn} and m.psp_id = ${f.pspId})`
+      : sql`psp_id = ${f.pspId}`);
+  }
   if (f.msn) where.push(sql`msn = ${f.msn}`);
   if (f.state) where.push(sql`state = ${f.state}`);
   if (f.from) where.push(sql`created_at >= ${f.from.toISOString()}::timestamptz`);

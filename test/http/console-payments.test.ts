@@ -71,6 +71,7 @@ describe('operator console: payments', () => {
     assert.equal(idsOn((await browser.get('/console/payments?state=RESERVED')).html).length, 0);
     assert.equal(idsOn((await browser.get(`/console/payments?psp=${DEMO.psp.pspId}&msn=${DEMO.msn}&state=INITIATED`)).html).length, 25);
     assert.equal(idsOn((await browser.get('/console/payments?msn=99999')).html).length, 0);
+    assert.equal(idsOn((await browser.get(`/console/payments?psp=NOPE&msn=${DEMO.msn}`)).html).length, 0, 'the MSN is not of that PSP');
     assert.equal(idsOn((await browser.get('/console/payments?from=2999-01-01T00:00')).html).length, 0);
     assert.equal((await browser.get('/console/payments?state=NOPE')).status, 400);
     assert.equal((await browser.get('/console/payments?after=garbage')).status, 400);
@@ -202,6 +203,33 @@ describe('operator console: payments', () => {
     assert.equal(redeliver.status, 409, 'the TIMEOUT was delivered');
     assert.equal((await call(server.url, 'POST', `/admin/payments/${DEMO.psp.pspId}/nope/expire`, { headers: adminHeaders() })).status, 404);
     assert.equal((await call(server.url, 'POST', `/admin/payments/${DEMO.psp.pspId}/${tx}/expire`)).status, 401);
+  });
+
+  it('status updates and what the batch did with them are in the timeline', async () => {
+    const { id: tx, token } = await initOk(server.url, h, initBody(stub.url, { amount: '5000' }));
+    assert.equal((await forceApprove(server.url, h, tx, token)).status, 200);
+    const post = (transactions: unknown[]) => call(server.url, 'POST', '/psp/v3/psppayments/updatestatus', { headers: h, body: { transactions } });
+    assert.equal((await post([{ pspTransactionId: tx, status: 'CAPTURED', amount: 3000 }, { pspTransactionId: tx, status: 'REFUNDED', amount: 9000 }])).status, 200);
+    const id = await paymentIdOf(browser, tx);
+    const waiting = textOf((await browser.get(`/console/payments/${id}`)).html);
+    assert.match(waiting, /Status update received: CAPTURED/);
+    assert.match(waiting, /waiting for the next run/);
+    const overview = textOf((await browser.get('/console')).html);
+    assert.match(overview, /Updates waiting [1-9]/);
+    assert.equal((await call(server.url, 'POST', '/admin/status-batch/run', { headers: adminHeaders() })).status, 200);
+    const done = textOf((await browser.get(`/console/payments/${id}`)).html);
+    assert.match(done, /run \d+ at [^:]+:\d\d:\d\d[^)]*: APPLIED/);
+    assert.match(done, /Status update received: REFUNDED .*REJECTED/);
+    assert.match(done, /Log: CAPTURE succeeded|Log: CAPTURED succeeded/);
+  });
+
+  it('the overview counts payments by state and deliveries that did not arrive', async () => {
+    const text = textOf((await browser.get('/console')).html);
+    assert.match(text, /INITIATED \d+ \d+/);
+    assert.match(text, /RESERVED \d+ \d+/);
+    assert.match(text, /Not delivered [1-9]/, 'the hung TIMEOUT notification');
+    assert.match(text, /Next scheduled run \d{4}-\d\d-\d\d/);
+    assert.match(text, /Last runs .*manual/);
   });
 
   it('an error answer to an authenticated PSP is recorded as an api.error event', async () => {

@@ -105,3 +105,24 @@ describe('operator console: signing in', () => {
     assert.equal(right.status, 429);
   });
 });
+
+describe('operator console: live streams and shutdown', () => {
+  it('a server with a payment stream open still stops at once', async () => {
+    const server = await startTestServer();
+    try {
+      const browser = new ConsoleBrowser(server.url);
+      await browser.signIn();
+      const stream = await fetch(`${server.url}/console/payments/events`, {
+        headers: { cookie: [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; '), accept: 'text/event-stream' },
+      });
+      assert.equal(stream.status, 200);
+      const started = Date.now();
+      await server.close();
+      assert.ok(Date.now() - started < 3000, `closed in ${Date.now() - started} ms`);
+      await stream.body?.cancel().catch(() => {});
+    } catch (err) {
+      await server.close().catch(() => {});
+      throw err;
+    }
+  });
+});
