@@ -128,7 +128,9 @@ describe('go-live readiness', () => {
     const both = await init(server.url, good(), initBody(stub.url, { amount: 0, currency: 'EUR' }));
     assert.deepEqual(both.body.map((d: any) => d.errorCode), ['amount', 'currency']);
     assert.equal((await met('error-amount')).met, true);
-    assert.equal((await met('error-currency')).met, true);
+    const currency = await met('error-currency');
+    assert.equal(currency.met, true);
+    assert.equal(currency.evidence[0].label, 'POST /psp/v3/psppayments/init → 400 currency', 'named by the code it is evidence of');
     assert.equal((await init(server.url, good(), initBody('not-a-url'))).body[0].errorCode, 'makePaymentUrl');
     assert.equal((await met('error-makePaymentUrl')).met, true);
   });
