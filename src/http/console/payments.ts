@@ -19,6 +19,8 @@ const PG_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2
 const POLL_MS = 1000;
 /** A stream ends after this long; the browser reconnects (with its last event id) and is checked again. */
 const STREAM_MS = 5 * 60 * 1000;
+/** How far back each poll looks again, for rows other processes committed late. */
+const LOOKBACK_SECONDS = 5;
 
 interface Query { psp: string; msn: string; state: string; from: string; to: string; q: string }
 
@@ -130,7 +132,7 @@ export function registerPaymentPages(scope: FastifyInstance, ctx: ConsoleContext
     const sent = new Set<string>(resumed ? [resumed.paymentId] : []);
     if (!resumed && since) {
       // The rows at the page's newest moment are on the page already.
-      for (const p of await paymentsSince(db, filters, since, 1000)) sent.add(p.paymentId);
+      for (const p of await paymentsSince(db, filters, since, 1000, LOOKBACK_SECONDS)) sent.add(p.paymentId);
     }
     ctx.headers(reply);
     reply.hijack();
@@ -158,7 +160,7 @@ export function registerPaymentPages(scope: FastifyInstance, ctx: ConsoleContext
       try {
         // A few seconds back: a row committed late by another process, with an earlier created_at, still comes.
         const from = since ?? '1970-01-01 00:00:00+00';
-        const found = await paymentsSince(db, filters, from, 200);
+        const found = await paymentsSince(db, filters, from, 200, LOOKBACK_SECONDS);
         const fresh = found.filter((p) => !sent.has(p.paymentId));
         for (const p of fresh) {
           sent.add(p.paymentId);
@@ -167,6 +169,7 @@ export function registerPaymentPages(scope: FastifyInstance, ctx: ConsoleContext
         }
         if (found.length > 0) since = found[found.length - 1].key.at;
         if (fresh.length === 0) res.write(': keep-alive\n\n');
+        // The ids older than the look back can go (the page also ignores a row it already shows).
         if (sent.size > 5000) sent.clear();
       } catch (err) {
         request.log.warn({ err }, 'payment stream could not read new payments');

@@ -82,6 +82,13 @@ export function timeline(p: PaymentRow, attempts: AttemptRow[], log: LogRow[], u
     if (a.error) facts.push(['Error', a.error]);
     const blocks = [{ label: 'Request (token masked)', text: pretty(maskRequest(a.requestBody)) }];
     if (a.responseBody !== null) blocks.push({ label: "The PSP's answer", text: pretty(a.responseBody) });
+    // The moment that ended the payment is when its first notification was recorded (same transaction).
+    if (a.paymentState === 'TIMEOUT' && a === attempts.find((x) => x.paymentState === 'TIMEOUT')) {
+      add({ at: a.createdAt, title: 'Expired: the deadline passed or the operator expired it', tone: 'bad', facts: [], blocks: [] });
+    }
+    if (a.paymentState === 'USER_CANCEL' && a === attempts.find((x) => x.paymentState === 'USER_CANCEL')) {
+      add({ at: a.createdAt, title: 'Rejected (USER_CANCEL)', tone: 'bad', facts: [], blocks: [] });
+    }
     add({ at: a.sentAt ?? a.createdAt, title, tone: good ? 'ok' : bad ? 'bad' : '', facts, blocks });
     if (a.outcome === 'AWAITING_3DS') {
       add({ at: a.completedAt ?? a.createdAt, title: '3-D Secure requested (SOFT_DECLINE): waiting for the user', tone: '', facts: p.url3dSecure ? [['url3dSecure', p.url3dSecure]] : [], blocks: [] });
