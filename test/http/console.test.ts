@@ -126,3 +126,20 @@ describe('operator console: live streams and shutdown', () => {
     }
   });
 });
+
+describe('operator console behind https', () => {
+  it('the session cookie is Secure when PUBLIC_URL is https', async () => {
+    const server = await startTestServer({ PUBLIC_URL: 'https://psp.example.com' });
+    try {
+      const browser = new ConsoleBrowser(server.url);
+      await browser.get('/console/sign-in');
+      const answer = await browser.post('/console/sign-in', { token: 'test-admin-token-0123456789' });
+      assert.equal(answer.status, 303);
+      const cookie = answer.headers.getSetCookie().find((c) => c.startsWith('vipps_console_session='));
+      assert.match(cookie ?? '', /; Secure/);
+      assert.match(cookie ?? '', /SameSite=Strict/);
+    } finally {
+      await server.close();
+    }
+  });
+});
