@@ -36,8 +36,8 @@ describe('console: PSPs, merchants and test users', () => {
     it('lists the PSPs with links to their payments, merchants and readiness', async () => {
       const page = await browser.get('/console/psps');
       assert.equal(page.status, 200);
-      const row = textOf(new RegExp(`<tr id="psp-${DEMO.psp.pspId}">[\\s\\S]*?</tr>`).exec(page.html)![0]);
-      assert.match(row, new RegExp(`^Demo PSP ${DEMO.psp.pspId} ${DEMO.psp.clientId} 2 `));
+      const row = textOf(new RegExp(`<section class="card" id="psp-${DEMO.psp.pspId}">[\\s\\S]*?</section>`).exec(page.html)![0]);
+      assert.match(row, new RegExp(`^Demo PSP PSP id ${DEMO.psp.pspId} client_id ${DEMO.psp.clientId} Merchants 2 Created `));
       assert.ok(page.html.includes(`href="/console/readiness?pspId=${DEMO.psp.pspId}"`));
       assert.ok(page.html.includes(`href="/console/payments?psp=${DEMO.psp.pspId}"`));
       assert.ok(page.html.includes(`href="/console/merchants?psp=${DEMO.psp.pspId}"`));
@@ -69,7 +69,7 @@ describe('console: PSPs, merchants and test users', () => {
       assert.equal(await tokenStatus({ pspId, clientId, clientSecret: secret, subscriptionKey: key }), 200);
 
       const list = await browser.get('/console/psps');
-      assert.match(textOf(list.html), new RegExp(`Acme <b>Pay</b> ${pspId}`));
+      assert.match(textOf(list.html), new RegExp(`Acme <b>Pay</b> PSP id ${pspId}`));
       assert.ok(!list.html.includes(secret), 'the secret is not shown again');
       assert.ok(!list.html.includes(key), 'the subscription key is not shown again');
     });
@@ -117,12 +117,12 @@ describe('console: PSPs, merchants and test users', () => {
   });
 
   describe('merchants', () => {
-    const row = (html: string, msn: string) => textOf(new RegExp(`<tr id="merchant-${msn}">[\\s\\S]*?</tr>`).exec(html)![0]);
+    const row = (html: string, msn: string) => textOf(new RegExp(`<section class="card" id="merchant-${msn}">[\\s\\S]*?</section>`).exec(html)![0]);
 
     it('lists the merchants, filtered by PSP', async () => {
       const page = await browser.get('/console/merchants');
       assert.equal(page.status, 200);
-      assert.match(row(page.html, DEMO.msn), new RegExp(`^${DEMO.msn} ${DEMO.merchantName} .* Demo PSP ACTIVE`));
+      assert.match(row(page.html, DEMO.msn), new RegExp(`^${DEMO.merchantName} ${DEMO.msn} Company .* PSP Demo PSP Status ACTIVE`));
       assert.ok(page.html.includes(`id="merchant-${DEMO.secondMsn}"`));
       const other = (await call(server.url, 'POST', '/admin/psps', { headers: adminHeaders(), body: { name: 'No merchants' } })).body;
       const none = await browser.get(`/console/merchants?psp=${other.pspId}`);
