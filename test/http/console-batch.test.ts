@@ -2,8 +2,11 @@
 // run and the run that resumed it too), and the rejected updates filtered and paged.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
-import { call, createPsp, DEMO, pspHeaders, startTestServer, type TestServer } from '../support/server.ts';
+import { adminHeaders, call, createPsp, DEMO, freshPostgresDatabase, pspHeaders, startTestServer, type TestServer } from '../support/server.ts';
 import { PspStub } from '../support/psp-stub.ts';
 import { forceApprove, initBody, initOk, uniqueId } from '../support/payments.ts';
 import { ConsoleBrowser, signedIn, textOf } from '../support/console.ts';
@@ -153,5 +156,50 @@ describe('console: status batch', () => {
     const resumedBy = Number(/<tr id="run-(\d+)">/.exec(page.html)![1]);
     assert.ok(resumedBy > interruptedId);
     assert.match(row(resumedBy), new RegExp(`manual finished .* 0 1 UNKNOWN_PAYMENT: 1 run ${interruptedId}$`));
+  });
+});
+
+describe('console: a run started from the console when the server stops', () => {
+  it('stops after its current chunk, is recorded as interrupted, and the database closes only after it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vipps-psp-console-batch-'));
+    const fresh = process.env.DATABASE_URL ? await freshPostgresDatabase(process.env.DATABASE_URL) : undefined;
+    const where = fresh ? { databaseUrl: fresh.url } : { dataDir: join(dir, 'data') };
+    // A nightly schedule that will not come during the test, so nothing else takes up the run.
+    const env = { STATUS_BATCH_CHUNK_SIZE: '1', STATUS_BATCH_CRON: '0 3 1 1 *' };
+    try {
+      const first = await startTestServer(env, where);
+      const h = await pspHeaders(first.url);
+      const ghosts = Array.from({ length: 150 }, () => ({ pspTransactionId: uniqueId('stop'), status: 'CAPTURED', amount: 100 }));
+      assert.equal((await call(first.url, 'POST', '/psp/v3/psppayments/updatestatus', { headers: h, body: { transactions: ghosts } })).status, 200);
+      const browser = await signedIn(first.url);
+      await browser.get('/console/batch');
+      assert.equal((await browser.post('/console/batch/run')).status, 303);
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const p = JSON.parse((await browser.get('/console/batch/progress')).html);
+        if (p.running && p.runs[0].rejected > 0) break;
+        assert.ok(Date.now() < deadline, 'the run was never seen running');
+      }
+      await first.close();
+
+      const second = await startTestServer(env, where);
+      try {
+        const runs = (await call(second.url, 'GET', '/admin/status-batch/runs', { headers: adminHeaders() })).body;
+        const run = runs.runs.find((r: any) => r.trigger === 'manual');
+        assert.equal(run.status, 'interrupted');
+        assert.ok(run.rejected > 0 && run.rejected < 150, `stopped midway: ${run.rejected}`);
+        assert.equal(runs.pending, 150 - run.rejected, 'its figures are what it committed');
+        const [row] = (await second.services.database.db.execute(sql`select interrupted_at, lease_until from batch_runs where run_id = ${run.runId}`) as unknown as {
+          rows: Array<{ interrupted_at: unknown; lease_until: unknown }>;
+        }).rows;
+        assert.notEqual(row.interrupted_at, null, 'the run recorded its own stop (it did not just lose its lease)');
+        assert.equal(row.lease_until, null);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await fresh?.drop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -102,11 +102,18 @@ export function registerBatchPage(scope: FastifyInstance, ctx: ConsoleContext): 
 
   scope.get('/batch/progress', async () => progress());
 
+  // Runs started here go on after their answer. On shutdown they stop after their current chunk (as
+  // every run does), and the server waits for that before it closes the database.
+  const background = new Set<Promise<unknown>>();
+  scope.addHook('onClose', async () => { await Promise.allSettled([...background]); });
+
   scope.post('/batch/run', async (request: FastifyRequest, reply) => {
     ctx.form(request);
     if ((await runningRuns(db, ctx.now())).length > 0) return reply.redirect('/console/batch?done=running', 303);
-    // The run goes on after this answer; the page shows its figures as its chunks commit.
-    runStatusBatch(deps, 'manual').catch((err: unknown) => request.log.error({ err }, 'a status batch run started from the console failed'));
+    const run = runStatusBatch(deps, 'manual')
+      .catch((err: unknown) => request.log.error({ err }, 'a status batch run started from the console failed'))
+      .finally(() => background.delete(run));
+    background.add(run);
     return reply.redirect('/console/batch?done=started', 303);
   });
 }
