@@ -70,7 +70,6 @@ export async function expireNow(deps: PaymentDeps, paymentId: string, actor: Act
     return { row, attemptId };
   });
   if (!done) throw notPossible('only a payment waiting for the user can be expired.', (await load(deps, paymentId)).state);
-  deps.database.detailsCache?.invalidate([paymentId]);
   await deps.notifier.deliver([done.attemptId]);
   return done.row;
 }

@@ -212,16 +212,15 @@ export function registerPaymentPages(scope: FastifyInstance, ctx: ConsoleContext
     });
   });
 
-  function confirmPage(request: FastifyRequest, reply: FastifyReply, action: Action) {
-    return async () => {
-      const { id } = request.params as { id: string };
-      const s = await loadPage(id);
-      const text = ACTION_TEXT[action];
-      return ctx.page(request, reply, {
-        view: 'console/confirm', title: text.title, section: 'payments',
-        data: { p: s.payment, action, text, phone: s.payment.phone ?? s.payment.customerMobileNumber ?? '' },
-      });
-    };
+  /** The confirmation step of an action: what it will do, and the button that does it. */
+  async function confirmPage(request: FastifyRequest, reply: FastifyReply, action: Action) {
+    const { id } = request.params as { id: string };
+    const s = await loadPage(id);
+    const text = ACTION_TEXT[action];
+    return ctx.page(request, reply, {
+      view: 'console/confirm', title: text.title, section: 'payments',
+      data: { p: s.payment, action, text, phone: s.payment.phone ?? s.payment.customerMobileNumber ?? '' },
+    });
   }
 
   const run: Record<Action, (id: string, form: Record<string, string | undefined>) => Promise<unknown>> = {
@@ -232,7 +231,7 @@ export function registerPaymentPages(scope: FastifyInstance, ctx: ConsoleContext
   };
 
   for (const action of Object.keys(ACTION_TEXT) as Action[]) {
-    scope.get(`/payments/:id/${action}`, async (request, reply) => confirmPage(request, reply, action)());
+    scope.get(`/payments/:id/${action}`, async (request, reply) => confirmPage(request, reply, action));
     scope.post(`/payments/:id/${action}`, async (request, reply) => {
       const form = ctx.form(request);
       const { id } = request.params as { id: string };
