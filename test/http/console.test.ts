@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { ConsoleBrowser, textOf } from '../support/console.ts';
 
-const PAGES = ['/console', '/console/payments'];
+// Every entry of the navigation.
+const PAGES = ['/console', '/console/payments', '/console/batch', '/console/psps', '/console/merchants', '/console/users', '/console/readiness'];
 
 describe('operator console: signing in', () => {
   let server: TestServer;
