@@ -161,6 +161,27 @@ describe('vipps-psp', { concurrency: true }, () => {
         assert.match(run.stdout, /Ocp-Apim-Subscription-Key:\s+[0-9a-f]{32}/);
       });
 
+      it('psp rotate-secret prints a new client_secret; the old one stops working; psp readiness prints the report', async () => {
+        const created = JSON.parse((await cli(['psp', 'create', '--name', 'Rotated PSP', ...remote(), '--json'])).stdout);
+        const tokenWith = (secret: string) => call(server.url, 'POST', '/accessToken/get', {
+          headers: { client_id: created.clientId, client_secret: secret, 'Ocp-Apim-Subscription-Key': created.subscriptionKey },
+        });
+        assert.equal((await tokenWith(created.clientSecret)).status, 200);
+        const run = await cli(['psp', 'rotate-secret', created.pspId, ...remote()]);
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stdout, /^New client_secret for PSP "Rotated PSP"/);
+        const secret = /client_secret: (\S+)/.exec(run.stdout)![1];
+        assert.equal((await tokenWith(created.clientSecret)).status, 401);
+        assert.equal((await tokenWith(secret)).status, 200);
+        const missing = await cli(['psp', 'rotate-secret', ...remote()]);
+        assert.equal(missing.code, 2);
+
+        const report = await cli(['psp', 'readiness', created.pspId, ...remote()]);
+        assert.equal(report.code, 0, report.stderr);
+        assert.match(report.stdout, /^# Go-live readiness: Rotated PSP/);
+        assert.match(report.stdout, /0 of 18 items met/);
+      });
+
       it('user create --card VISA --card MASTERCARD prints a human summary; user list shows it', async () => {
         const run = await cli(['user', 'create', '--phone', '41234567', '--card', 'VISA', '--card', 'MASTERCARD', ...remote()]);
         assert.equal(run.code, 0, run.stderr);

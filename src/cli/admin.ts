@@ -68,6 +68,34 @@ export const adminCommands: AdminCommand[] = [
     human: (r) => table((r as { psps: Array<Record<string, unknown>> }).psps, ['pspId', 'name', 'clientId', 'createdAt']),
   },
   {
+    group: 'psp', action: 'rotate-secret', usage: 'psp rotate-secret PSP_ID', summary: 'Give a PSP a new client_secret (printed once); the old one stops working',
+    options: {},
+    positionals: ['PSP_ID'],
+    async run(ctx, _v, positionals) {
+      if (!positionals[0]) throw new UsageError('the PSP id is required: vipps-psp psp rotate-secret C948DFD1546347568874C4DDC93A2E3C');
+      return ctx.call('POST', `/admin/psps/${encodeURIComponent(positionals[0])}/rotate-secret`);
+    },
+    human(r) {
+      const p = r as Record<string, string>;
+      return [
+        `New client_secret for PSP "${p.name}". Keep it; it is not shown again. The old one gets no more access tokens.`,
+        `  Psp-Id:        ${p.pspId}`,
+        `  client_id:     ${p.clientId}`,
+        `  client_secret: ${p.clientSecret}`,
+      ].join('\n');
+    },
+  },
+  {
+    group: 'psp', action: 'readiness', usage: 'psp readiness PSP_ID', summary: "Print a PSP's go-live readiness report (Markdown; --json for every item)",
+    options: {},
+    positionals: ['PSP_ID'],
+    async run(ctx, _v, positionals) {
+      if (!positionals[0]) throw new UsageError('the PSP id is required: vipps-psp psp readiness C948DFD1546347568874C4DDC93A2E3C');
+      return ctx.call('GET', `/admin/psps/${encodeURIComponent(positionals[0])}/readiness`);
+    },
+    human: (r) => String((r as { markdown: string }).markdown).trimEnd(),
+  },
+  {
     group: 'merchant', action: 'list', usage: 'merchant list', summary: 'List merchants of every PSP',
     options: {},
     run: (ctx) => ctx.call('GET', '/admin/merchants'),

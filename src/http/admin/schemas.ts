@@ -58,7 +58,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   401: 'No or wrong "Authorization: Bearer <ADMIN_TOKEN>", or the operator API is off (no ADMIN_TOKEN in production).',
   403: 'Only in the test environment (VIPPS_ENV=test).',
   404: 'No such item.',
-  409: 'The item exists already.',
+  409: 'A conflict: the item exists already, or the action is not possible in its present state.',
   415: 'The body is not JSON.',
 };
 
