@@ -22,6 +22,9 @@ import { registerAdminPaymentRoutes } from './admin/payments.ts';
 import { registerAdminStatusBatchRoutes } from './admin/status-batch.ts';
 import { registerWebRoutes } from './web/routes.ts';
 import type { PaymentDeps } from '../operations/payment-deps.ts';
+import type { Controls } from '../operations/controls.ts';
+import { registerFaultInjection } from './plugins/faults.ts';
+import { registerControlRoutes } from './admin/control.ts';
 
 export interface Services {
   config: Config;
@@ -32,6 +35,7 @@ export interface Services {
   users: Users;
   adminToken: AdminToken;
   payments: PaymentDeps;
+  controls: Controls;
 }
 
 /** Headers whose values never reach a log line. */
@@ -170,12 +174,15 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
   });
 
   const auth = { credentials: services.credentials, tokens: services.tokens, merchants: services.merchants };
+  // Before the routes it applies to are registered.
+  registerFaultInjection(app, services);
   registerAccessTokenRoutes(app, services);
   registerSignupRoutes(app, auth);
   registerAdminRoutes(app, services);
   registerPaymentRoutes(app, auth, services.payments);
   registerAdminPaymentRoutes(app, services);
   registerAdminStatusBatchRoutes(app, services);
+  registerControlRoutes(app, services);
   registerWebRoutes(app, services);
 
   return app;
