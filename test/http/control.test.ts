@@ -30,6 +30,41 @@ async function adminPaymentStatus(base: string, id: string, pspId: string = DEMO
   return (await admin(base, 'GET', `/admin/payments/${pspId}/${id}`)).status;
 }
 
+/** A browser: the CSRF cookie and token of a page, kept with any session cookie. */
+class Browser {
+  cookies = new Map<string, string>();
+  readonly base: string;
+  constructor(base: string) {
+    this.base = base;
+  }
+  private keep(r: Response): void {
+    for (const c of r.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const i = pair.indexOf('=');
+      this.cookies.set(pair.slice(0, i), pair.slice(i + 1));
+    }
+  }
+  private cookie(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+  async page(path: string): Promise<string> {
+    const r = await fetch(`${this.base}${path}`, { headers: { cookie: this.cookie() } });
+    this.keep(r);
+    return r.text();
+  }
+  /** Posts the form of the page at `from` to `to`, with the page's CSRF token. */
+  async post(from: string, to: string, fields: Record<string, string>): Promise<Response> {
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await this.page(from))![1];
+    const r = await fetch(`${this.base}${to}`, {
+      method: 'POST', redirect: 'manual',
+      headers: { cookie: this.cookie(), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ ...fields, _csrf: csrf }).toString(),
+    });
+    this.keep(r);
+    return r;
+  }
+}
+
 describe('time travel', () => {
   let server: TestServer;
   let stub: PspStub;
@@ -185,6 +220,20 @@ describe('time travel with two processes on one PostgreSQL', { skip: backend() =
     assert.equal((await scheduledRuns(second.url)).length, 1, JSON.stringify(runs));
     assert.equal((await details(first.url, h2, id)).body.transactionSummary.capturedAmount, 7000);
     assert.equal(stub.callsFor(waiting.id).length, 1);
+  });
+
+  it('a rule added in one process faults "the next N" requests exactly, whichever process answers them', async () => {
+    const rule = await addFault(second.url, { route: 'details', status: 503, times: 3 });
+    // The first process follows within a second.
+    await new Promise((r) => setTimeout(r, 1200));
+    const [h1, h2] = await Promise.all([pspHeaders(first.url), pspHeaders(second.url)]);
+    const { id } = await initOk(first.url, h1, initBody(stub.url));
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => details(i % 2 ? first.url : second.url, i % 2 ? h1 : h2, id)));
+    assert.equal(answers.filter((a) => a.status === 503).length, 3, answers.map((a) => a.status).join(','));
+    assert.equal(answers.filter((a) => a.status === 200).length, 9);
+    const listed = (await admin(first.url, 'GET', '/admin/faults')).body.faults.find((r: { id: number }) => r.id === rule.id);
+    assert.equal(listed.hits, 3);
+    assert.equal(listed.remaining, 0);
   });
 });
 
@@ -346,6 +395,37 @@ describe('fault injection', () => {
     assert.equal(stub.callsFor(id).length, 0);
     assert.equal((await forceApprove(server.url, h, id, token)).status, 200);
     assert.equal((await adminPayment(server.url, id)).state, 'RESERVED');
+  });
+
+  it('the app simulator\'s approve is faulted with an error page, and the payment waits for the user', async () => {
+    const { id, token } = await initOk(server.url, h, initBody(stub.url));
+    const browser = new Browser(server.url);
+    const landed = await browser.post(`/landing?token=${token}`, '/landing', { token, phone: DEMO.userPhone });
+    assert.equal(landed.status, 303);
+    const payment = await adminPayment(server.url, id);
+    assert.equal(payment.state, 'AWAITING_USER');
+    assert.equal((await browser.post('/app', '/app/login', { phone: DEMO.userPhone })).status, 303);
+    await addFault(server.url, { route: 'approve', msn: DEMO.msn, pspTransactionId: id, status: 503, retryAfterSeconds: 3, times: 1 });
+    const screen = `/app/payments/${payment.paymentId}`;
+    const refused = await browser.post(screen, `${screen}/pay`, {});
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers.get('retry-after'), '3');
+    assert.match(refused.headers.get('content-type') ?? '', /^text\/html/);
+    assert.equal((await adminPayment(server.url, id)).state, 'AWAITING_USER');
+    assert.equal(stub.callsFor(id).length, 0);
+    const paid = await browser.post(screen, `${screen}/pay`, {});
+    assert.equal(paid.status, 303);
+    assert.equal((await adminPayment(server.url, id)).state, 'RESERVED');
+  });
+
+  it('the Signup API is faulted for one PSP only, in its problem shape', async () => {
+    await addFault(server.url, { route: 'signup', pspId: other.pspId, status: 502, times: 1 });
+    const mine = await call(server.url, 'GET', '/merchant-management/psp/v1/merchants', { headers: await pspHeaders(server.url, DEMO_CLIENT, undefined) });
+    assert.equal(mine.status, 200, mine.text);
+    const theirs = await call(server.url, 'GET', '/merchant-management/psp/v1/merchants', { headers: await pspHeaders(server.url, other, undefined) });
+    assert.equal(theirs.status, 502, theirs.text);
+    assert.equal(theirs.body.status, 502);
+    assert.match(theirs.body.detail, /Injected fault/);
   });
 
   it('a delayed makePayment arrives late at the PSP and the payment fails as an unanswered one', async () => {
