@@ -52,8 +52,15 @@ export class Controls {
     if (!this.enabled) return;
     await this.sync();
     if (this.database.kind !== 'postgres') return;
+    let failing = false;
     const tick = () => {
-      this.polling = this.sync().catch((err: unknown) => this.log.warn({ err }, 'could not read the test controls; keeping the last copy'))
+      this.polling = this.sync()
+        .then(() => { failing = false; })
+        .catch((err: unknown) => {
+          // Once per outage: the poll goes on every CONTROLS_POLL_MS meanwhile.
+          if (!failing) this.log.warn({ err }, 'could not read the test controls; keeping the last copy until the database answers');
+          failing = true;
+        })
         .finally(() => {
           this.polling = undefined;
           if (this.timer) this.timer = setTimeout(tick, CONTROLS_POLL_MS);
