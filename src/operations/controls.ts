@@ -39,6 +39,9 @@ export class Controls {
   private polling: Promise<void> | undefined;
   private readonly clockListeners: Array<() => void> = [];
   private readonly resetListeners: Array<(pspId: string | undefined) => void> = [];
+  private readonly stopping = new AbortController();
+  /** Aborted when the process begins to shut down: injected delays end early, so closing never waits for them. */
+  readonly shutdown: AbortSignal = this.stopping.signal;
 
   constructor(opts: { database: Database; clock: ShiftedClock; enabled: boolean; log: ControlsLog }) {
     this.database = opts.database;
@@ -70,6 +73,7 @@ export class Controls {
   }
 
   async stop(): Promise<void> {
+    this.stopping.abort();
     const timer = this.timer;
     this.timer = undefined;
     if (timer) clearTimeout(timer);

@@ -33,8 +33,8 @@ export function faultError(rule: FaultRule): ApiError {
  * Applies a rule that was taken for this request: waits its delay, then answers its status (thrown,
  * for the route's error handler) or drops the connection. Returns false when the request goes on.
  */
-export async function applyFault(rule: FaultRule, request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
-  if (rule.delayMs > 0) await sleep(rule.delayMs);
+export async function applyFault(rule: FaultRule, request: FastifyRequest, reply: FastifyReply, shutdown?: AbortSignal): Promise<boolean> {
+  if (rule.delayMs > 0) await sleep(rule.delayMs, undefined, { signal: shutdown }).catch(() => {});
   if (rule.dropConnection) {
     reply.hijack();
     request.raw.socket.destroy();
@@ -83,7 +83,7 @@ export function registerFaultInjection(app: FastifyInstance, deps: { controls: C
       (async () => {
         const target = route === 'accessToken' ? await accessTokenTarget(request) : targetOf(route, request);
         const rule = await controls.take(route, target);
-        if (rule && await applyFault(rule, request, reply)) return;
+        if (rule && await applyFault(rule, request, reply, controls.shutdown)) return;
         done();
       })().catch((err: unknown) => done(err as Error));
     };

@@ -332,7 +332,7 @@ ${storeLink(p)}
     if (deps.controls?.has('approve')) {
       const p = view.payment;
       const rule = await deps.controls.take('approve', { pspId: p.pspId, msn: p.msn, pspTransactionIds: [p.pspTransactionId] });
-      if (rule && await applyFault(rule, request, reply)) return reply;
+      if (rule && await applyFault(rule, request, reply, deps.controls.shutdown)) return reply;
     }
     if (effectiveState(view.payment, deps.clock.now()) === 'AWAITING_USER') {
       const cardId = body.cardId;
