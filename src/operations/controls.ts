@@ -35,6 +35,7 @@ export class Controls {
   /** Rules that can still fire, oldest first; empty (the common case) means nothing to check. */
   private rules: FaultRule[] = [];
   private faultsVersion = -1;
+  private generation = 0;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private readonly clockListeners: Array<() => void> = [];
@@ -90,11 +91,18 @@ export class Controls {
     this.resetListeners.push(listener);
   }
 
+  /**
+   * Reads the shared state and applies it to this process's copy. Of reads that overlap (a poll and
+   * the read after a change made here), only the one started last is applied: it began after every
+   * change the others could have seen, so the copy never steps back to an older state.
+   */
   private async sync(): Promise<void> {
+    const generation = ++this.generation;
     const row = await readControls(this.database);
+    const rules = row.faultsVersion === this.faultsVersion ? undefined : await activeFaultRules(this.database.db, this.clock.now());
+    if (generation !== this.generation) return;
     this.applyOffset(row.clockOffsetMs);
-    if (row.faultsVersion !== this.faultsVersion) {
-      const rules = await activeFaultRules(this.database.db, this.clock.now());
+    if (rules) {
       this.rules = rules;
       this.faultsVersion = row.faultsVersion;
     }
@@ -126,27 +134,30 @@ export class Controls {
   /** Moves the clock forward by `seconds`, or to `to`; never back (400). */
   async advance(by: { seconds?: number; to?: string }): Promise<ClockView> {
     this.requireTest();
-    let offset: number | undefined;
     if (by.to !== undefined) {
-      const target = Date.parse(by.to);
-      if (Number.isNaN(target)) throw new ApiError(400, 'invalid_time', `"to" must be an ISO 8601 time such as 2030-01-01T02:00:00Z, got "${by.to}".`, { details: [{ name: 'to', reason: 'Is not an ISO 8601 time' }] });
+      const target = ISO_TIME.test(by.to) ? Date.parse(by.to) : Number.NaN;
+      if (Number.isNaN(target)) {
+        throw new ApiError(400, 'invalid_time', `"to" must be an ISO 8601 time with a zone, such as 2030-01-01T02:00:00Z, got "${by.to}".`, {
+          details: [{ name: 'to', reason: 'Is not an ISO 8601 time with a zone' }],
+        });
+      }
       const now = this.clock.now().getTime();
       if (target < now) throw clockBackwards(new Date(now));
-      offset = await this.database.db.transaction((tx) => raiseClockOffset(tx, target - this.clock.baseNow().getTime()));
+      const offset = await this.database.db.transaction((tx) => raiseClockOffset(tx, target - this.clock.baseNow().getTime()));
       if (offset === undefined) throw clockBackwards(this.clock.now());
     } else {
       const ms = Math.round((by.seconds ?? 0) * 1000);
       if (ms < 0) throw clockBackwards(this.clock.now());
-      offset = await this.database.db.transaction((tx) => addClockOffset(tx, ms));
+      await this.database.db.transaction((tx) => addClockOffset(tx, ms));
     }
-    this.applyOffset(offset);
+    await this.sync();
     return this.clockView();
   }
 
   async resetClock(): Promise<ClockView> {
     this.requireTest();
     await this.database.db.transaction((tx) => resetClockOffset(tx));
-    this.applyOffset(0);
+    await this.sync();
     return this.clockView();
   }
 
@@ -232,9 +243,7 @@ export class Controls {
   /** Runs a change of the rules, then reloads this process's copy at once. */
   private async changeRules<T>(change: () => Promise<T>): Promise<T> {
     const result = await change();
-    const [row, rules] = await Promise.all([readControls(this.database), activeFaultRules(this.database.db, this.clock.now())]);
-    this.rules = rules;
-    this.faultsVersion = row.faultsVersion;
+    await this.sync();
     return result;
   }
 
@@ -253,6 +262,9 @@ export class Controls {
     }
   }
 }
+
+/** An ISO 8601 date and time with its zone (Z or ±hh:mm). */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
 
 function clockBackwards(now: Date): ApiError {
   return new ApiError(400, 'clock_backwards', `The clock never goes back: it is already ${now.toISOString()}. Use POST /admin/clock/reset to return to the real time.`);
