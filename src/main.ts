@@ -86,8 +86,12 @@ export async function startServer(givenConfig: Config, opts: { clock?: Clock } =
     sweeper.reportOutagesTo(logger, 'expiry sweep');
     keyCleanup.reportOutagesTo(logger, 'idempotency key cleanup');
     scheduler?.reportOutagesTo(logger, 'status batch schedule');
-    // A clock moved by time travel: deadlines and the batch schedule are looked at again now.
-    controls.onClockChange(() => { sweeper.wake(); scheduler?.wake(); });
+    // A clock moved by time travel: deadlines and the batch schedule are looked at again now; an
+    // advance is answered once this process's expiry sweep after it is over.
+    controls.onClockChange(() => {
+      scheduler?.wake();
+      return sweeper.runSoon();
+    });
     // A reset's payments are never answered from the details read model.
     controls.onReset(() => database.detailsCache?.clear());
     const address = app.server.address();

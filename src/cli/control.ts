@@ -42,9 +42,9 @@ export function parseDuration(text: string): number {
 }
 
 function clockLine(r: unknown): string {
-  const c = r as { now: string; offsetSeconds: number; expired?: number };
+  const c = r as { now: string; offsetSeconds: number };
   const ahead = c.offsetSeconds === 0 ? 'the real time' : `${c.offsetSeconds} s ahead of the real time`;
-  return `Server time ${c.now} (${ahead})${c.expired ? `; ${c.expired} payment(s) timed out` : ''}`;
+  return `Server time ${c.now} (${ahead})`;
 }
 
 function intOption(name: string, value: unknown): number | undefined {

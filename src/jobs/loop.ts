@@ -19,6 +19,9 @@ export class JobLoop {
   private stopped = false;
   /** wake() was called while a step ran: the next step follows at once. */
   private woken = false;
+  /** Steps started so far; callers of runSoon() wait for a step with a higher number to end. */
+  private started = 0;
+  private waiters: Array<{ step: number; resolve: () => void }> = [];
   private failures = 0;
   private outage = false;
   private outages: { log: JobLog; job: string } | undefined;
@@ -57,10 +60,12 @@ export class JobLoop {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       let next = this.retryMs;
+      const step = ++this.started;
       this.running = this.runStep()
         .then((ms) => { next = ms; })
         .finally(() => {
           this.running = undefined;
+          this.settle(step);
           const delay = this.woken ? 0 : next;
           this.woken = false;
           this.schedule(delay);
@@ -105,9 +110,29 @@ export class JobLoop {
     this.schedule(0);
   }
 
+  /** Runs the step now (see wake()); resolves once a step that began after this call has ended. */
+  runSoon(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    const step = this.started + 1;
+    const done = new Promise<void>((resolve) => this.waiters.push({ step, resolve }));
+    this.wake();
+    return done;
+  }
+
+  private settle(step: number): void {
+    if (this.waiters.length === 0) return;
+    const waiting: typeof this.waiters = [];
+    for (const w of this.waiters) {
+      if (w.step <= step) w.resolve();
+      else waiting.push(w);
+    }
+    this.waiters = waiting;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    this.settle(Number.POSITIVE_INFINITY);
   }
 }

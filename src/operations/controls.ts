@@ -38,7 +38,7 @@ export class Controls {
   private generation = 0;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
-  private readonly clockListeners: Array<() => void> = [];
+  private readonly clockListeners: Array<() => Promise<unknown> | void> = [];
   private readonly resetListeners: Array<(pspId: string | undefined) => void> = [];
   private readonly stopping = new AbortController();
   /** Aborted when the process begins to shut down: injected delays end early, so closing never waits for them. */
@@ -81,8 +81,11 @@ export class Controls {
     await this.polling;
   }
 
-  /** Called (in this process) whenever the clock offset changed, here or in another process. */
-  onClockChange(listener: () => void): void {
+  /**
+   * Called (in this process) whenever the clock offset changed, here or in another process. A change
+   * made here is answered once the promises the listeners return have settled.
+   */
+  onClockChange(listener: () => Promise<unknown> | void): void {
     this.clockListeners.push(listener);
   }
 
@@ -101,23 +104,18 @@ export class Controls {
     const row = await readControls(this.database);
     const rules = row.faultsVersion === this.faultsVersion ? undefined : await activeFaultRules(this.database.db, this.clock.now());
     if (generation !== this.generation) return;
-    this.applyOffset(row.clockOffsetMs);
     if (rules) {
       this.rules = rules;
       this.faultsVersion = row.faultsVersion;
     }
+    await this.applyOffset(row.clockOffsetMs);
   }
 
-  private applyOffset(ms: number): void {
+  private async applyOffset(ms: number): Promise<void> {
     if (ms === this.clock.offsetMs) return;
     this.clock.setOffset(ms);
-    for (const listener of this.clockListeners) {
-      try {
-        listener();
-      } catch (err) {
-        this.log.warn({ err }, 'a clock change listener failed');
-      }
-    }
+    const results = await Promise.allSettled(this.clockListeners.map(async (listener) => listener()));
+    for (const r of results) if (r.status === 'rejected') this.log.warn({ err: r.reason }, 'a clock change listener failed');
   }
 
   private requireTest(): void {

@@ -94,7 +94,6 @@ describe('time travel', () => {
     assert.equal(before.state, 'INITIATED');
     const moved = await advance(server.url, { seconds: 600 });
     assert.equal(moved.offsetSeconds, 600);
-    assert.ok(moved.expired >= 2, `expired ${moved.expired}`);
     // The expiry happened in the answer's own sweep, not at a later one.
     assert.equal((await adminPayment(server.url, a.id)).state, 'TIMEOUT');
     assert.equal((await adminPayment(server.url, b.id)).state, 'TIMEOUT');

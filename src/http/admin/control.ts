@@ -7,8 +7,6 @@ import { errors } from '../../domain/errors.ts';
 import { FAULT_ROUTES, FAULT_STATUSES, type FaultInput } from '../../domain/faults.ts';
 import { faultRuleView, type Controls } from '../../operations/controls.ts';
 import type { Credentials } from '../../operations/credentials.ts';
-import type { PaymentDeps } from '../../operations/payment-deps.ts';
-import { sweepOnce } from '../../operations/expire.ts';
 import type { AdminToken } from '../../operations/admin-token.ts';
 import { adminGuard } from './guard.ts';
 
@@ -27,7 +25,6 @@ const clockView = {
   properties: {
     now: { type: 'string', description: 'The server\'s time, offset included (ISO 8601, UTC).' },
     offsetSeconds: { type: 'number', description: 'How far the server\'s clock is ahead of the real time.' },
-    expired: { type: 'integer', description: 'Payments the expiry sweep right after the advance timed out.' },
   },
 } as const;
 
@@ -53,7 +50,7 @@ const faultRule = {
 
 const errorsOf = { 400: problem, 401: problem, 403: problem, 404: problem } as const;
 
-export function registerControlRoutes(app: FastifyInstance, deps: { adminToken: AdminToken; controls: Controls; credentials: Credentials; payments: PaymentDeps }): void {
+export function registerControlRoutes(app: FastifyInstance, deps: { adminToken: AdminToken; controls: Controls; credentials: Credentials }): void {
   const { controls } = deps;
   const testOnly = async (_request: FastifyRequest) => {
     if (!controls.enabled) throw errors.testOnly();
@@ -79,12 +76,7 @@ export function registerControlRoutes(app: FastifyInstance, deps: { adminToken: 
       },
       response: { 200: clockView, ...errorsOf },
     },
-  }, async (request) => {
-    const view = await controls.advance(request.body as { seconds?: number; to?: string });
-    // The payments whose deadline the jump passed time out now, not at the next sweep.
-    const { expired } = await sweepOnce(deps.payments);
-    return { ...view, expired };
-  });
+  }, async (request) => controls.advance(request.body as { seconds?: number; to?: string }));
 
   app.post('/admin/clock/reset', {
     onRequest, schema: { summary: 'Return the server\'s clock to the real time (test environment)', tags: ['control'], response: { 200: clockView, ...errorsOf } },
