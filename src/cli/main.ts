@@ -13,6 +13,7 @@ import { assertDataDirFree, DataDirLockedError } from '../store/data-dir-lock.ts
 import type { DEMO } from '../operations/seed.ts';
 import type { AdminToken } from '../operations/admin-token.ts';
 import { ADMIN_OPTIONS_HELP, adminCommands, runAdminCommand } from './admin.ts';
+import { controlUsage, runControlCommand } from './control.ts';
 import { isWorker, reportReady, startPrimary } from './cluster.ts';
 import { portProblem, probePort } from './port.ts';
 
@@ -267,10 +268,18 @@ const ADMIN_GROUPS: Command[] = [...new Set(adminCommands.map((c) => c.group))].
   run: async (args) => (await runAdminCommand(group, args)) ?? 2,
 }));
 
+/** The test environment's controls (clock, reset, fault), grouped by their first word. */
+const CONTROL_GROUPS: Command[] = [...new Set(controlUsage.map((c) => c.usage.split(' ')[0]))].map((group) => ({
+  name: group,
+  help: controlUsage.filter((c) => c.usage.split(' ')[0] === group),
+  run: async (args) => (await runControlCommand(group, args)) ?? 2,
+}));
+
 export const COMMANDS: Command[] = [
   { name: 'start', help: [{ usage: 'start', summary: 'Start the server (creates and migrates the database first)' }], run: start },
   { name: 'migrate', help: [{ usage: 'migrate', summary: 'Create the database if needed, apply migrations and exit' }], run: runMigrate },
   ...ADMIN_GROUPS,
+  ...CONTROL_GROUPS,
   { name: 'help', help: [{ usage: 'help [COMMAND]', summary: 'This help, or one command\'s' }], run: help },
   {
     name: 'version', help: [{ usage: 'version', summary: 'Print the version' }],

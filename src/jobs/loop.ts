@@ -17,6 +17,11 @@ export class JobLoop {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private stopped = false;
+  /** wake() was called while a step ran: the next step follows at once. */
+  private woken = false;
+  /** Steps started so far; callers of runSoon() wait for a step with a higher number to end. */
+  private started = 0;
+  private waiters: Array<{ step: number; resolve: () => void }> = [];
   private failures = 0;
   private outage = false;
   private outages: { log: JobLog; job: string } | undefined;
@@ -55,11 +60,15 @@ export class JobLoop {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       let next = this.retryMs;
+      const step = ++this.started;
       this.running = this.runStep()
         .then((ms) => { next = ms; })
         .finally(() => {
           this.running = undefined;
-          this.schedule(next);
+          this.settle(step);
+          const delay = this.woken ? 0 : next;
+          this.woken = false;
+          this.schedule(delay);
         });
     }, Math.max(0, delayMs));
   }
@@ -90,9 +99,40 @@ export class JobLoop {
     }
   }
 
+  /** Runs the step now (or right after the one in progress) instead of after the current wait. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.woken = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.schedule(0);
+  }
+
+  /** Runs the step now (see wake()); resolves once a step that began after this call has ended. */
+  runSoon(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    const step = this.started + 1;
+    const done = new Promise<void>((resolve) => this.waiters.push({ step, resolve }));
+    this.wake();
+    return done;
+  }
+
+  private settle(step: number): void {
+    if (this.waiters.length === 0) return;
+    const waiting: typeof this.waiters = [];
+    for (const w of this.waiters) {
+      if (w.step <= step) w.resolve();
+      else waiting.push(w);
+    }
+    this.waiters = waiting;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    this.settle(Number.POSITIVE_INFINITY);
   }
 }
