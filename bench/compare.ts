@@ -5,7 +5,8 @@
 // demand (npx), never a dependency of the server.
 //   BENCH_SECONDS (10) per load, BENCH_CONNECTIONS (50), BENCH_MIXED_SECONDS (60),
 //   BENCH_UPDATES (100000), BENCH_FILL (1000000 on PostgreSQL; 0 skips the scale row),
-//   PRISM_VERSION (5.16.0). On PostgreSQL init and details are also measured with WORKERS=2.
+//   PRISM_VERSION (5.16.0), BENCH_RUN (src, or dist: the built JavaScript the package runs; build first).
+//   On PostgreSQL init and details are also measured with WORKERS=2.
 import type autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -90,7 +91,7 @@ async function peakRssDuring<T>(server: BenchServer, work: Promise<T>): Promise<
 const headersFor = async (server: BenchServer) => ({ ...(await pspHeaders(server.url)), 'content-type': 'application/json;charset=UTF-8' });
 const load = (opts: Omit<autocannon.Options, 'connections' | 'duration'>) => cannon({ connections, duration: seconds, ...opts });
 
-process.stdout.write(`bench:compare on ${onPostgres ? 'PostgreSQL' : 'the embedded database (PGlite)'}, ${connections} connections, ${seconds} s per load\n`);
+process.stdout.write(`bench:compare on ${onPostgres ? 'PostgreSQL' : 'the embedded database (PGlite)'}, ${connections} connections, ${seconds} s per load, server from ${process.env.BENCH_RUN === 'dist' ? 'dist/ (built)' : 'src/ (type stripping)'}\n`);
 
 // 1. Prism, alone on the machine.
 const prism = await startPrism();
