@@ -1,0 +1,222 @@
+// The published package as a user gets it: `npm pack` (its prepack script builds dist/), the
+// tarball installed with production dependencies only into an empty folder outside this
+// repository, and the `vipps-psp` command it installs started on a fresh database.
+import { after, before, describe, it, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, persistentStorage, type Storage } from './support/child.ts';
+import { call, DEMO, pspHeaders } from './support/server.ts';
+import { initBody } from './support/payments.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * What the installed server must answer right after it starts. A page or a document that the
+ * package serves is checked on the installed package by adding it here.
+ */
+const PROBES: ReadonlyArray<{ path: string; status: number; contentType: RegExp; contains?: string }> = [
+  { path: '/health', status: 200, contentType: /^application\/json/, contains: '"status":"ok"' },
+  { path: '/ready', status: 200, contentType: /^application\/json/, contains: '"status":"ready"' },
+];
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The environment of every child: this process's, without what npm passes to a script (it would
+ * point npm at this repository) or what would change the server, with this Node first on PATH, so
+ * that npm and the installed command's `#!/usr/bin/env node` run on it rather than on an older system Node.
+ */
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  const keep = new Set(['npm_config_cache', 'npm_config_registry', 'npm_config_userconfig']);
+  const drop = new Set(['INIT_CWD', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT', 'NODE_PATH', 'DATABASE_URL', 'DATA_DIR', 'ADMIN_TOKEN', 'PORT', 'HOST', 'PUBLIC_URL', 'VIPPS_ENV', 'LOG_LEVEL', 'WORKERS', 'VIPPS_PSP_URL']);
+  for (const [name, value] of Object.entries(process.env)) {
+    if (drop.has(name)) continue;
+    if (name.toLowerCase().startsWith('npm_') && !keep.has(name.toLowerCase())) continue;
+    env[name] = value;
+  }
+  env.PATH = [path.dirname(process.execPath), process.env.PATH ?? ''].join(path.delimiter);
+  return { ...env, ...extra };
+}
+
+function run(command: string, args: string[], cwd: string, timeoutMs = 180_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Bytes in the files under `dir` (their sizes, not the disk blocks), and how many files. */
+function sizeOf(dir: string): { bytes: number; files: number } {
+  let bytes = 0;
+  let files = 0;
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    bytes += lstatSync(path.join(entry.parentPath, entry.name)).size;
+    files++;
+  }
+  return { bytes, files };
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
+
+/** What npm prints when neither its cache nor the registry can give it a package. */
+const REGISTRY_UNREACHABLE = /ENOTCACHED|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH/;
+
+describe('the npm package', { concurrency: 1 }, () => {
+  const work = mkdtempSync(path.join(tmpdir(), 'vipps-psp-package-'));
+  const app = path.join(work, 'app');
+  const installed = path.join(app, 'node_modules', 'vipps-psp');
+  const bin = path.join(app, 'node_modules', '.bin', 'vipps-psp');
+  /** Set when the dependencies cannot be had: every test then says why it did not run. */
+  let unavailable: string | undefined;
+  let server: ChildProcess | undefined;
+  let storage: Storage | undefined;
+  let facts = { packed: 0, installMs: 0 };
+
+  function skipped(t: TestContext): boolean {
+    if (unavailable !== undefined) t.skip(unavailable);
+    return unavailable !== undefined;
+  }
+
+  before(async () => {
+    const packed = path.join(work, 'pack');
+    mkdirSync(packed);
+    const packing = await run('npm', ['pack', '--pack-destination', packed], ROOT);
+    assert.equal(packing.code, 0, `npm pack failed:\n${packing.stdout}\n${packing.stderr}`);
+    const [tarball, ...more] = readdirSync(packed).filter((name) => name.endsWith('.tgz'));
+    assert.ok(tarball !== undefined && more.length === 0, `npm pack made one tarball: ${readdirSync(packed).join(', ')}`);
+
+    // An empty project of its own, so that npm neither finds this repository nor a node_modules above it.
+    mkdirSync(app);
+    writeFileSync(path.join(app, 'package.json'), '{ "name": "uses-vipps-psp", "private": true }\n');
+    const started = Date.now();
+    // From the npm cache where it can; a registry that does not answer is given up on in seconds, not minutes.
+    const install = await run('npm', [
+      'install', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline',
+      '--fetch-retries=1', '--fetch-retry-mintimeout=1000', '--fetch-retry-maxtimeout=5000', '--fetch-timeout=60000',
+      path.join(packed, tarball),
+    ], app);
+    if (install.code !== 0 && REGISTRY_UNREACHABLE.test(install.stderr)) {
+      unavailable = `the npm cache does not hold the dependencies and the registry cannot be reached (${REGISTRY_UNREACHABLE.exec(install.stderr)![0]})`;
+      return;
+    }
+    assert.equal(install.code, 0, `npm install of the tarball failed:\n${install.stdout}\n${install.stderr}`);
+    facts = { packed: statSync(path.join(packed, tarball)).size, installMs: Date.now() - started };
+  }, { timeout: 300_000 });
+
+  after(async () => {
+    if (server && server.exitCode === null && server.signalCode === null) {
+      server.kill('SIGKILL');
+      await new Promise((resolve) => server!.once('exit', resolve));
+    }
+    await storage?.drop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('holds the compiled server and what it reads, not the sources or the tests', (t) => {
+    if (skipped(t)) return;
+    const files = readdirSync(installed, { recursive: true }).map(String).map((f) => f.split(path.sep).join('/'));
+    for (const needed of ['bin/vipps-psp.js', 'dist/cli/main.js', 'dist/index.js', 'dist/index.d.ts', 'drizzle/meta/_journal.json', 'openapi/psp-api.openapi.yaml', 'openapi/LICENSE', 'README.md', 'LICENSE']) {
+      assert.ok(files.includes(needed), `the package holds ${needed}`);
+    }
+    assert.ok(files.some((f) => /^drizzle\/\d{4}_.*\.sql$/.test(f)), 'the package holds the migrations');
+    // What the code reads beside itself (the page templates) is copied from src/ into dist/.
+    const assets = readdirSync(path.join(ROOT, 'src'), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile() && !entry.name.endsWith('.ts'))
+      .map((entry) => path.relative(path.join(ROOT, 'src'), path.join(entry.parentPath, entry.name)).split(path.sep).join('/'));
+    assert.ok(assets.length > 0, 'src/ holds templates');
+    for (const asset of assets) assert.ok(files.includes(`dist/${asset}`), `the package holds dist/${asset}`);
+    const unwanted = files.filter((f) => /^(src|test|bench|scripts|docs)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')) || f.endsWith('.map'));
+    assert.deepEqual(unwanted, [], 'no sources, tests, benchmarks or source maps');
+
+    const pkg = sizeOf(installed);
+    const all = sizeOf(path.join(app, 'node_modules'));
+    const packages = readdirSync(path.join(app, 'node_modules')).flatMap((name) => name.startsWith('@') ? readdirSync(path.join(app, 'node_modules', name)) : name.startsWith('.') ? [] : [name]).length;
+    t.diagnostic(`packed: ${kib(facts.packed)}; the package unpacked: ${kib(pkg.bytes)} in ${pkg.files} files`);
+    t.diagnostic(`installed with production dependencies: ${mib(all.bytes)} in ${all.files} files, ${packages} packages (npm install took ${(facts.installMs / 1000).toFixed(1)} s)`);
+  });
+
+  it('--help runs the installed command', async (t) => {
+    if (skipped(t)) return;
+    const help = await run(bin, ['--help'], app, 30_000);
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /^vipps-psp — /);
+    assert.match(help.stdout, /DATABASE_URL/);
+  });
+
+  it('exports startServer and loadConfig to a program that imports it', async (t) => {
+    if (skipped(t)) return;
+    const script = "const m = await import('vipps-psp'); console.log(JSON.stringify(Object.keys(m).sort()));";
+    const probe = await run(process.execPath, ['--input-type=module', '--eval', script], app, 30_000);
+    assert.equal(probe.code, 0, probe.stderr);
+    const names = JSON.parse(probe.stdout) as string[];
+    for (const name of ['startServer', 'loadConfig', 'ConfigError']) assert.ok(names.includes(name), `exports ${name}: ${names.join(', ')}`);
+  });
+
+  it('starts, answers its probes, issues a token and initiates a payment', async (t) => {
+    if (skipped(t)) return;
+    storage = await persistentStorage();
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    let output = '';
+    const started = performance.now();
+    server = spawn(bin, ['start'], {
+      cwd: app,
+      env: childEnv({ PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', VIPPS_ENV: 'test', ...storage.env }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    server.stdout!.setEncoding('utf8').on('data', (d: string) => { output += d; });
+    server.stderr!.setEncoding('utf8').on('data', (d: string) => { output += d; });
+    // Only a guard against a server that never comes up: initdb of a fresh embedded database alone
+    // takes 10-30 s on a busy machine.
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      assert.ok(server.exitCode === null, `the server exited early:\n${output}`);
+      assert.ok(Date.now() < deadline, `no /health answer within 120 s:\n${output}`);
+      const ok = await fetch(`${url}/health`).then((r) => r.status === 200, () => false);
+      if (ok) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const coldStart = performance.now() - started;
+    t.diagnostic(`cold start (spawn to /health 200, fresh ${storage.env.DATABASE_URL ? 'PostgreSQL database' : 'embedded database'}): ${(coldStart / 1000).toFixed(2)} s`);
+
+    for (const probe of PROBES) {
+      const answer = await fetch(`${url}${probe.path}`);
+      const text = await answer.text();
+      assert.equal(answer.status, probe.status, `${probe.path}: ${text.slice(0, 300)}`);
+      assert.match(answer.headers.get('content-type') ?? '', probe.contentType, probe.path);
+      if (probe.contains !== undefined) assert.ok(text.includes(probe.contains), `${probe.path} contains ${probe.contains}: ${text.slice(0, 300)}`);
+    }
+
+    const headers = await pspHeaders(url);
+    const body = initBody('http://127.0.0.1:9/makepayment');
+    const initiated = await call(url, 'POST', '/psp/v3/psppayments/init', { headers: { ...headers, 'merchant-serial-number': DEMO.msn }, body });
+    assert.equal(initiated.status, 200, initiated.text);
+    assert.equal(initiated.body.pspTransactionId, body.pspTransactionId);
+    assert.match(initiated.body.vippsRedirectUrl, new RegExp(`^http://localhost:${port}/`));
+    assert.match(output, new RegExp(`vipps-psp is listening on http://localhost:${port}`), 'the banner is printed');
+
+    const exited = new Promise<number | null>((resolve) => server!.once('exit', (code) => resolve(code)));
+    server.kill('SIGTERM');
+    assert.equal(await exited, 0, `a clean exit on SIGTERM:\n${output}`);
+  });
+});
