@@ -20,7 +20,10 @@ import { registerAdminRoutes } from './admin/routes.ts';
 import { registerPaymentRoutes } from './api/payments.ts';
 import { registerAdminPaymentRoutes } from './admin/payments.ts';
 import { registerAdminStatusBatchRoutes } from './admin/status-batch.ts';
+import { registerAdminPspRoutes } from './admin/psps.ts';
 import { registerWebRoutes } from './web/routes.ts';
+import { registerConsole } from './console/index.ts';
+import { apiErrorEvents } from './plugins/error-events.ts';
 import type { PaymentDeps } from '../operations/payment-deps.ts';
 
 export interface Services {
@@ -121,7 +124,9 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
     }
   });
 
-  registerErrorHandling(app);
+  registerErrorHandling(app, {
+    onPspError: apiErrorEvents(services.database, (err) => logger.debug({ err }, 'an api.error event could not be recorded')),
+  });
   registerInputChecks(app);
   // Before any route: 405/415 and the specs' media types need every route as it is registered.
   registerProtocolRules(app);
@@ -176,7 +181,9 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
   registerPaymentRoutes(app, auth, services.payments);
   registerAdminPaymentRoutes(app, services);
   registerAdminStatusBatchRoutes(app, services);
+  registerAdminPspRoutes(app, services);
   registerWebRoutes(app, services);
+  registerConsole(app, services);
 
   return app;
 }

@@ -1,6 +1,6 @@
 // Who is calling: resolves a subscription key to its PSP and checks client credentials.
-// Results are cached in memory (a PSP's credentials never change once created), so the hot path
-// does neither a database round trip nor scrypt for credentials seen before. A verified client secret
+// Results are cached in memory (a PSP's id, client_id and subscription key never change once created),
+// so the hot path does neither a database round trip nor scrypt for credentials seen before. A verified client secret
 // is remembered for VERIFIED_CLIENT_TTL_MS under an HMAC with a key of this process (so memory holds
 // nothing a secret could be guessed against offline); identical checks in flight at once share one scrypt.
 import { createHmac, randomBytes } from 'node:crypto';
@@ -27,8 +27,10 @@ export class Credentials {
   /** HMAC of client_id and secret → the PSP it was verified for and until when (ms). */
   private readonly verifiedClients = new Map<string, { pspId: string; until: number }>();
   /** Checks of client_id and secret in progress: HMAC → the client's PSP id, or undefined when wrong. */
-  private readonly checking = new Map<string, Promise<string | undefined>>();
+  private readonly checking = new Map<string, { result: Promise<string | undefined>; begun: number }>();
   private readonly hmacKey = randomBytes(32);
+  /** When each PSP's verified secrets were last forgotten: a check begun before that is not remembered. */
+  private readonly forgotten = new Map<string, number>();
 
   constructor(database: Database) {
     this.database = database;
@@ -67,6 +69,15 @@ export class Credentials {
     return psp && this.isVerified(psp, this.clientKey(clientId, clientSecret)) ? psp : undefined;
   }
 
+  /**
+   * Forgets every client secret verified for this PSP (after its secret was rotated), so this process
+   * checks the next one against the database. Other processes forget theirs within VERIFIED_CLIENT_TTL_MS.
+   */
+  forgetVerifiedSecrets(pspId: string): void {
+    for (const [key, verified] of this.verifiedClients) if (verified.pspId === pspId) this.verifiedClients.delete(key);
+    this.forgotten.set(pspId, Date.now());
+  }
+
   /** Checks client_id and client_secret against the PSP of the subscription key. */
   async authenticateClient(psp: PspIdentity, clientId: string | undefined, clientSecret: string | undefined): Promise<void> {
     if (!clientId || !clientSecret) throw errors.missingClient();
@@ -74,11 +85,13 @@ export class Credentials {
     if (this.isVerified(psp, cacheKey)) return;
     let check = this.checking.get(cacheKey);
     if (!check) {
-      check = this.checkClient(clientId, clientSecret).finally(() => this.checking.delete(cacheKey));
+      check = { result: this.checkClient(clientId, clientSecret).finally(() => this.checking.delete(cacheKey)), begun: Date.now() };
       this.checking.set(cacheKey, check);
     }
-    const pspId = await check;
+    const pspId = await check.result;
     if (pspId !== psp.pspId) throw errors.invalidClient();
+    // A check that read the database before a rotation is not remembered.
+    if ((this.forgotten.get(pspId) ?? -1) >= check.begun) return;
     this.remember(this.verifiedClients, cacheKey, { pspId, until: Date.now() + VERIFIED_CLIENT_TTL_MS });
   }
 

@@ -53,6 +53,7 @@ function replayed(deps: PaymentDeps, pspId: string, stored: StoredInitAnswer | I
 
 export async function initiate(
   deps: PaymentDeps, pspId: string, msn: string, body: unknown, idempotencyKey: string | undefined,
+  initHeaders?: Record<string, string>,
 ): Promise<InitResponse> {
   const checked = validateInit(body, { allowPrivateCallbacks: deps.config.allowPrivateCallbacks });
   if (!checked.ok) throw invalid(checked.problems);
@@ -67,6 +68,8 @@ export async function initiate(
   // concurrent inits of one pspTransactionId must not share one.
   const token = idempotencyKey === undefined ? randomToken(24) : deps.paymentTokens.landingToken(pspId, request.pspTransactionId);
   const row = paymentRow(deps, pspId, msn, request, token, now);
+  // Written by the same INSERT: who sent the init costs no round trip of its own.
+  row.initHeaders = initHeaders ?? null;
   const response: InitResponse = {
     pspTransactionId: request.pspTransactionId,
     merchantOrderId: request.merchantOrderId,

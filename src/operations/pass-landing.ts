@@ -19,7 +19,7 @@ export async function passLanding(deps: PaymentDeps, paymentId: string, phone: s
   if (!(await findUser(db, phone))) return { kind: 'unknown-user' };
   const now = deps.clock.now();
   const passed = await transition(db, paymentId, ['INITIATED'], {
-    state: 'AWAITING_USER', phone, expiresAt: new Date(now.getTime() + deps.config.appTimeoutSeconds * 1000),
+    state: 'AWAITING_USER', phone, expiresAt: new Date(now.getTime() + deps.config.appTimeoutSeconds * 1000), landingPassedAt: now,
   }, now, { beforeDeadline: true });
   if (passed) {
     deps.log.info({ pspTransactionId: passed.pspTransactionId, pspId: passed.pspId }, 'landing page passed');

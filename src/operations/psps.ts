@@ -1,7 +1,9 @@
 // Creating PSPs (operator API and the demo seed). Credentials are returned once and stored hashed.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Tx } from '../store/db.ts';
-import { insertPsp, insertPspIfAbsent, listPsps } from '../store/psps.ts';
+import { insertPsp, insertPspIfAbsent, listPsps, setClientSecretHash } from '../store/psps.ts';
+import { ApiError } from '../domain/errors.ts';
+import type { Credentials } from './credentials.ts';
 import { hashSecret, randomHex, sha256 } from '../security/secrets.ts';
 
 export interface PspCredentials {
@@ -12,12 +14,16 @@ export interface PspCredentials {
   subscriptionKey: string;
 }
 
+function newClientSecret(): string {
+  return randomBytes(16).toString('base64');
+}
+
 export function newCredentials(name: string): PspCredentials {
   return {
     pspId: randomHex(16).toUpperCase(),
     name,
     clientId: randomUUID(),
-    clientSecret: randomBytes(16).toString('base64'),
+    clientSecret: newClientSecret(),
     subscriptionKey: randomHex(16),
   };
 }
@@ -46,4 +52,22 @@ export async function ensurePsp(tx: Tx, credentials: PspCredentials): Promise<bo
 export async function listPspSummaries(tx: Tx) {
   const rows = await listPsps(tx);
   return rows.map((r) => ({ pspId: r.pspId, name: r.name, clientId: r.clientId, createdAt: r.createdAt.toISOString() }));
+}
+
+/**
+ * Gives a PSP a new client secret and returns it (shown once; stored hashed). The old secret stops
+ * working for new access tokens at once; tokens issued before stay valid until they expire.
+ */
+export async function rotateClientSecret(tx: Tx, pspId: string): Promise<{ pspId: string; name: string; clientId: string; clientSecret: string }> {
+  const clientSecret = newClientSecret();
+  const row = await setClientSecretHash(tx, pspId, await hashSecret(clientSecret));
+  if (!row) throw new ApiError(404, 'psp_not_found', `No PSP with id ${pspId}.`);
+  return { pspId: row.pspId, name: row.name, clientId: row.clientId, clientSecret };
+}
+
+/** Rotates a PSP's client secret and makes this process forget the old one at once. */
+export async function rotatePspSecret(deps: { database: { db: Tx }; credentials: Credentials }, pspId: string) {
+  const rotated = await rotateClientSecret(deps.database.db, pspId);
+  deps.credentials.forgetVerifiedSecrets(rotated.pspId);
+  return rotated;
 }

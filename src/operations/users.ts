@@ -1,6 +1,7 @@
 // Test users and their cards (operator API), and the app simulator's login.
 import type { Database, Tx } from '../store/db.ts';
 import { cardsOf, findUser, insertCard, insertUserIfAbsent, listUsers, updateUser, type CardRow, type TestUserRow } from '../store/users.ts';
+import { usersPage } from '../store/console-lists.ts';
 import { ApiError } from '../domain/errors.ts';
 import { hashSecret, verifySecret } from '../security/secrets.ts';
 
@@ -64,7 +65,15 @@ export class Users {
   }
 
   async list() {
-    const users = await listUsers(this.database.db);
+    return this.withCards(await listUsers(this.database.db));
+  }
+
+  /** Users by phone number, `limit` after the number `after`, with their cards. */
+  async page(after: string | undefined, limit: number) {
+    return this.withCards(await usersPage(this.database.db, { after, limit }));
+  }
+
+  private async withCards(users: TestUserRow[]) {
     const cards = await cardsOf(this.database.db, users.map((u) => u.phone));
     return users.map((u) => ({ phone: u.phone, name: u.name, hasPin: u.pinHash !== null, cards: cards.filter((c) => c.phone === u.phone).map(cardView) }));
   }

@@ -1,5 +1,5 @@
 // Read models of the user's side (landing page and app simulator): a payment with its merchant's
-// names, the user's pending payment requests and receipts. Writes go through store/payments.ts.
+// names, the user's pending payment requests and receipts. State changes go through store/payments.ts.
 import { and, desc, eq, gt, inArray, isNull, or } from 'drizzle-orm';
 import type { Tx } from './db.ts';
 import { cards, merchants, payments, testUsers } from './schema.ts';
@@ -83,4 +83,9 @@ export async function receiptsOf(tx: Tx, phone: string, limit = 50): Promise<Pay
 /** The user's cards, in the order they were added. */
 export async function cardsOfUser(tx: Tx, phone: string): Promise<CardRow[]> {
   return tx.select().from(cards).where(eq(cards.phone, phone)).orderBy(cards.position, cards.createdAt);
+}
+
+/** Records when the user first opened a payment in the app (the first time only). */
+export async function markAppOpened(tx: Tx, paymentId: string, now: Date): Promise<void> {
+  await tx.update(payments).set({ appOpenedAt: now }).where(and(eq(payments.paymentId, paymentId), isNull(payments.appOpenedAt)));
 }

@@ -14,7 +14,7 @@ const MAX_ROWS = 500;
 const COLUMNS = `psp_id text, psp_transaction_id text, msn text, merchant_order_id text, amount integer, currency text,
   customer_mobile_number text, psp_redirect_url text, make_payment_url text, make_payment_token text, payment_text text,
   is_app boolean, skip_landing_page boolean, merchant_agreement_url text, token_hash text, three_ds_ref text, state text,
-  phone text, expires_at timestamptz, created_at timestamptz, updated_at timestamptz`;
+  phone text, expires_at timestamptz, created_at timestamptz, updated_at timestamptz, init_headers jsonb`;
 const NAMES = COLUMNS.split(',').map((c) => c.trim().split(/\s+/)[0]).join(', ');
 
 const INSERT_MANY = `insert into payments (${NAMES})
@@ -32,7 +32,7 @@ function jsonRow(r: NewPayment): Record<string, unknown> {
     payment_text: r.paymentText ?? null, is_app: r.isApp ?? false, skip_landing_page: r.skipLandingPage ?? false,
     merchant_agreement_url: r.merchantAgreementUrl ?? null, token_hash: r.tokenHash, three_ds_ref: r.threeDsRef, state: r.state,
     phone: r.phone ?? null, expires_at: r.expiresAt?.toISOString() ?? null, created_at: r.createdAt?.toISOString(),
-    updated_at: r.updatedAt?.toISOString(),
+    updated_at: r.updatedAt?.toISOString(), init_headers: r.initHeaders ?? null,
   };
 }
 

@@ -132,6 +132,7 @@ const INSERT_COLUMNS: Array<[keyof NewPayment, string]> = [
   ['paymentText', 'payment_text'], ['isApp', 'is_app'], ['skipLandingPage', 'skip_landing_page'],
   ['merchantAgreementUrl', 'merchant_agreement_url'], ['tokenHash', 'token_hash'], ['threeDsRef', 'three_ds_ref'],
   ['state', 'state'], ['phone', 'phone'], ['expiresAt', 'expires_at'], ['createdAt', 'created_at'], ['updatedAt', 'updated_at'],
+  ['initHeaders', 'init_headers'],
 ];
 const INSERT_SQL = `insert into payments (${INSERT_COLUMNS.map(([, c]) => c).join(', ')})
   values (${INSERT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}) on conflict do nothing returning payment_id`;
@@ -143,7 +144,10 @@ const INSERT_SQL = `insert into payments (${INSERT_COLUMNS.map(([, c]) => c).joi
 export async function insertPaymentAlone(database: Database, row: NewPayment): Promise<{ inserted: true } | { duplicate: 'pspTransactionId' | 'merchantOrderId' }> {
   const params = INSERT_COLUMNS.map(([k]) => {
     const v = row[k];
-    return v instanceof Date ? v.toISOString() : (v ?? null);
+    if (v instanceof Date) return v.toISOString();
+    // jsonb (the init headers) as its text, the same on both drivers.
+    if (typeof v === 'object' && v !== null) return JSON.stringify(v);
+    return v ?? null;
   });
   const inserted = await database.query<{ payment_id: string }>('payment_insert', INSERT_SQL, params);
   if (inserted.length > 0) return { inserted: true };

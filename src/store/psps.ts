@@ -35,3 +35,9 @@ export async function findPspBySubscriptionKeyHash(tx: Tx, hash: string): Promis
 export async function listPsps(tx: Tx): Promise<PspRow[]> {
   return tx.select().from(psps).orderBy(psps.createdAt);
 }
+
+/** Replaces a PSP's client secret hash; undefined when there is no such PSP. */
+export async function setClientSecretHash(tx: Tx, pspId: string, clientSecretHash: string): Promise<PspRow | undefined> {
+  const [row] = await tx.update(psps).set({ clientSecretHash }).where(eq(psps.pspId, pspId)).returning();
+  return row;
+}

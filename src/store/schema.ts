@@ -146,6 +146,15 @@ export const payments = pgTable(
     failureReason: text('failure_reason'),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
     leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    /**
+     * The init request's headers that tell who sent it, by lowercased name: idempotency-key,
+     * request-id, vipps-system-name, -version, -plugin-name, -plugin-version (only those present).
+     */
+    initHeaders: jsonb('init_headers').$type<Record<string, string>>(),
+    /** When the user got past the landing page (or opened the isApp deeplink). */
+    landingPassedAt: timestamp('landing_passed_at', { withTimezone: true }),
+    /** When the user first opened the payment in the app. */
+    appOpenedAt: timestamp('app_opened_at', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -158,6 +167,14 @@ export const payments = pgTable(
     index('payments_due_idx').on(t.expiresAt).where(sql`state in ('INITIATED', 'AWAITING_USER', 'AWAITING_3DS')`),
     index('payments_lease_idx').on(t.leaseUntil).where(sql`state = 'DELIVERING'`),
     index('payments_phone_idx').on(t.phone, t.createdAt),
+    // The operator console's list: newest first by (created_at, payment_id), for each filter combination.
+    index('payments_created_idx').on(t.createdAt, t.paymentId),
+    index('payments_psp_created_idx').on(t.pspId, t.createdAt, t.paymentId),
+    index('payments_msn_created_idx').on(t.msn, t.createdAt, t.paymentId),
+    index('payments_state_created_idx').on(t.state, t.createdAt, t.paymentId),
+    index('payments_psp_state_created_idx').on(t.pspId, t.state, t.createdAt, t.paymentId),
+    index('payments_msn_state_created_idx').on(t.msn, t.state, t.createdAt, t.paymentId),
+    index('payments_order_idx').on(t.merchantOrderId),
   ],
 );
 
@@ -203,6 +220,8 @@ export const deliveryAttempts = pgTable(
   },
   (t) => [
     index('delivery_attempts_payment_idx').on(t.paymentId, t.attemptId),
+    // The console's overview: deliveries that failed to reach their PSP or got no answer.
+    index('delivery_attempts_trouble_idx').on(t.createdAt).where(sql`outcome in ('NOT_DELIVERED', 'ABANDONED') or error is not null`),
     index('delivery_attempts_pending_idx').on(t.attemptId).where(sql`outcome = 'PENDING'`),
     index('delivery_attempts_in_flight_idx').on(t.leaseUntil).where(sql`outcome = 'IN_FLIGHT'`),
   ],
@@ -231,6 +250,10 @@ export const statusUpdates = pgTable(
   (t) => [
     index('status_updates_pending_idx').on(t.updateId).where(sql`processed_at is null`),
     index('status_updates_rejected_idx').on(t.runId).where(sql`outcome = 'REJECTED'`),
+    // A payment's updates, for the operator console's timeline of the payment.
+    index('status_updates_payment_idx').on(t.pspId, t.pspTransactionId, t.updateId),
+    // The console's rejected updates of one PSP, newest first.
+    index('status_updates_rejected_psp_idx').on(t.pspId, t.updateId).where(sql`outcome = 'REJECTED'`),
   ],
 );
 
@@ -262,3 +285,26 @@ export const batchRuns = pgTable('batch_runs', {
   rejectedByReason: jsonb('rejected_by_reason').$type<Record<string, number>>().notNull().default({}),
   durationMs: integer('duration_ms'),
 });
+
+/**
+ * Facts that have no row of their own elsewhere: operator console actions (console.approve,
+ * console.reject, console.expire, console.redeliver) and the PSP API's error answers to an
+ * authenticated PSP (api.error). `data` holds the kind's details.
+ */
+export const events = pgTable(
+  'events',
+  {
+    eventId: bigserial('event_id', { mode: 'number' }).primaryKey(),
+    pspId: text('psp_id').notNull(),
+    paymentId: uuid('payment_id'),
+    kind: text('kind').notNull(),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('events_payment_idx').on(t.paymentId, t.eventId).where(sql`payment_id is not null`),
+    index('events_psp_kind_idx').on(t.pspId, t.kind, t.eventId),
+    // The newest api.error events of a PSP with a given error code (the go-live report).
+    index('events_api_error_code_idx').on(t.pspId, sql`(${t.data}->>'errorCode')`, t.eventId).where(sql`kind = 'api.error'`),
+  ],
+);

@@ -19,11 +19,25 @@ function idempotencyKey(request: FastifyRequest): string | undefined {
   return value.trim();
 }
 
+/** The init request's headers that say who sent it, as the payment records them (lowercased names, only those present). */
+const INIT_HEADERS = ['idempotency-key', 'request-id', 'vipps-system-name', 'vipps-system-version', 'vipps-system-plugin-name', 'vipps-system-plugin-version'];
+
+function initHeaders(request: FastifyRequest): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  for (const name of INIT_HEADERS) {
+    const raw = request.headers[name];
+    const value = Array.isArray(raw) ? raw[0] : raw;
+    if (value === undefined) continue;
+    (out ??= {})[name] = value.slice(0, 200);
+  }
+  return out;
+}
+
 export function registerPaymentRoutes(app: FastifyInstance, auth: AuthDeps, deps: PaymentDeps): void {
   const withMsn = pspApiAuth(auth, { requireMsn: true });
 
   app.post('/psp/v3/psppayments/init', { onRequest: withMsn }, async (request) =>
-    initiate(deps, request.psp!.pspId, request.msn!, request.body, idempotencyKey(request)));
+    initiate(deps, request.psp!.pspId, request.msn!, request.body, idempotencyKey(request), initHeaders(request)));
 
   // psp-api.openapi.yaml declares application/json;charset=UTF-8 for init's answers (the default,
   // plugins/protocol.ts) and plain application/json for updatestatus's and details'.

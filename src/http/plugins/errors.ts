@@ -37,14 +37,30 @@ export function familyOf(url: string): Family {
   return 'problem';
 }
 
-export function sendError(request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply {
+/** The PSP API's ErrorDetails array for an error. */
+export function pspErrorDetails(request: FastifyRequest, error: ApiError): Array<{ errorCode: string; errorMessage: string; contextId: string }> {
+  return error.details.length > 0 && error.code === 'validation_error'
+    ? error.details.map((d) => ({ errorCode: d.name, errorMessage: d.reason, contextId: request.id }))
+    : [{ errorCode: error.code, errorMessage: error.message, contextId: request.id }];
+}
+
+/** Told of every error answer the PSP API gives (after it is sent on its way); must not throw or wait. */
+export type PspErrorListener = (request: FastifyRequest, status: number, details: ReturnType<typeof pspErrorDetails>) => void;
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: ApiError, onPspError?: PspErrorListener): FastifyReply {
+  return sendErrorShape(request, reply, error, onPspError);
+}
+
+function sendErrorShape(request: FastifyRequest, reply: FastifyReply, error: ApiError, onPspError?: PspErrorListener): FastifyReply {
   const family = familyOf(request.url);
   reply.code(error.status);
   if (family === 'psp') {
-    const details = error.details.length > 0 && error.code === 'validation_error'
-      ? error.details.map((d) => ({ errorCode: d.name, errorMessage: d.reason, contextId: request.id }))
-      : [{ errorCode: error.code, errorMessage: error.message, contextId: request.id }];
-    return reply.type('application/json;charset=UTF-8').send(details);
+    const details = pspErrorDetails(request, error);
+    const sent = reply.type('application/json;charset=UTF-8').send(details);
+    if (onPspError) {
+      try { onPspError(request, error.status, details); } catch { /* an answer never fails for its record */ }
+    }
+    return sent;
   }
   if (family === 'token') {
     return reply.type('application/json').send({ statusCode: error.status, error: error.code, message: error.message, contextId: request.id });
@@ -80,7 +96,8 @@ function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
+export function registerErrorHandling(app: FastifyInstance, opts: { onPspError?: PspErrorListener } = {}): void {
+  const sendError = (request: FastifyRequest, reply: FastifyReply, error: ApiError) => sendErrorShape(request, reply, error, opts.onPspError);
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
     if (error instanceof ApiError) return sendError(request, reply, error);
     const fe = error as FastifyError;

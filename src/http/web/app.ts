@@ -17,7 +17,7 @@ import type { PaymentDeps } from '../../operations/payment-deps.ts';
 import { approve, NotApprovable } from '../../operations/approve.ts';
 import { userCancel } from '../../operations/cancel.ts';
 import { passLanding } from '../../operations/pass-landing.ts';
-import { cardsOfUser, paymentViewByTokenHash, paymentViewOfUser, pendingPaymentsOf, receiptsOf, type PaymentView } from '../../store/app-views.ts';
+import { cardsOfUser, markAppOpened, paymentViewByTokenHash, paymentViewOfUser, pendingPaymentsOf, receiptsOf, type PaymentView } from '../../store/app-views.ts';
 import { findUser } from '../../store/users.ts';
 import { authenticateUser } from '../../operations/users.ts';
 import { ApiError } from '../../domain/errors.ts';
@@ -301,6 +301,8 @@ ${storeLink(p)}
     if (!user) return send(reply, 200, loginPage(request, reply, { next: safeNext(paymentUrl(id)), note: 'Log in to see this payment request.' }));
     const view = await paymentOf(user, id);
     const state = effectiveState(view.payment, deps.clock.now());
+    // For the operator's timeline: when the user first saw the request in the app.
+    if (view.payment.appOpenedAt === null && state === 'AWAITING_USER') await markAppOpened(db, view.payment.paymentId, deps.clock.now());
     switch (state) {
       case 'AWAITING_USER': return send(reply, 200, await paymentScreen(request, reply, user, view));
       case 'AWAITING_3DS': return threeDsStep(request, reply, user, view);

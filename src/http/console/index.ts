@@ -1,0 +1,263 @@
+// The operator console at /console: server-rendered pages for the operator, in their own Fastify scope.
+//
+// How a page module plugs in (the contract):
+//   - A page module is a file in this folder exporting `register…(scope, ctx)`. It is called below,
+//     once, inside the console's authenticated scope (prefix /console), so `scope.get('/psps', …)`
+//     answers /console/psps. Every route in that scope passes `ctx.guard` first (a hook of the scope:
+//     no route can forget it): a GET without a valid session is sent to the sign-in page (303), any
+//     other request is refused with 401.
+//   - A page answers with `ctx.page(request, reply, { view, title, section, data })`: it renders the
+//     Eta template `src/http/views/<view>.eta` (escaped by default; never build HTML in a template
+//     literal) with `data` plus `it.csrf` (the form token) and `it.f` (formatting helpers), and wraps
+//     it in the console layout with the navigation (`section` marks the current entry).
+//   - Every form posts `_csrf` = `it.csrf`; a POST handler reads its fields with `ctx.form(request)`,
+//     which refuses (403) a post whose token does not match. Form bodies arrive parsed, as strings.
+//   - An action that changes something asks first (a confirm page that works without script), then
+//     redirects (303) to a page that shows the result. That page may say what happened with
+//     `notice` (ctx.page); it picks the sentence from a short code in its query (`?done=expired`),
+//     never shows text taken from the URL.
+//   - Errors: throw `new WebError(status, title, message)` (or an ApiError): it becomes an HTML page in
+//     the layout. Data comes through operations/ and store/ functions, as for the API.
+//   - Script and style come only from /console/assets/ (assets.ts); pages carry no inline script or
+//     style (the CSP forbids both) and must work without script.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Services } from '../app.ts';
+import type { PaymentDeps } from '../../operations/payment-deps.ts';
+import { adminTokenMatches } from '../../operations/admin-token.ts';
+import { ApiError, errors } from '../../domain/errors.ts';
+import { handleDatabaseUnavailable } from '../plugins/errors.ts';
+import { authFailureLimit } from '../plugins/auth-failure-limit.ts';
+import { applyPageHeaders, formBody, loadWebKey, WebError, WebSecurity, type FormBody } from '../web/security.ts';
+import { render } from '../web/views.ts';
+import { ConsoleSession } from './session.ts';
+import { ASSET_URLS, registerConsoleAssets } from './assets.ts';
+import { formats, type Formats } from './format.ts';
+import { registerOverviewPage } from './overview.ts';
+import { registerPaymentPages } from './payments.ts';
+import { registerReadinessPage } from './readiness.ts';
+import { registerBatchPage } from './batch.ts';
+import { registerPspPages } from './psps.ts';
+import { registerMerchantPages } from './merchants.ts';
+import { registerUserPages } from './users.ts';
+
+export type ConsoleSection = 'overview' | 'payments' | 'batch' | 'psps' | 'merchants' | 'users' | 'readiness';
+
+export const NAV: ReadonlyArray<{ section: ConsoleSection; href: string; label: string }> = [
+  { section: 'overview', href: '/console', label: 'Overview' },
+  { section: 'payments', href: '/console/payments', label: 'Payments' },
+  { section: 'batch', href: '/console/batch', label: 'Status batch' },
+  { section: 'psps', href: '/console/psps', label: 'PSPs' },
+  { section: 'merchants', href: '/console/merchants', label: 'Merchants' },
+  { section: 'users', href: '/console/users', label: 'Test users' },
+  { section: 'readiness', href: '/console/readiness', label: 'Go-live readiness' },
+];
+
+export interface PageOptions {
+  /** The template under src/http/views/, e.g. 'console/psps'. */
+  view: string;
+  title: string;
+  /** The navigation entry to mark as current (none for an error page). */
+  section?: ConsoleSection;
+  data?: object;
+  status?: number;
+  /** A confirmation shown above the page ("The payment was expired."). */
+  notice?: string;
+  /** Without script, reload the page every this many seconds (a run in progress). */
+  refreshSeconds?: number;
+}
+
+/** What a console page module gets. */
+export interface ConsoleContext {
+  services: Services;
+  /** The payment use cases' dependencies (config, clock, database, notifier, …). */
+  payments: PaymentDeps;
+  now(): Date;
+  /** The authentication of every console route (already a hook of the scope the modules get). */
+  guard(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  /** The CSRF token for this browser's forms. */
+  csrf(request: FastifyRequest, reply: FastifyReply): string;
+  /** A posted form's fields, after its CSRF token was checked (403 otherwise). */
+  form(request: FastifyRequest): FormBody;
+  /** Renders a view inside the console layout and sends it. */
+  page(request: FastifyRequest, reply: FastifyReply, opts: PageOptions): FastifyReply;
+  /** Renders a view (or the layout) to a string, for a caller that sends it itself. */
+  render(view: string, data: object): string;
+  /** The security headers of a console answer (strict CSP, no caching). */
+  headers(reply: FastifyReply): void;
+}
+
+const FORM_BODY_LIMIT = 64 * 1024;
+
+/** A `next` after signing in: a console path only. */
+export function safeNext(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length <= 500 && /^\/console(\/[A-Za-z0-9/_.-]*)?(\?[A-Za-z0-9=_&%.:+-]*)?$/.test(value) ? value : undefined;
+}
+
+function formParser(scope: FastifyInstance): void {
+  scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT }, (_request, body, done) => {
+    const out: Record<string, string> = Object.create(null);
+    for (const [k, v] of new URLSearchParams(body as string)) if (!(k in out)) out[k] = v;
+    done(null, out);
+  });
+}
+
+export function registerConsole(app: FastifyInstance, services: Services): void {
+  app.register(async (scope) => {
+    const deps = services.payments;
+    const key = await loadWebKey(services.database);
+    const security = new WebSecurity(key, services.config.publicUrl);
+    const session = new ConsoleSession(key, services.adminToken, services.config.publicUrl);
+    const now = () => deps.clock.now();
+    const f: Formats = formats;
+
+    const headers = (reply: FastifyReply) => applyPageHeaders(reply, { hsts: security.hsts });
+    const csrf = (request: FastifyRequest, reply: FastifyReply) => security.csrfToken(request, reply);
+    const signedIn = (request: FastifyRequest) => session.valid(request, now());
+
+    function sendPage(request: FastifyRequest, reply: FastifyReply, opts: PageOptions & { signedIn?: boolean }): FastifyReply {
+      const token = csrf(request, reply);
+      const content = render(opts.view, { ...opts.data, csrf: token, f });
+      const isSignedIn = opts.signedIn ?? signedIn(request);
+      const html = render('console/layout', {
+        title: opts.title, content, csrf: token, signedIn: isSignedIn, notice: opts.notice, assets: ASSET_URLS, refreshSeconds: opts.refreshSeconds,
+        nav: NAV.map((n) => ({ href: n.href, label: n.label, current: n.section === opts.section })),
+      });
+      headers(reply);
+      return reply.code(opts.status ?? 200).type('text/html; charset=utf-8').send(html);
+    }
+
+    function errorPage(request: FastifyRequest, reply: FastifyReply, status: number, heading: string, message: string): FastifyReply {
+      const isSignedIn = signedIn(request);
+      return sendPage(request, reply, {
+        view: 'console/error', title: heading, status, signedIn: isSignedIn,
+        data: { heading, message, link: isSignedIn ? { href: '/console', label: 'Back to the overview' } : { href: '/console/sign-in', label: 'Sign in' } },
+      });
+    }
+
+    async function guard(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+      if (signedIn(request)) return;
+      const path = request.url;
+      const wantsPage = request.method === 'GET' && !(request.headers.accept ?? '').includes('text/event-stream');
+      if (wantsPage) {
+        const next = safeNext(path);
+        headers(reply);
+        return reply.redirect(next && next !== '/console' ? `/console/sign-in?next=${encodeURIComponent(next)}` : '/console/sign-in', 303);
+      }
+      return errorPage(request, reply, 401, 'Sign in first', 'Your console session has ended or you are not signed in. Sign in and try again.');
+    }
+
+    const ctx: ConsoleContext = {
+      services,
+      payments: deps,
+      now,
+      guard,
+      csrf,
+      form(request) {
+        const body = formBody(request.body);
+        security.checkCsrf(request, body);
+        return body;
+      },
+      page: (request, reply, opts) => sendPage(request, reply, opts),
+      render: (view, data) => render(view, { ...data, f }),
+      headers,
+    };
+
+    formParser(scope);
+    scope.setErrorHandler((error: FastifyError | ApiError | WebError, request, reply) => {
+      let status = 500;
+      let title = 'Something went wrong';
+      let message = 'The page could not be shown. Try again in a moment.';
+      if (error instanceof WebError) {
+        ({ status, title, message } = error);
+      } else if (error instanceof ApiError) {
+        status = error.status;
+        title = status === 404 ? 'Not found' : 'Not possible';
+        message = error.message;
+      } else if (handleDatabaseUnavailable(error, request, reply)) {
+        status = 503;
+        title = 'Temporarily unavailable';
+        message = 'The service cannot reach its database right now. Try again in a moment.';
+      } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+        status = error.statusCode;
+        title = 'Request not accepted';
+        message = status === 413 ? 'The form sent was too large.' : 'The request could not be understood.';
+      } else {
+        request.log.error({ err: error }, 'unhandled error on a console page');
+      }
+      return errorPage(request, reply, status, title, message);
+    });
+    scope.setNotFoundHandler((request, reply) => errorPage(request, reply, 404, 'Page not found', 'There is no console page at this address.'));
+
+    registerConsoleAssets(scope);
+
+    // ---- signing in and out (the only pages without the guard) ----
+
+    // Failed sign-ins are limited as the API's failed authentications are: per client address, and
+    // for the one operator token as for one client id.
+    const signIns = await authFailureLimit(scope, {
+      perKey: services.config.authFailureLimitPerClient,
+      perAddress: services.config.authFailureLimitPerAddress,
+      windowSeconds: services.config.authFailureWindowSeconds,
+      keyOf: () => 'operator',
+      credentialOf: (request) => formBody(request.body).token,
+    });
+
+    const signInPage = (request: FastifyRequest, reply: FastifyReply, opts: { status?: number; next?: string; error?: string }) =>
+      sendPage(request, reply, {
+        view: 'console/sign-in', title: 'Sign in', status: opts.status, signedIn: false,
+        data: { next: opts.next, error: opts.error, disabled: services.adminToken.hash === undefined },
+      });
+
+    scope.get('/sign-in', async (request, reply) => {
+      const next = safeNext((request.query as Record<string, unknown>).next);
+      if (signedIn(request)) return reply.redirect(next ?? '/console', 303);
+      return signInPage(request, reply, { next });
+    });
+
+    scope.post('/sign-in', async (request, reply) => {
+      const body = ctx.form(request);
+      const next = safeNext(body.next);
+      if (services.adminToken.hash === undefined) return signInPage(request, reply, { status: 403, next });
+      const token = (body.token ?? '').trim();
+      try {
+        await signIns.attempt(request, reply, async () => {
+          if (token === '' || token.length > 512 || !adminTokenMatches(services.adminToken, token)) throw errors.adminUnauthorized();
+        });
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 429) {
+          request.log.warn('console sign-in refused: too many failed attempts');
+          return signInPage(request, reply, {
+            status: 429, next, error: `Too many failed sign-ins. Try again in ${String(reply.getHeader('retry-after') ?? 60)} seconds.`,
+          });
+        }
+        if (err instanceof ApiError && err.status === 401) {
+          request.log.info('console sign-in refused: wrong operator token');
+          return signInPage(request, reply, { status: 401, next, error: 'That is not the operator token.' });
+        }
+        throw err;
+      }
+      session.start(reply, now());
+      request.log.info('console sign-in');
+      return reply.redirect(next ?? '/console', 303);
+    });
+
+    scope.post('/sign-out', async (request, reply) => {
+      ctx.form(request);
+      session.end(reply);
+      return reply.redirect('/console/sign-in', 303);
+    });
+
+    // ---- the pages: every route below passes the guard ----
+
+    await scope.register(async (pages) => {
+      pages.addHook('onRequest', guard);
+      registerOverviewPage(pages, ctx);
+      registerPaymentPages(pages, ctx);
+      registerReadinessPage(pages, ctx);
+      registerBatchPage(pages, ctx);
+      registerPspPages(pages, ctx);
+      registerMerchantPages(pages, ctx);
+      registerUserPages(pages, ctx);
+    });
+  }, { prefix: '/console' });
+}

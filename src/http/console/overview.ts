@@ -1,0 +1,22 @@
+// The console's front page: payments by state (today, last 7 days), makePayment deliveries that
+// failed or got no answer, status updates waiting for the batch, the next scheduled run, the last runs.
+import type { FastifyInstance } from 'fastify';
+import { overview } from '../../store/console.ts';
+import { nextTick } from '../../jobs/status-batch-scheduler.ts';
+import type { ConsoleContext } from './index.ts';
+
+export function registerOverviewPage(scope: FastifyInstance, ctx: ConsoleContext): void {
+  const config = ctx.services.config;
+  scope.get('/', async (request, reply) => {
+    const now = ctx.now();
+    const figures = await overview(ctx.payments.database.db, now);
+    const nextRun = config.statusBatchMode === 'immediate' ? undefined : nextTick(config.statusBatchCron, config.statusBatchTz, now);
+    return ctx.page(request, reply, {
+      view: 'console/overview', title: 'Overview', section: 'overview',
+      data: {
+        figures, nextRun, mode: config.statusBatchMode, cron: config.statusBatchCron, tz: config.statusBatchTz,
+        totals: { today: figures.byState.reduce((n, s) => n + s.today, 0), week: figures.byState.reduce((n, s) => n + s.week, 0) },
+      },
+    });
+  });
+}

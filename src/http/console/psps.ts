@@ -1,0 +1,81 @@
+// The console's PSPs: the list, creating one (its secrets shown once, with the curl that gets an
+// access token), and rotating a PSP's client secret after a confirmation.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ConsoleContext } from './index.ts';
+import { createPsp, listPspSummaries, rotatePspSecret } from '../../operations/psps.ts';
+import { findPspById } from '../../store/psps.ts';
+import { merchantCounts } from '../../store/console-lists.ts';
+import { WebError } from '../web/security.ts';
+
+const PSP_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** A value in single quotes for a POSIX shell. */
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The curl that gets an access token with these credentials from this server. */
+export function tokenCurl(publicUrl: string, c: { clientId: string; clientSecret: string; subscriptionKey?: string }): string {
+  return [
+    `curl -X POST ${shellQuote(`${publicUrl}/accessToken/get`)}`,
+    `  -H ${shellQuote(`client_id: ${c.clientId}`)}`,
+    `  -H ${shellQuote(`client_secret: ${c.clientSecret}`)}`,
+    `  -H ${shellQuote(`Ocp-Apim-Subscription-Key: ${c.subscriptionKey ?? '<your subscription key>'}`)}`,
+  ].join(' \\\n');
+}
+
+export function registerPspPages(scope: FastifyInstance, ctx: ConsoleContext): void {
+  const db = ctx.services.database.db;
+  const publicUrl = ctx.services.config.publicUrl;
+
+  async function listPage(request: FastifyRequest, reply: FastifyReply, extra: { status?: number; error?: string; name?: string } = {}) {
+    const [psps, counts] = [await listPspSummaries(db), await merchantCounts(db)];
+    return ctx.page(request, reply, {
+      view: 'console/psps', title: 'PSPs', section: 'psps', status: extra.status,
+      data: { psps: psps.map((p) => ({ ...p, merchants: counts.get(p.pspId) ?? 0 })), error: extra.error, name: extra.name ?? '' },
+    });
+  }
+
+  async function pspOf(raw: unknown) {
+    if (typeof raw !== 'string' || !PSP_ID.test(raw)) throw new WebError(404, 'Not found', 'There is no such PSP.');
+    const psp = await findPspById(db, raw.toUpperCase());
+    if (!psp) throw new WebError(404, 'Not found', `There is no PSP with id ${raw}.`);
+    return psp;
+  }
+
+  scope.get('/psps', async (request, reply) => listPage(request, reply));
+
+  scope.post('/psps', async (request, reply) => {
+    const form = ctx.form(request);
+    const name = (form.name ?? '').trim();
+    if (name === '' || name.length > 200) {
+      return listPage(request, reply, { status: 400, error: 'Give the PSP a name of 1 to 200 characters.', name: name.slice(0, 200) });
+    }
+    const created = await createPsp(db, name);
+    request.log.info({ pspId: created.pspId }, 'PSP created from the console');
+    // The secrets are in this answer only (never in a URL or a later page).
+    return ctx.page(request, reply, {
+      view: 'console/psp-secret', title: `PSP ${created.name} created`, section: 'psps', status: 201,
+      data: { created: true, psp: created, curl: tokenCurl(publicUrl, created) },
+    });
+  });
+
+  scope.get('/psps/:pspId/rotate-secret', async (request, reply) => {
+    const psp = await pspOf((request.params as { pspId: string }).pspId);
+    return ctx.page(request, reply, {
+      view: 'console/psp-rotate', title: `Rotate the client secret of ${psp.name}`, section: 'psps',
+      data: { psp: { pspId: psp.pspId, name: psp.name, clientId: psp.clientId } },
+    });
+  });
+
+  scope.post('/psps/:pspId/rotate-secret', async (request, reply) => {
+    ctx.form(request);
+    const psp = await pspOf((request.params as { pspId: string }).pspId);
+    const rotated = await rotatePspSecret({ database: ctx.services.database, credentials: ctx.services.credentials }, psp.pspId);
+    request.log.info({ pspId: rotated.pspId }, 'PSP client secret rotated from the console');
+    return ctx.page(request, reply, {
+      view: 'console/psp-secret', title: `New client secret for ${rotated.name}`, section: 'psps',
+      data: { created: false, psp: rotated, curl: tokenCurl(publicUrl, rotated) },
+    });
+  });
+}

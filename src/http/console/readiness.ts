@@ -1,0 +1,27 @@
+// The console's go-live readiness page: a PSP's checklist with its evidence, and the report as
+// Markdown to copy. The same report as GET /admin/psps/{pspId}/readiness.
+import type { FastifyInstance } from 'fastify';
+import type { ConsoleContext } from './index.ts';
+import { listPspSummaries } from '../../operations/psps.ts';
+import { linkedReadiness } from '../admin/psps.ts';
+import { ITEM_GROUPS } from '../../domain/readiness.ts';
+import { WebError } from '../web/security.ts';
+
+const PSP_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function registerReadinessPage(scope: FastifyInstance, ctx: ConsoleContext): void {
+  scope.get('/readiness', async (request, reply) => {
+    const raw = (request.query as Record<string, unknown>).pspId;
+    const psps = await listPspSummaries(ctx.services.database.db);
+    if (raw === undefined || raw === '') {
+      return ctx.page(request, reply, { view: 'console/readiness', title: 'Go-live readiness', section: 'readiness', data: { psps, report: null } });
+    }
+    if (typeof raw !== 'string' || !PSP_ID.test(raw)) throw new WebError(400, 'Request not accepted', 'A PSP id is letters, digits, "-" and "_".');
+    const report = await linkedReadiness(ctx.payments, raw.toUpperCase());
+    const groups = ITEM_GROUPS.map((name) => ({ name, items: report.items.filter((i) => i.group === name) })).filter((g) => g.items.length > 0);
+    return ctx.page(request, reply, {
+      view: 'console/readiness', title: `Go-live readiness: ${report.pspName}`, section: 'readiness',
+      data: { psps, report, groups },
+    });
+  });
+}
