@@ -1,7 +1,8 @@
 // Composition root: config → database → services → HTTP app. Nothing else.
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
-import { systemClock, type Clock } from './clock.ts';
+import { ShiftedClock, type Clock } from './clock.ts';
+import { Controls } from './operations/controls.ts';
 import { migrate, openDatabase, type Database } from './store/db.ts';
 import { TokenService } from './security/tokens.ts';
 import { PaymentTokens } from './security/payment-tokens.ts';
@@ -48,19 +49,22 @@ export async function startServer(givenConfig: Config, opts: { clock?: Clock } =
     const port = await freePort(config.host);
     config = { ...config, port, publicUrl: `http://localhost:${port}` };
   }
-  const clock = opts.clock ?? systemClock;
+  // The test environment's time travel moves this clock for every process on the database (operations/controls.ts).
+  const clock = new ShiftedClock(opts.clock);
   const logger = createLogger(config.logLevel);
   const database: Database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, log: logger });
+  const controls = new Controls({ database, clock, enabled: config.vippsEnv === 'test', log: logger });
   try {
     await migrate(database);
     if (config.vippsEnv === 'test') await seedDemo(database);
+    await controls.start();
     const client = new MakePaymentClient({ timeoutMs: config.makePaymentTimeoutMs, allowPrivate: config.allowPrivateCallbacks });
     const outbound = new OutboundLimiter(config.makePaymentConcurrencyPerPsp, config.makePaymentConcurrency);
-    const notifier = new Notifier({ database, clock, client, outbound, log: logger, makePaymentTimeoutMs: config.makePaymentTimeoutMs });
+    const notifier = new Notifier({ database, clock, client, outbound, log: logger, makePaymentTimeoutMs: config.makePaymentTimeoutMs, controls });
     const shutdown = new AbortController();
     const payments: PaymentDeps = {
       config, clock, database, client, log: logger, inserter: new PaymentInserter(database), outbound, notifier, shutdown: shutdown.signal,
-      paymentTokens: await PaymentTokens.load(database),
+      paymentTokens: await PaymentTokens.load(database), controls,
     };
     const tokens = await TokenService.create(database, { issuer: config.publicUrl, ttlSeconds: config.accessTokenTtlSeconds, clock });
     const services: Services = {
@@ -68,10 +72,11 @@ export async function startServer(givenConfig: Config, opts: { clock?: Clock } =
       database,
       tokens,
       credentials: new Credentials(database),
-      merchants: new Merchants(database),
+      merchants: new Merchants(database, undefined, clock),
       users: new Users(database),
       adminToken: await resolveAdminToken(config, database),
       payments,
+      controls,
     };
     const app = buildApp(services, logger);
     await app.listen({ port: config.port, host: config.host });
@@ -81,6 +86,10 @@ export async function startServer(givenConfig: Config, opts: { clock?: Clock } =
     sweeper.reportOutagesTo(logger, 'expiry sweep');
     keyCleanup.reportOutagesTo(logger, 'idempotency key cleanup');
     scheduler?.reportOutagesTo(logger, 'status batch schedule');
+    // A clock moved by time travel: deadlines and the batch schedule are looked at again now.
+    controls.onClockChange(() => { sweeper.wake(); scheduler?.wake(); });
+    // A reset's payments are never answered from the details read model.
+    controls.onReset(() => database.detailsCache?.clear());
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     let closed = false;
@@ -99,6 +108,7 @@ export async function startServer(givenConfig: Config, opts: { clock?: Clock } =
         const notified = notifier.stop();
         outbound.close(new ApiError(503, '503', 'The server is shutting down; retry on another instance or in a moment.'));
         try {
+          await controls.stop();
           await app.close();
           await sweeper.stop();
           await keyCleanup.stop();
@@ -112,6 +122,7 @@ export async function startServer(givenConfig: Config, opts: { clock?: Clock } =
       },
     };
   } catch (err) {
+    await controls.stop().catch(() => {});
     await database.close().catch(() => {});
     throw err;
   }

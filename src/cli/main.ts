@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, SETTINGS, type Config } from '../config.ts';
 import { assertDataDirFree, DataDirLockedError } from '../store/data-dir-lock.ts';
 import type { DEMO } from '../operations/seed.ts';
 import { adminCommands, runAdminCommand } from './admin.ts';
+import { controlUsage, runControlCommand } from './control.ts';
 import { isWorker, reportReady, startPrimary } from './cluster.ts';
 
 /** The settings, one a line, names aligned. */
@@ -23,6 +24,7 @@ Commands:
   start                                    Start the server (migrates the database first)
   migrate                                  Apply database migrations and exit
 ${adminCommands.map((c) => `  ${c.usage.padEnd(40)} ${c.summary}`).join('\n')}
+${controlUsage.map((c) => `  ${c.usage.padEnd(40)} ${c.summary}`).join('\n')}
 
 Run "vipps-psp <command> --help" for a command's options.
 
@@ -154,7 +156,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     if (command === 'start') return await start(rest);
     if (command === 'migrate') return await runMigrate(rest);
-    const code = await runAdminCommand(command, rest);
+    const code = await runAdminCommand(command, rest) ?? await runControlCommand(command, rest);
     if (code === undefined) fail(`Unknown command "${command}". Run "vipps-psp --help".`);
     if (code !== 0) process.exit(code);
   } catch (err) {

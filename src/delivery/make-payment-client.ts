@@ -4,6 +4,7 @@
 // defeats DNS rebinding between validation and delivery).
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { isPrivateAddress } from '../domain/url.ts';
 
@@ -60,13 +61,28 @@ export class MakePaymentClient {
     });
   }
 
-  async send(url: string, authorization: string | null, body: unknown): Promise<DeliveryResult> {
+  /**
+   * POSTs `body` and reads the answer, within MAKE_PAYMENT_TIMEOUT_MS. `delayMs` (a fault rule of the
+   * test environment) holds the request back as a slow network would: the wait counts against the
+   * timeout, and a request held back past it is still sent, late, but its answer is not waited for.
+   */
+  async send(url: string, authorization: string | null, body: unknown, delayMs = 0): Promise<DeliveryResult> {
     const started = performance.now();
     const latency = () => Math.round(performance.now() - started);
     if (!this.allowPrivate) {
       const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
       if (isIP(host) && isPrivateAddress(host)) return { error: `refusing to call the non-public address ${host}`, latencyMs: 0 };
     }
+    if (delayMs >= this.timeoutMs) {
+      await sleep(this.timeoutMs);
+      setTimeout(() => { this.send(url, authorization, body).catch(() => {}); }, delayMs - this.timeoutMs).unref();
+      return { error: `no answer within ${this.timeoutMs} ms`, latencyMs: latency() };
+    }
+    if (delayMs > 0) await sleep(delayMs);
+    return this.post(url, authorization, body, this.timeoutMs - delayMs, latency);
+  }
+
+  private async post(url: string, authorization: string | null, body: unknown, timeoutMs: number, latency: () => number): Promise<DeliveryResult> {
     // The media type psp-api.openapi.yaml declares for the makePayment request body.
     const headers: Record<string, string> = { 'content-type': 'application/json;charset=UTF-8', accept: 'application/json' };
     if (authorization !== null) headers.authorization = authorization;
@@ -76,7 +92,7 @@ export class MakePaymentClient {
         headers,
         body: JSON.stringify(body),
         dispatcher: this.agent,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       const chunks: Buffer[] = [];
       let size = 0;

@@ -25,6 +25,9 @@ import { registerWebRoutes } from './web/routes.ts';
 import { registerConsole } from './console/index.ts';
 import { apiErrorEvents } from './plugins/error-events.ts';
 import type { PaymentDeps } from '../operations/payment-deps.ts';
+import type { Controls } from '../operations/controls.ts';
+import { registerFaultInjection } from './plugins/faults.ts';
+import { registerControlRoutes } from './admin/control.ts';
 
 export interface Services {
   config: Config;
@@ -35,6 +38,7 @@ export interface Services {
   users: Users;
   adminToken: AdminToken;
   payments: PaymentDeps;
+  controls: Controls;
 }
 
 /** Headers whose values never reach a log line. */
@@ -175,6 +179,8 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
   });
 
   const auth = { credentials: services.credentials, tokens: services.tokens, merchants: services.merchants };
+  // Before the routes it applies to are registered.
+  registerFaultInjection(app, services);
   registerAccessTokenRoutes(app, services);
   registerSignupRoutes(app, auth);
   registerAdminRoutes(app, services);
@@ -182,6 +188,7 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
   registerAdminPaymentRoutes(app, services);
   registerAdminStatusBatchRoutes(app, services);
   registerAdminPspRoutes(app, services);
+  registerControlRoutes(app, services);
   registerWebRoutes(app, services);
   registerConsole(app, services);
 

@@ -16,7 +16,7 @@ const BACKLOG_DELAY_MS = 1000;
 export async function cleanExpiredKeys(deps: PaymentDeps, batch = BATCH, batches = BATCHES_PER_RUN): Promise<{ deleted: number; more: boolean }> {
   let deleted = 0;
   for (let i = 0; i < batches; i += 1) {
-    const n = await deleteExpiredKeys(deps.database.db, deps.config.idempotencyRetentionHours, batch);
+    const n = await deleteExpiredKeys(deps.database.db, deps.config.idempotencyRetentionHours, batch, deps.clock.now());
     deleted += n;
     if (n < batch) return { deleted, more: false };
   }

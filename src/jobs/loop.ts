@@ -17,6 +17,8 @@ export class JobLoop {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private stopped = false;
+  /** wake() was called while a step ran: the next step follows at once. */
+  private woken = false;
   private failures = 0;
   private outage = false;
   private outages: { log: JobLog; job: string } | undefined;
@@ -59,7 +61,9 @@ export class JobLoop {
         .then((ms) => { next = ms; })
         .finally(() => {
           this.running = undefined;
-          this.schedule(next);
+          const delay = this.woken ? 0 : next;
+          this.woken = false;
+          this.schedule(delay);
         });
     }, Math.max(0, delayMs));
   }
@@ -88,6 +92,17 @@ export class JobLoop {
       }
       return next;
     }
+  }
+
+  /** Runs the step now (or right after the one in progress) instead of after the current wait. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.woken = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.schedule(0);
   }
 
   async stop(): Promise<void> {

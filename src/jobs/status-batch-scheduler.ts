@@ -8,13 +8,22 @@ import type { PaymentDeps } from '../operations/payment-deps.ts';
 import { JobLoop } from './loop.ts';
 import { isDatabaseUnavailable } from '../store/db-errors.ts';
 
-/** Re-check at least hourly, so a changed system clock never leaves the batch hours late. */
+/**
+ * Re-check at least hourly, so a changed system clock never leaves the batch hours late. A move of the
+ * test environment's clock wakes the loop at once (main.ts).
+ */
 const MAX_SLEEP_MS = 60 * 60 * 1000;
 /** A run's lease (15 s) and some: when the first check after start looks for interrupted runs. */
 const RESUME_CHECK_MS = 20_000;
 
 export function nextTick(cron: string, tz: string, after: Date): Date {
   return CronExpressionParser.parse(cron, { tz, currentDate: after }).next().toDate();
+}
+
+/** The last tick at or before `now`, and never before `tick`. */
+export function latestTick(cron: string, tz: string, now: Date, tick: Date): Date {
+  const last = CronExpressionParser.parse(cron, { tz, currentDate: new Date(now.getTime() + 1) }).prev().toDate();
+  return last > tick ? last : tick;
 }
 
 export function statusBatchScheduler(deps: PaymentDeps): JobLoop {
@@ -24,10 +33,14 @@ export function statusBatchScheduler(deps: PaymentDeps): JobLoop {
   let retrying = false;
   const untilTick = () => Math.min(MAX_SLEEP_MS, tick.getTime() - deps.clock.now().getTime());
   const loop = new JobLoop(async () => {
+    // The clock went back (the test environment's clock was reset): the next tick is the one after now.
+    const now = deps.clock.now();
+    if (now < tick) tick = nextTick(cron, tz, now);
     // A run that was interrupted (its process stopped or died) is taken up at once, not next night.
     if (await interruptedRunLeftWork(deps.database.db, deps.clock.now())) await runStatusBatch(deps, 'schedule');
     if (deps.clock.now() >= tick) {
-      const due = tick;
+      // Ticks passed all at once (the test environment's clock jumped over several) make one run, for the last of them.
+      const due = latestTick(cron, tz, deps.clock.now(), tick);
       try {
         // The first try claims the tick (one process per tick); a retry of this process's own
         // failed run cannot claim it again and runs as a plain scheduled run, resuming what is left.

@@ -90,7 +90,8 @@ export function leaseFor(makePaymentTimeoutMs: number, now: Date): Date {
 }
 
 async function sendAccepted(deps: PaymentDeps, payment: PaymentRow, attemptId: number, body: AcceptedRequest): Promise<PaymentRow> {
-  const result = await deps.client.send(payment.makePaymentUrl, payment.makePaymentToken, body);
+  const delayMs = await deps.controls?.outboundDelay(payment).catch(() => 0) ?? 0;
+  const result = await deps.client.send(payment.makePaymentUrl, payment.makePaymentToken, body, delayMs);
   const outcome = outcomeOf(interpretAnswer(result.status, result.body, result.error), payment.deliveryRound);
   const now = deps.clock.now();
   const changes = {

@@ -11,12 +11,14 @@ export interface IdempotencyKey {
   scope: string;
   key: string;
   requestHash: string;
+  /** The server's time (clock.ts): the key's age is measured in it. */
+  now: Date;
   /** How long the key holds; the store's default when not given. */
   retentionHours?: number;
 }
 
 export async function idempotent<T>(tx: Tx, key: IdempotencyKey, run: () => Promise<T>): Promise<T> {
-  const earlier = await claimKey(tx, key.pspId, key.scope, key.key, key.requestHash, key.retentionHours);
+  const earlier = await claimKey(tx, key.pspId, key.scope, key.key, key.requestHash, key.now, key.retentionHours);
   if (earlier) {
     if (earlier.requestHash !== key.requestHash) throw errors.idempotencyConflict();
     return earlier.responseBody as T;

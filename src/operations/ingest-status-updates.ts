@@ -30,6 +30,7 @@ export async function ingestStatusUpdates(
     if (idempotencyKey === undefined) return store();
     return idempotent(tx, {
       pspId, scope: 'updatestatus', key: idempotencyKey, requestHash,
+      now: deps.clock.now(),
       retentionHours: deps.config.idempotencyRetentionHours,
     }, store);
   });

@@ -95,6 +95,7 @@ export async function initiate(
     }
     const stored = await idempotent<StoredInitAnswer | InitResponse>(tx, {
       pspId, scope: 'init', key: idempotencyKey, requestHash: sha256(canonicalJson({ msn, body })),
+      now: deps.clock.now(),
       retentionHours: deps.config.idempotencyRetentionHours,
     }, async () => {
       await insert();

@@ -1,5 +1,6 @@
 // Merchant use cases: the PSP Signup API and the operator's flags, plus the lookup that
 // authenticates the Merchant-Serial-Number header on every PSP API request.
+import { systemClock, type Clock } from '../clock.ts';
 import { createHash } from 'node:crypto';
 import type { Database, Tx } from '../store/db.ts';
 import {
@@ -85,9 +86,11 @@ export class Merchants {
   /** How long a merchant's owner and status are trusted from memory; local changes invalidate at once. */
   private readonly cacheMs: number;
 
-  constructor(database: Database, cacheMs = 1000) {
+  private readonly clock: Clock;
+  constructor(database: Database, cacheMs = 1000, clock: Clock = systemClock) {
     this.database = database;
     this.cacheMs = cacheMs;
+    this.clock = clock;
   }
 
   /** Checks the Merchant-Serial-Number header for a PSP: present, theirs, active. */
@@ -126,7 +129,7 @@ export class Merchants {
     if (problems.length > 0) throw invalid(problems);
     const requestHash = hashBody(input);
     return this.database.db.transaction((tx) =>
-      idempotent(tx, { pspId, scope: 'signup.create', key: idempotencyKey, requestHash }, async () => {
+      idempotent(tx, { pspId, scope: 'signup.create', key: idempotencyKey, requestHash, now: this.clock.now() }, async () => {
         const row = await insertWithFreshMsn(tx, pspId, input);
         return { merchantSerialNumber: row.msn };
       }));

@@ -11,6 +11,7 @@ import type { Clock } from '../clock.ts';
 import type { MakePaymentClient } from '../delivery/make-payment-client.ts';
 import type { OutboundLimiter } from '../delivery/outbound-limiter.ts';
 import type { Logger } from './payment-deps.ts';
+import type { Controls } from './controls.ts';
 
 export interface NotifierDeps {
   database: Database;
@@ -19,6 +20,8 @@ export interface NotifierDeps {
   outbound: OutboundLimiter;
   log: Logger;
   makePaymentTimeoutMs: number;
+  /** The test environment's fault rules (a makePayment rule delays the call). */
+  controls?: Controls;
 }
 
 export class Notifier {
@@ -122,7 +125,8 @@ export class Notifier {
 
   private async send(c: ClaimedNotification): Promise<void> {
     const { client, database, clock, log } = this.deps;
-    const result = await client.send(c.url, c.makePaymentToken, notificationBody(c.pspTransactionId, c.msn, c.paymentState));
+    const delayMs = await this.deps.controls?.outboundDelay(c).catch(() => 0) ?? 0;
+    const result = await client.send(c.url, c.makePaymentToken, notificationBody(c.pspTransactionId, c.msn, c.paymentState), delayMs);
     const answer = interpretAnswer(result.status, result.body, result.error);
     try {
       await completeNotification(database, c.attemptId, {

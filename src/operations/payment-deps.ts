@@ -7,6 +7,7 @@ import type { PaymentInserter } from '../store/payment-inserter.ts';
 import type { OutboundLimiter } from '../delivery/outbound-limiter.ts';
 import type { Notifier } from './notify.ts';
 import type { PaymentTokens } from '../security/payment-tokens.ts';
+import type { Controls } from './controls.ts';
 import type { AttemptRow, LogRow, PaymentRow } from '../store/payments.ts';
 import { summarize, type LogEntry } from '../domain/payment.ts';
 
@@ -31,6 +32,8 @@ export interface PaymentDeps {
   shutdown: AbortSignal;
   /** Derives the tokens of a payment that are stored only as hashes. */
   paymentTokens: PaymentTokens;
+  /** The test environment's time travel and fault rules (absent: none). */
+  controls?: Controls;
 }
 
 /** ISO-8601 with an explicit offset and whole seconds, as the spec's example "2018-06-13T18:34:25-07:00". */

@@ -49,6 +49,13 @@ export class DetailsCache {
     }
   }
 
+  /** Forgets every payment (a reset deleted them): call it before and after the deleting transaction. */
+  clear(): void {
+    this.epoch += 1;
+    this.entries.clear();
+    this.keys.clear();
+  }
+
   get size(): number {
     return this.entries.size;
   }

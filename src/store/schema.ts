@@ -1,7 +1,7 @@
 // The one Drizzle schema. `npm run db:generate` turns changes here into a migration in ./drizzle,
 // which both PGlite and PostgreSQL run.
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -308,3 +308,38 @@ export const events = pgTable(
     index('events_api_error_code_idx').on(t.pspId, sql`(${t.data}->>'errorCode')`, t.eventId).where(sql`kind = 'api.error'`),
   ],
 );
+
+/**
+ * The test environment's shared controls, one row (id 1): the clock offset every process adds to
+ * its own time, and a version that moves whenever the fault rules change. Each process caches both
+ * and polls this row (see operations/controls.ts).
+ */
+export const testControls = pgTable('test_controls', {
+  id: integer('id').primaryKey(),
+  clockOffsetMs: bigint('clock_offset_ms', { mode: 'number' }).notNull().default(0),
+  faultsVersion: bigint('faults_version', { mode: 'number' }).notNull().default(0),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
+ * A fault injection rule (test environment): which requests it matches (`route`, optionally a PSP,
+ * an MSN, a pspTransactionId), what it does to them (an error status, a delay, a dropped
+ * connection) and how often (`remaining` requests, or each with `probability`, until `expiresAt`).
+ */
+export const faultRules = pgTable('fault_rules', {
+  ruleId: bigserial('rule_id', { mode: 'number' }).primaryKey(),
+  route: text('route').notNull(),
+  pspId: text('psp_id'),
+  msn: text('msn'),
+  pspTransactionId: text('psp_transaction_id'),
+  status: integer('status'),
+  retryAfterSeconds: integer('retry_after_seconds'),
+  delayMs: integer('delay_ms').notNull().default(0),
+  dropConnection: boolean('drop_connection').notNull().default(false),
+  /** Matching requests still to fault; null: every one (each with `probability`). */
+  remaining: integer('remaining'),
+  probability: doublePrecision('probability'),
+  hits: integer('hits').notNull().default(0),
+  expiresAt: timestamp('expires_at', { withTimezone: true }),
+  createdAt: createdAt(),
+});

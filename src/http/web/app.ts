@@ -28,6 +28,7 @@ import { applyPageHeaders, formBody, frameSourceOf, WebError, type PageHeaderOpt
 import { brandMark, cardLabel, csrfField, escapeHtml, formatDateTime, formatNok, layout } from './layout.ts';
 import { badge, effectiveState, merchantHeader, outcomeOf, storeLink } from './payment-views.ts';
 import { normalizePhone } from './landing.ts';
+import { applyFault } from '../plugins/faults.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -329,6 +330,12 @@ ${storeLink(p)}
     const user = await currentUser(request);
     if (!user) return reply.redirect('/app', 303);
     const view = await paymentOf(user, id);
+    // A fault rule for approve (test environment) answers here, once the payment names its PSP, before anything changes.
+    if (deps.controls?.has('approve')) {
+      const p = view.payment;
+      const rule = await deps.controls.take('approve', { pspId: p.pspId, msn: p.msn, pspTransactionIds: [p.pspTransactionId] });
+      if (rule && await applyFault(rule, request, reply, deps.controls.shutdown)) return reply;
+    }
     if (effectiveState(view.payment, deps.clock.now()) === 'AWAITING_USER') {
       const cardId = body.cardId;
       if (cardId !== undefined && !UUID.test(cardId)) throw new WebError(400, 'Choose a card', 'The chosen card is not one of yours.');

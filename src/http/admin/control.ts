@@ -1,0 +1,176 @@
+// Operator API for automated tests (VIPPS_ENV=test only; 403 in production):
+//   GET  /admin/clock, POST /admin/clock/advance, POST /admin/clock/reset   time travel
+//   POST /admin/reset                                                       delete payment data
+//   GET, POST, DELETE /admin/faults, DELETE /admin/faults/:id               fault injection rules
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { errors } from '../../domain/errors.ts';
+import { FAULT_ROUTES, FAULT_STATUSES, type FaultInput } from '../../domain/faults.ts';
+import { faultRuleView, type Controls } from '../../operations/controls.ts';
+import type { Credentials } from '../../operations/credentials.ts';
+import type { PaymentDeps } from '../../operations/payment-deps.ts';
+import { sweepOnce } from '../../operations/expire.ts';
+import type { AdminToken } from '../../operations/admin-token.ts';
+import { adminGuard } from './guard.ts';
+
+const problem = {
+  type: 'object',
+  description: 'An RFC 7807 problem.',
+  properties: {
+    type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, instance: { type: 'string' },
+    extraDetails: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, reason: { type: 'string' } } } },
+  },
+} as const;
+
+const clockView = {
+  type: 'object',
+  required: ['now', 'offsetSeconds'],
+  properties: {
+    now: { type: 'string', description: 'The server\'s time, offset included (ISO 8601, UTC).' },
+    offsetSeconds: { type: 'number', description: 'How far the server\'s clock is ahead of the real time.' },
+    expired: { type: 'integer', description: 'Payments the expiry sweep right after the advance timed out.' },
+  },
+} as const;
+
+const faultRule = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    route: { type: 'string', enum: [...FAULT_ROUTES] },
+    pspId: { type: ['string', 'null'] },
+    msn: { type: ['string', 'null'] },
+    pspTransactionId: { type: ['string', 'null'] },
+    status: { type: ['integer', 'null'] },
+    retryAfterSeconds: { type: ['integer', 'null'] },
+    delayMs: { type: 'integer' },
+    drop: { type: 'boolean' },
+    remaining: { type: ['integer', 'null'], description: 'Matching requests the rule still faults; null: every one.' },
+    probability: { type: ['number', 'null'] },
+    hits: { type: 'integer', description: 'Requests the rule has faulted, in every process.' },
+    expiresAt: { type: ['string', 'null'] },
+    createdAt: { type: 'string' },
+  },
+} as const;
+
+const errorsOf = { 400: problem, 401: problem, 403: problem, 404: problem } as const;
+
+export function registerControlRoutes(app: FastifyInstance, deps: { adminToken: AdminToken; controls: Controls; credentials: Credentials; payments: PaymentDeps }): void {
+  const { controls } = deps;
+  const testOnly = async (_request: FastifyRequest) => {
+    if (!controls.enabled) throw errors.testOnly();
+  };
+  // The operator token first, then the environment: both before the body is read and validated.
+  const onRequest = [adminGuard(deps.adminToken), testOnly];
+
+  app.get('/admin/clock', {
+    onRequest, schema: { summary: 'The server\'s time and its offset (test environment)', tags: ['control'], response: { 200: clockView, ...errorsOf } },
+  }, async () => controls.clockView());
+
+  app.post('/admin/clock/advance', {
+    onRequest,
+    schema: {
+      summary: 'Move the server\'s clock forward (test environment); expired payments time out at once',
+      tags: ['control'],
+      body: {
+        type: 'object', additionalProperties: false, minProperties: 1, maxProperties: 1,
+        properties: {
+          seconds: { type: 'number', minimum: 0, maximum: 10 * 365 * 86400, description: 'Seconds to move forward.' },
+          to: { type: 'string', minLength: 1, maxLength: 64, description: 'An ISO 8601 time to move to; not before the server\'s time.' },
+        },
+      },
+      response: { 200: clockView, ...errorsOf },
+    },
+  }, async (request) => {
+    const view = await controls.advance(request.body as { seconds?: number; to?: string });
+    // The payments whose deadline the jump passed time out now, not at the next sweep.
+    const { expired } = await sweepOnce(deps.payments);
+    return { ...view, expired };
+  });
+
+  app.post('/admin/clock/reset', {
+    onRequest, schema: { summary: 'Return the server\'s clock to the real time (test environment)', tags: ['control'], response: { 200: clockView, ...errorsOf } },
+  }, async () => controls.resetClock());
+
+  app.post('/admin/reset', {
+    onRequest,
+    schema: {
+      summary: 'Delete payments, their attempts and logs, status updates, batch runs and idempotency keys (test environment)',
+      tags: ['control'],
+      body: {
+        type: ['object', 'null'], additionalProperties: false,
+        properties: { pspId: { type: 'string', minLength: 1, maxLength: 64, description: 'Only this PSP\'s data (batch runs are kept). Absent: every PSP\'s.' } },
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            pspId: { type: ['string', 'null'] },
+            deleted: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Rows deleted, per table.' },
+          },
+        },
+        ...errorsOf,
+      },
+    },
+  }, async (request) => {
+    const pspId = (request.body as { pspId?: string } | null | undefined)?.pspId;
+    if (pspId !== undefined && !await deps.credentials.pspById(pspId.replace(/-/g, '').toUpperCase())) throw errors.notFound(`No PSP ${pspId}.`);
+    const deleted = await controls.reset(pspId);
+    return { pspId: pspId?.replace(/-/g, '').toUpperCase() ?? null, deleted };
+  });
+
+  app.get('/admin/faults', {
+    onRequest,
+    schema: {
+      summary: 'List the fault injection rules with their hit counts (test environment)', tags: ['control'],
+      response: { 200: { type: 'object', properties: { faults: { type: 'array', items: faultRule } } }, ...errorsOf },
+    },
+  }, async () => ({ faults: (await controls.listRules()).map(faultRuleView) }));
+
+  app.post('/admin/faults', {
+    onRequest,
+    schema: {
+      summary: 'Add a fault injection rule (test environment)',
+      tags: ['control'],
+      body: {
+        type: 'object', required: ['route'], additionalProperties: false,
+        properties: {
+          route: { type: 'string', enum: [...FAULT_ROUTES], description: 'The requests to fault; makePayment delays the outbound call to the PSP.' },
+          pspId: { type: 'string', minLength: 1, maxLength: 64, description: 'Only this PSP\'s requests.' },
+          msn: { type: 'string', pattern: '^\\d{5,6}$', description: 'Only requests for this Merchant-Serial-Number.' },
+          pspTransactionId: { type: 'string', minLength: 1, maxLength: 64, description: 'Only requests about this payment.' },
+          status: { type: 'integer', enum: [...FAULT_STATUSES], description: 'Answer with this status, in the route\'s own error shape.' },
+          retryAfterSeconds: { type: 'integer', minimum: 0, maximum: 86400, description: 'Retry-After of a 429 (default 1) or 503.' },
+          delayMs: { type: 'integer', minimum: 0, maximum: 120000, description: 'Wait this long first (then answer the status, drop, or go on).' },
+          drop: { type: 'boolean', description: 'Close the connection without an answer.' },
+          times: { type: 'integer', minimum: 1, maximum: 1000000, description: 'Fault the next N matching requests (counted across processes).' },
+          probability: { type: 'number', minimum: 0, maximum: 1, description: 'Fault each matching request with this chance.' },
+          ttlSeconds: { type: 'integer', minimum: 1, maximum: 30 * 86400, description: 'Remove the rule after this long (server time).' },
+        },
+      },
+      response: { 201: faultRule, ...errorsOf },
+    },
+  }, async (request, reply) => {
+    const input = request.body as FaultInput;
+    if (input.pspId !== undefined && !await deps.credentials.pspById(input.pspId.replace(/-/g, '').toUpperCase())) throw errors.notFound(`No PSP ${input.pspId}.`);
+    return reply.code(201).send(faultRuleView(await controls.addRule(input)));
+  });
+
+  app.delete('/admin/faults/:id', {
+    onRequest,
+    schema: {
+      summary: 'Remove a fault injection rule (test environment)', tags: ['control'],
+      params: { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^\\d{1,15}$' } } },
+      response: { 204: { type: 'null' }, ...errorsOf },
+    },
+  }, async (request, reply) => {
+    await controls.removeRule(Number((request.params as { id: string }).id));
+    return reply.code(204).send();
+  });
+
+  app.delete('/admin/faults', {
+    onRequest,
+    schema: {
+      summary: 'Remove every fault injection rule (test environment)', tags: ['control'],
+      response: { 200: { type: 'object', properties: { removed: { type: 'integer' } } }, ...errorsOf },
+    },
+  }, async () => ({ removed: await controls.clearRules() }));
+}
