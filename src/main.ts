@@ -43,7 +43,11 @@ export async function freePort(host: string): Promise<number> {
   });
 }
 
-export async function startServer(givenConfig: Config, opts: { clock?: Clock } = {}): Promise<RunningServer> {
+/**
+ * `initialImage`: with DATA_DIR=memory://, the embedded database starts from these files (a gzipped
+ * tarball from `Database.dumpImage`) instead of a fresh initdb.
+ */
+export async function startServer(givenConfig: Config, opts: { clock?: Clock; initialImage?: Blob } = {}): Promise<RunningServer> {
   let config = givenConfig;
   if (config.port === 0 && !config.publicUrlExplicit) {
     const port = await freePort(config.host);
@@ -52,7 +56,7 @@ export async function startServer(givenConfig: Config, opts: { clock?: Clock } =
   // The test environment's time travel moves this clock for every process on the database (operations/controls.ts).
   const clock = new ShiftedClock(opts.clock);
   const logger = createLogger(config.logLevel);
-  const database: Database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, log: logger });
+  const database: Database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, log: logger, initialImage: opts.initialImage });
   const controls = new Controls({ database, clock, enabled: config.vippsEnv === 'test', log: logger });
   try {
     await migrate(database);
