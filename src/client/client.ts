@@ -50,7 +50,7 @@ export interface VippsPspClientOptions {
   pspId: string;
   /** The MSN of requests that name none themselves. */
   merchantSerialNumber?: string;
-  /** Renew the access token this many seconds before it expires (default 60, at most half its lifetime). */
+  /** Renew the access token this many seconds before it expires (default 60, or half its lifetime when that is shorter). */
   renewBeforeSeconds?: number;
   /** Vipps-System-Name and friends, sent with every API request. */
   systemHeaders?: Partial<Record<'Vipps-System-Name' | 'Vipps-System-Version' | 'Vipps-System-Plugin-Name' | 'Vipps-System-Plugin-Version', string>>;
@@ -137,7 +137,7 @@ export class VippsPspClient {
     }
     const lifetime = Number(body.expires_in);
     const seconds = Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 3600;
-    const margin = Math.min(this.#options.renewBeforeSeconds ?? 60, seconds / 2);
+    const margin = this.#options.renewBeforeSeconds ?? Math.min(60, seconds / 2);
     const token = { value: body.access_token, renewAt: started + (seconds - margin) * 1000 };
     this.#token = token;
     return token;

@@ -221,7 +221,7 @@ export async function startVippsPsp(options: StartVippsPspOptions = {}): Promise
     expire: (id) => admin('POST', `${paymentPath(id)}/expire`),
     payment: (id) => admin('GET', paymentPath(id)),
     runStatusBatch: () => admin('POST', '/admin/status-batch/run'),
-    advanceClock: (by) => admin('POST', '/admin/clock/advance', { seconds: seconds(by) }),
+    advanceClock: async (by) => admin('POST', '/admin/clock/advance', { seconds: seconds(by) }),
     faults: {
       add: (rule) => admin('POST', '/admin/faults', rule),
       async clear() { await admin('DELETE', '/admin/faults'); },
