@@ -4,7 +4,7 @@
 // src/ (the page templates) is copied beside the compiled code. drizzle/ and openapi/ are shipped as
 // they are, at the same depth from dist/ as from src/.
 import { spawnSync } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -28,10 +28,10 @@ cpSync(SRC, DIST, {
 });
 
 // tsc writes a declaration file for every module, but the package's types are those of its entry
-// point: keep the declarations that dist/index.d.ts reaches, drop the others (most of them).
-const ENTRY = path.join(DIST, 'index.d.ts');
+// points (package.json "exports"): keep the declarations they reach, drop the others (most of them).
+const ENTRIES = ['index.d.ts', 'client/index.d.ts', 'testing/index.d.ts'].map((entry) => path.join(DIST, entry));
 const reached = new Set<string>();
-const pending = [ENTRY];
+const pending = [...ENTRIES];
 for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
   if (reached.has(file)) continue;
   reached.add(file);
@@ -43,3 +43,9 @@ for (const entry of readdirSync(DIST, { recursive: true, withFileTypes: true }))
   const file = path.join(entry.parentPath, entry.name);
   if (entry.isFile() && file.endsWith('.d.ts') && !reached.has(file)) rmSync(file);
 }
+
+// vipps-psp/testing starts each server from an image of a migrated embedded database rather than
+// running initdb (seconds) every time: it is made here, from the migrations shipped with the build.
+const { makeDatabaseImage } = await import('../src/testing/index.ts');
+const image = await makeDatabaseImage();
+writeFileSync(path.join(DIST, 'testing', 'database-image.tar.gz'), Buffer.from(await image.arrayBuffer()));

@@ -47,6 +47,11 @@ export interface StartOptions {
   clock?: Clock;
   /** Called once the database is open, migrated and seeded, before the server listens. */
   onDatabaseReady?: () => void;
+  /**
+   * With DATA_DIR=memory://, the embedded database starts from these files (a gzipped tarball from
+   * `Database.dumpImage`) instead of a fresh initdb.
+   */
+  initialImage?: Blob;
 }
 
 export async function startServer(givenConfig: Config, opts: StartOptions = {}): Promise<RunningServer> {
@@ -58,7 +63,7 @@ export async function startServer(givenConfig: Config, opts: StartOptions = {}):
   // The test environment's time travel moves this clock for every process on the database (operations/controls.ts).
   const clock = new ShiftedClock(opts.clock);
   const logger = createLogger(config.logLevel, config.logFormat);
-  const database: Database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, log: logger });
+  const database: Database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, log: logger, initialImage: opts.initialImage });
   const controls = new Controls({ database, clock, enabled: config.vippsEnv === 'test', log: logger });
   try {
     await migrate(database);

@@ -4,7 +4,7 @@
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,6 +96,7 @@ describe('the npm package', { concurrency: 1 }, () => {
   let server: ChildProcess | undefined;
   let storage: Storage | undefined;
   let facts = { packed: 0, installMs: 0 };
+  let tarballPath = '';
 
   function skipped(t: TestContext): boolean {
     if (unavailable !== undefined) t.skip(unavailable);
@@ -126,6 +127,7 @@ describe('the npm package', { concurrency: 1 }, () => {
     }
     assert.equal(install.code, 0, `npm install of the tarball failed:\n${install.stdout}\n${install.stderr}`);
     facts = { packed: statSync(path.join(packed, tarball)).size, installMs: Date.now() - started };
+    tarballPath = path.join(packed, tarball);
   }, { timeout: 300_000 });
 
   after(async () => {
@@ -140,7 +142,8 @@ describe('the npm package', { concurrency: 1 }, () => {
   it('holds the compiled server and what it reads, not the sources or the tests', (t) => {
     if (skipped(t)) return;
     const files = readdirSync(installed, { recursive: true }).map(String).map((f) => f.split(path.sep).join('/'));
-    for (const needed of ['bin/vipps-psp.js', 'dist/cli/main.js', 'dist/index.js', 'dist/index.d.ts', 'drizzle/meta/_journal.json', 'openapi/psp-api.openapi.yaml', 'openapi/LICENSE', 'README.md', 'LICENSE']) {
+    for (const needed of ['bin/vipps-psp.js', 'dist/cli/main.js', 'dist/index.js', 'dist/index.d.ts', 'dist/client/index.js', 'dist/client/index.d.ts',
+      'dist/testing/index.js', 'dist/testing/index.d.ts', 'dist/testing/database-image.tar.gz', 'drizzle/meta/_journal.json', 'openapi/psp-api.openapi.yaml', 'openapi/LICENSE', 'README.md', 'LICENSE']) {
       assert.ok(files.includes(needed), `the package holds ${needed}`);
     }
     assert.ok(files.some((f) => /^drizzle\/\d{4}_.*\.sql$/.test(f)), 'the package holds the migrations');
@@ -223,5 +226,44 @@ describe('the npm package', { concurrency: 1 }, () => {
     const exited = new Promise<number | null>((resolve) => server!.once('exit', (code) => resolve(code)));
     server.kill('SIGTERM');
     assert.equal(await exited, 0, `a clean exit on SIGTERM:\n${output}`);
+  });
+  it('runs the README\'s example test of a PSP\'s makePayment endpoint in a project of its own, type-checked', async (t) => {
+    if (skipped(t)) return;
+    // The example is the README's, as printed: the test fails when either stops working.
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const example = /<!-- example: example\.test\.ts -->\n```ts\n([\s\S]*?)\n```/.exec(readme);
+    assert.ok(example, 'README.md holds the example under <!-- example: example.test.ts -->');
+    const project = path.join(work, 'example');
+    mkdirSync(project);
+    writeFileSync(path.join(project, 'package.json'), '{ "name": "psp-example", "private": true, "type": "module" }\n');
+    writeFileSync(path.join(project, 'example.test.ts'), `${example[1]}\n`);
+    writeFileSync(path.join(project, 'tsconfig.json'), `${JSON.stringify({
+      compilerOptions: {
+        target: 'es2024', module: 'nodenext', moduleResolution: 'nodenext', lib: ['es2024', 'esnext.disposable'], types: ['node'],
+        strict: true, noEmit: true, verbatimModuleSyntax: true, skipLibCheck: true,
+      },
+      include: ['*.ts'],
+    }, null, 2)}\n`);
+    // The versions this repository uses, so that the npm cache has them.
+    const dev = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies;
+    const install = await run('npm', [
+      'install', '--no-audit', '--no-fund', '--prefer-offline', '--fetch-retries=1', '--fetch-timeout=60000',
+      tarballPath, `typescript@${dev.typescript}`, `@types/node@${dev['@types/node']}`,
+    ], project);
+    if (install.code !== 0 && REGISTRY_UNREACHABLE.test(install.stderr)) {
+      t.skip(`typescript and @types/node are neither in the npm cache nor reachable (${REGISTRY_UNREACHABLE.exec(install.stderr)![0]})`);
+      return;
+    }
+    assert.equal(install.code, 0, `npm install in the example project failed:\n${install.stdout}\n${install.stderr}`);
+
+    const tsc = await run(process.execPath, [path.join(project, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', project], project, 120_000);
+    assert.equal(tsc.code, 0, `tsc --noEmit on the example:\n${tsc.stdout}\n${tsc.stderr}`);
+
+    const started = performance.now();
+    const test = await run(process.execPath, ['--test', '--test-reporter=tap', 'example.test.ts'], project, 120_000);
+    assert.equal(test.code, 0, `node --test example.test.ts:\n${test.stdout}\n${test.stderr}`);
+    assert.match(test.stdout, /^# pass 1$/m, test.stdout);
+    assert.match(test.stdout, /^# fail 0$/m, test.stdout);
+    t.diagnostic(`the example test ran in ${((performance.now() - started) / 1000).toFixed(1)} s (a Node process, the server and its database started from the package's image)`);
   });
 });

@@ -34,6 +34,8 @@ export interface Database {
   /** Reads payment details, the requests of one moment in one statement. */
   details: DetailsReader;
   ping(): Promise<void>;
+  /** The embedded database in memory only: its files as a gzipped tarball, to open a copy with `initialImage`. */
+  dumpImage?(): Promise<Blob>;
   close(): Promise<void>;
 }
 
@@ -53,9 +55,13 @@ export interface DbLog {
  */
 export const CONNECT_TIMEOUT_MS = 5_000;
 
-export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; poolSize?: number; log?: DbLog }): Promise<Database> {
+/**
+ * `initialImage` (the embedded database in memory only): the files of a database made before (see
+ * `dumpImage`), loaded instead of running initdb, which takes seconds.
+ */
+export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; poolSize?: number; log?: DbLog; initialImage?: Blob }): Promise<Database> {
   if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.poolSize ?? 20, opts.log);
-  return openPglite(opts.dataDir);
+  return openPglite(opts.dataDir, opts.initialImage);
 }
 
 async function openPostgres(url: string, poolSize: number, log?: DbLog): Promise<Database> {
@@ -147,7 +153,7 @@ export function guardPoolClients(pool: GuardedPool, log?: DbLog): void {
  */
 const PGLITE_SHARED_BUFFERS = '32MB';
 
-async function openPglite(dataDir: string): Promise<Database> {
+async function openPglite(dataDir: string, initialImage?: Blob): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   const options = {
     startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
@@ -156,8 +162,9 @@ async function openPglite(dataDir: string): Promise<Database> {
   let client;
   let described: string;
   let lock: { release(): void } | undefined;
-  if (dataDir === 'memory://') {
-    client = new PGlite(options);
+  const inMemory = dataDir === 'memory://';
+  if (inMemory) {
+    client = new PGlite(initialImage ? { ...options, loadDataDir: initialImage } : options);
     described = 'embedded PGlite (in memory)';
   } else {
     const dir = path.resolve(dataDir, 'pgdata');
@@ -185,6 +192,7 @@ async function openPglite(dataDir: string): Promise<Database> {
     query,
     details: new DetailsReader(query),
     async ping() { await client.query('select 1'); },
+    ...(inMemory ? { dumpImage: () => client.dumpDataDir('gzip') as Promise<Blob> } : {}),
     async close() {
       try {
         await client.close();

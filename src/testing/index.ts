@@ -1,0 +1,244 @@
+// vipps-psp/testing: the server in the test's own process, on an ephemeral port, with an embedded
+// database in memory, a ready client and helpers that act as the user, the clock and the network
+// would (over the operator API). Plain ESM, no test framework: node:test, vitest and jest alike.
+import { randomBytes, randomInt } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { loadConfig } from '../config.ts';
+import { startServer } from '../main.ts';
+import { DEMO } from '../operations/seed.ts';
+import { migrate, openDatabase } from '../store/db.ts';
+import { VippsPspClient } from '../client/client.ts';
+
+export interface StartVippsPspOptions {
+  /** Further configuration variables (see `vipps-psp --help`), e.g. { MAKE_PAYMENT_TIMEOUT_MS: '2000' }. */
+  env?: Record<string, string>;
+  /** The server's log level (default silent). */
+  logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** The demo PSP, merchant and test user every fresh server has. */
+export interface VippsPspCredentials {
+  pspId: string;
+  clientId: string;
+  clientSecret: string;
+  subscriptionKey: string;
+  merchantSerialNumber: string;
+  /** The test user with a VISA card whom `approve` pays as by default. */
+  userPhone: string;
+  /** The bearer token of the operator API (/admin/*). */
+  adminToken: string;
+}
+
+export interface CardOption {
+  brand: 'VISA' | 'MASTERCARD';
+  last4?: string;
+  expiryMonth?: string;
+  expiryYear?: string;
+}
+
+export interface ApproveOptions {
+  /** Pay with this card: a new test user with only this card approves. */
+  card?: CardOption;
+  /** The test user who approves (default the demo user, or the new one of `card`). */
+  phone?: string;
+  /**
+   * The vippsRedirectUrl (or its token) of the init; needed only for a payment that was not
+   * initiated through this harness's `client`.
+   */
+  vippsRedirectUrl?: string;
+}
+
+/** A fault injection rule (README "Fault injection"). */
+export interface FaultRule {
+  route: 'accessToken' | 'init' | 'details' | 'updatestatus' | 'approve' | 'signup' | 'makePayment';
+  pspId?: string;
+  msn?: string;
+  pspTransactionId?: string;
+  status?: number;
+  retryAfterSeconds?: number;
+  delayMs?: number;
+  drop?: boolean;
+  times?: number;
+  probability?: number;
+  ttlSeconds?: number;
+}
+
+/** A payment as the operator API shows it (GET /admin/payments/{pspId}/{pspTransactionId}). */
+export interface AdminPaymentView {
+  paymentId: string;
+  pspId: string;
+  pspTransactionId: string;
+  merchantSerialNumber?: string;
+  state: 'INITIATED' | 'AWAITING_USER' | 'DELIVERING' | 'AWAITING_3DS' | 'RESERVED' | 'FAILED' | 'USER_CANCEL' | 'TIMEOUT';
+  [field: string]: unknown;
+}
+
+export interface ClockView {
+  now: string;
+  offsetSeconds: number;
+  /** Payments that timed out right after the jump. */
+  expired?: number;
+}
+
+export interface VippsPspHarness extends AsyncDisposable {
+  /** The server's URL, e.g. http://127.0.0.1:41234 (the base URL of a client). */
+  url: string;
+  credentials: VippsPspCredentials;
+  /** A client of the demo PSP with the demo MSN as its default. */
+  client: VippsPspClient;
+  /** Approves a payment as its user would in the app (the integration-test approve): its makePayment is answered when this resolves. */
+  approve(pspTransactionId: string, options?: ApproveOptions): Promise<void>;
+  /** Rejects a waiting payment as its user would (USER_CANCEL; the PSP is told). */
+  reject(pspTransactionId: string): Promise<AdminPaymentView>;
+  /** Expires a waiting payment now (TIMEOUT; the PSP is told). */
+  expire(pspTransactionId: string): Promise<AdminPaymentView>;
+  /** The payment as the operator API shows it. */
+  payment(pspTransactionId: string): Promise<AdminPaymentView>;
+  /** Runs the status batch now: the stored updatestatus updates are applied. */
+  runStatusBatch(): Promise<Record<string, unknown>>;
+  /** Moves the server's clock forward: seconds, or a duration such as "90s", "15m", "2h", "1d". */
+  advanceClock(by: number | string): Promise<ClockView>;
+  faults: {
+    add(rule: FaultRule): Promise<Record<string, unknown>>;
+    clear(): Promise<void>;
+  };
+  /** Deletes every payment, status update, batch run and idempotency key, and returns the clock and faults to normal. */
+  reset(): Promise<void>;
+  /** Stops the server and frees its database. Safe to call more than once. */
+  close(): Promise<void>;
+}
+
+const IMAGE_FILE = new URL('./database-image.tar.gz', import.meta.url);
+let image: Promise<Blob> | undefined;
+
+/**
+ * A gzipped tarball of a migrated embedded database, made once and loaded by every server started
+ * after: PostgreSQL's initdb takes seconds, loading its result well under one. The build ships one
+ * beside this module; without it (running from the sources) it is made on the first start.
+ */
+export async function makeDatabaseImage(): Promise<Blob> {
+  const database = await openDatabase({ dataDir: 'memory://' });
+  try {
+    await migrate(database);
+    return await database.dumpImage!();
+  } finally {
+    await database.close();
+  }
+}
+
+function databaseImage(): Promise<Blob> {
+  image ??= readFile(IMAGE_FILE).then(
+    (bytes) => new Blob([bytes], { type: 'application/gzip' }),
+    () => makeDatabaseImage(),
+  );
+  image.catch(() => { image = undefined; });
+  return image;
+}
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+function seconds(by: number | string): number {
+  if (typeof by === 'number') {
+    if (!Number.isFinite(by) || by < 0) throw new RangeError(`advanceClock: ${by} is not a number of seconds ≥ 0`);
+    return by;
+  }
+  const match = /^(\d+(?:\.\d+)?)\s*([smhd]?)$/i.exec(by.trim());
+  if (!match) throw new RangeError(`advanceClock: "${by}" is not a duration: give seconds, or a number with s, m, h or d (90s, 15m, 2h, 1d)`);
+  return Number(match[1]) * UNITS[(match[2] || 's').toLowerCase()];
+}
+
+function tokenOf(vippsRedirectUrl: string): string {
+  const match = /[?&]token=([^&#]+)/.exec(vippsRedirectUrl);
+  return match ? decodeURIComponent(match[1]) : vippsRedirectUrl;
+}
+
+/** Starts a server for a test. Close it with `close()` (or `await using`). */
+export async function startVippsPsp(options: StartVippsPspOptions = {}): Promise<VippsPspHarness> {
+  const adminToken = `harness-${randomBytes(16).toString('hex')}`;
+  const config = loadConfig({
+    LOG_LEVEL: options.logLevel ?? 'silent',
+    ...options.env,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    VIPPS_ENV: 'test',
+    DATA_DIR: 'memory://',
+    ADMIN_TOKEN: adminToken,
+    // A test's makePaymentUrl is usually a server of its own on this machine.
+    ALLOW_PRIVATE_CALLBACKS: 'true',
+  });
+  const server = await startServer(config, { initialImage: await databaseImage() });
+  const url = server.url;
+  const credentials: VippsPspCredentials = {
+    pspId: DEMO.psp.pspId,
+    clientId: DEMO.psp.clientId,
+    clientSecret: DEMO.psp.clientSecret,
+    subscriptionKey: DEMO.psp.subscriptionKey,
+    merchantSerialNumber: DEMO.msn,
+    userPhone: DEMO.userPhone,
+    adminToken,
+  };
+  /** The landing token of each payment initiated through `client`, for `approve`. */
+  const tokens = new Map<string, string>();
+  const client = new VippsPspClient({
+    baseUrl: url,
+    ...credentials,
+    onInitiated: (request, answer) => {
+      if (answer.vippsRedirectUrl) tokens.set(request.pspTransactionId, tokenOf(answer.vippsRedirectUrl));
+    },
+  });
+
+  async function admin<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 500)}`);
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  const paymentPath = (id: string) => `/admin/payments/${credentials.pspId}/${encodeURIComponent(id)}`;
+  let closing: Promise<void> | undefined;
+
+  const harness: VippsPspHarness = {
+    url,
+    credentials,
+    client,
+    async approve(pspTransactionId, approveOptions = {}) {
+      const token = approveOptions.vippsRedirectUrl !== undefined ? tokenOf(approveOptions.vippsRedirectUrl) : tokens.get(pspTransactionId);
+      if (token === undefined) {
+        throw new Error(`approve: ${pspTransactionId} was not initiated through this harness's client; give its vippsRedirectUrl`);
+      }
+      let phone = approveOptions.phone ?? DEMO.userPhone;
+      if (approveOptions.card) {
+        phone = approveOptions.phone ?? `4${String(randomInt(0, 10_000_000)).padStart(7, '0')}`;
+        await admin('POST', '/admin/users', { phone, name: 'Harness User', cards: [approveOptions.card] });
+      }
+      await client.forceApprove(pspTransactionId, { customerPhoneNumber: phone, token });
+    },
+    reject: (id) => admin('POST', `${paymentPath(id)}/reject`),
+    expire: (id) => admin('POST', `${paymentPath(id)}/expire`),
+    payment: (id) => admin('GET', paymentPath(id)),
+    runStatusBatch: () => admin('POST', '/admin/status-batch/run'),
+    advanceClock: async (by) => admin('POST', '/admin/clock/advance', { seconds: seconds(by) }),
+    faults: {
+      add: (rule) => admin('POST', '/admin/faults', rule),
+      async clear() { await admin('DELETE', '/admin/faults'); },
+    },
+    async reset() {
+      await admin('DELETE', '/admin/faults');
+      await admin('POST', '/admin/clock/reset');
+      await admin('POST', '/admin/reset', {});
+      tokens.clear();
+    },
+    close() {
+      closing ??= server.close();
+      return closing;
+    },
+    [Symbol.asyncDispose]() {
+      return harness.close();
+    },
+  };
+  return harness;
+}
