@@ -76,8 +76,6 @@ export interface AdminPaymentView {
 export interface ClockView {
   now: string;
   offsetSeconds: number;
-  /** Payments that timed out right after the jump. */
-  expired?: number;
 }
 
 export interface VippsPspHarness extends AsyncDisposable {

@@ -210,7 +210,6 @@ describe('vipps-psp/client and vipps-psp/testing', () => {
     await psp.client.init(request);
     const clock = await psp.advanceClock('1d');
     assert.ok(clock.offsetSeconds >= 86400);
-    assert.ok((clock.expired ?? 0) >= 1, 'the waiting payment timed out');
     assert.equal((await psp.payment(request.pspTransactionId)).state, 'TIMEOUT');
     await assert.rejects(psp.advanceClock('soon'), RangeError);
 
