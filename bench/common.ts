@@ -149,16 +149,44 @@ export function row(label: string, value: string): void {
   process.stdout.write(`${label.padEnd(46)} ${value}\n`);
 }
 
-/** Adds `count` payments straight into the database (PostgreSQL only), to measure at scale. */
-export async function fillPayments(databaseUrl: string, count: number, prefix: string): Promise<void> {
+/** How fillPayments spreads its rows, for lists and filters to be measured on realistic data. */
+export interface FillSpread {
+  /** The PSP and sales unit of each row, in turn. */
+  owners: Array<{ pspId: string; msn: string }>;
+  /** The states of the rows, in turn (after the owners). */
+  states: string[];
+  /** created_at runs evenly from now back over this many seconds (row 1 newest). */
+  seconds: number;
+}
+
+/**
+ * Adds `count` payments straight into the database (PostgreSQL only), to measure at scale: RESERVED
+ * payments of the demo PSP and sales unit created in one moment, or with `spread` spread over owners,
+ * states and time. pspTransactionId and merchantOrderId are `prefix` and the row number.
+ */
+export async function fillPayments(databaseUrl: string, count: number, prefix: string, spread?: FillSpread): Promise<void> {
   const c = new pg.Client({ connectionString: databaseUrl });
   await c.connect();
-  await c.query(`
-    insert into payments (psp_id, psp_transaction_id, msn, merchant_order_id, amount, currency, psp_redirect_url,
-      make_payment_url, token_hash, three_ds_ref, state, reserved_amount)
-    select $1, $2 || g, '123456', $2 || g, 10000, 'NOK', 'https://example.com', 'http://127.0.0.1:9/x',
-      md5($2 || g), md5('3ds' || $2 || g), 'RESERVED', 10000
-    from generate_series(1, $3::int) g`, [DEMO.pspId, prefix, count]);
+  if (!spread) {
+    await c.query(`
+      insert into payments (psp_id, psp_transaction_id, msn, merchant_order_id, amount, currency, psp_redirect_url,
+        make_payment_url, token_hash, three_ds_ref, state, reserved_amount)
+      select $1, $2 || g, '123456', $2 || g, 10000, 'NOK', 'https://example.com', 'http://127.0.0.1:9/x',
+        md5($2 || g), md5('3ds' || $2 || g), 'RESERVED', 10000
+      from generate_series(1, $3::int) g`, [DEMO.pspId, prefix, count]);
+  } else {
+    const owners = spread.owners.length;
+    await c.query(`
+      insert into payments (psp_id, psp_transaction_id, msn, merchant_order_id, amount, currency, psp_redirect_url,
+        make_payment_url, token_hash, three_ds_ref, state, reserved_amount, created_at, updated_at)
+      select ($4::text[])[1 + g % $6::int], $1 || g, ($5::text[])[1 + g % $6::int], $1 || g, 10000, 'NOK', 'https://example.com',
+        'http://127.0.0.1:9/x', md5($1 || g), md5('3ds' || $1 || g), s.state,
+        case when s.state = 'RESERVED' then 10000 else 0 end, t.at, t.at
+      from generate_series(1, $2::int) g
+      cross join lateral (select ($7::text[])[1 + (g / $6::int) % cardinality($7::text[])] as state) s
+      cross join lateral (select now() - make_interval(secs => $3::float8 * g / $2::int) as at) t`,
+    [prefix, count, spread.seconds, spread.owners.map((o) => o.pspId), spread.owners.map((o) => o.msn), owners, spread.states]);
+  }
   await c.query('analyze payments');
   await c.end();
 }

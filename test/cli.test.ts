@@ -180,6 +180,12 @@ describe('vipps-psp', { concurrency: true }, () => {
         assert.equal(report.code, 0, report.stderr);
         assert.match(report.stdout, /^# Go-live readiness: Rotated PSP/);
         assert.match(report.stdout, /0 of 18 items met/);
+        const same = await cli(['readiness', created.pspId, ...remote()]);
+        assert.equal(same.code, 0, same.stderr);
+        assert.equal(same.stdout.replace(/Generated \S+/, ''), report.stdout.replace(/Generated \S+/, ''), 'readiness is psp readiness');
+        const json = await cli(['readiness', created.pspId, '--json', ...remote()]);
+        assert.equal(JSON.parse(json.stdout).pspId, created.pspId);
+        assert.equal((await cli(['readiness', ...remote()])).code, 2);
       });
 
       it('user create --card VISA --card MASTERCARD prints a human summary; user list shows it', async () => {
@@ -261,6 +267,28 @@ describe('vipps-psp', { concurrency: true }, () => {
           assert.match(show.stdout, new RegExp(`Payment ${id} \\(MSN 123456\\): RESERVED, 5000 øre`));
           assert.match(show.stdout, /CAPTURED\s+2000\s+true/);
           assert.match(show.stdout, /ACCEPTED\s+200\s+RESERVED/);
+
+          const others = await Promise.all([1, 2].map(() => initOk(server.url, h, initBody(stub.url, { amount: 1250 }))));
+          const list = await cli(['payment', 'list', '--psp', DEMO.psp.pspId, '--limit', '2', ...remote()]);
+          assert.equal(list.code, 0, list.stderr);
+          const lines = list.stdout.trim().split('\n');
+          assert.match(lines[0], /^createdAt\s+pspId\s+merchantSerialNumber\s+pspTransactionId\s+merchantOrderId\s+amount\s+state$/);
+          assert.equal(lines.filter((l) => /INITIATED$/.test(l)).length, 2);
+          assert.ok(others.every((o) => list.stdout.includes(o.id)), 'the two newest');
+          assert.match(lines[1], /12\.50 NOK\s+INITIATED$/);
+          const more = /^More: --after (\S+)$/.exec(lines.at(-1)!);
+          assert.ok(more, list.stdout);
+          const next = await cli(['payment', 'list', '--psp', DEMO.psp.pspId, '--limit', '2', '--after', more[1], '--json', ...remote()]);
+          assert.equal(next.code, 0, next.stderr);
+          assert.equal(JSON.parse(next.stdout).payments[0].pspTransactionId, id, 'the next page goes on with the older one');
+          const reserved = JSON.parse((await cli(['payment', 'list', '--state', 'reserved', '--search', id, '--json', ...remote()])).stdout);
+          assert.deepEqual(reserved.payments.map((p: { state: string }) => p.state), ['RESERVED']);
+          assert.equal(reserved.next, null);
+          const none = await cli(['payment', 'list', '--since', '2999-01-01T00:00:00Z', ...remote()]);
+          assert.equal(none.stdout.trim(), '(none)');
+          const wrong = await cli(['payment', 'list', '--limit', '500', ...remote()]);
+          assert.equal(wrong.code, 1);
+          assert.match(wrong.stderr, /400.*limit/s);
         } finally {
           await stub.close();
         }

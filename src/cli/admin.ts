@@ -204,6 +204,28 @@ export const adminCommands: AdminCommand[] = [
     human: (r) => table((r as { rejected: Array<Record<string, unknown>> }).rejected, ['runId', 'pspTransactionId', 'status', 'amount', 'reason', 'reasonText']),
   },
   {
+    group: 'payment', action: 'list', usage: 'payment list [filters]',
+    summary: 'List payments, newest first: --psp, --msn, --state, --since, --until, --search, --limit (up to 100), --after',
+    options: {
+      psp: { type: 'string' }, msn: { type: 'string' }, state: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' },
+      search: { type: 'string' }, limit: { type: 'string' }, after: { type: 'string' },
+    },
+    run(ctx, v) {
+      const q = new URLSearchParams();
+      for (const name of ['psp', 'msn', 'state', 'since', 'until', 'search', 'limit', 'after']) {
+        const value = v[name];
+        if (typeof value === 'string') q.set(name, name === 'state' ? value.toUpperCase() : value);
+      }
+      return ctx.call('GET', `/admin/payments${q.size ? `?${q}` : ''}`);
+    },
+    human(r) {
+      const page = r as { payments: Array<Record<string, unknown>>; next: string | null };
+      const rows = page.payments.map((p) => ({ ...p, createdAt: String(p.createdAt).slice(0, 19).replace('T', ' '), amount: `${(Number(p.amount) / 100).toFixed(2)} ${String(p.currency)}` }));
+      const body = table(rows, ['createdAt', 'pspId', 'merchantSerialNumber', 'pspTransactionId', 'merchantOrderId', 'amount', 'state']);
+      return page.next ? `${body}\n\nMore: --after ${page.next}` : body;
+    },
+  },
+  {
     group: 'payment', action: 'show', usage: 'payment show PSP_ID PSP_TRANSACTION_ID', summary: 'A payment with its log and every makePayment attempt',
     options: {},
     positionals: ['PSP_ID', 'PSP_TRANSACTION_ID'],

@@ -280,6 +280,10 @@ export const COMMANDS: Command[] = [
   { name: 'migrate', help: [{ usage: 'migrate', summary: 'Create the database if needed, apply migrations and exit' }], run: runMigrate },
   ...ADMIN_GROUPS,
   ...CONTROL_GROUPS,
+  {
+    name: 'readiness', help: [{ usage: 'readiness PSP_ID', summary: 'The same as psp readiness PSP_ID' }],
+    run: async (args) => (await runAdminCommand('psp', ['readiness', ...args])) ?? 2,
+  },
   { name: 'help', help: [{ usage: 'help [COMMAND]', summary: 'This help, or one command\'s' }], run: help },
   {
     name: 'version', help: [{ usage: 'version', summary: 'Print the version' }],

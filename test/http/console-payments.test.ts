@@ -77,6 +77,49 @@ describe('operator console: payments', () => {
     assert.equal((await browser.get('/console/payments?after=garbage')).status, 400);
   });
 
+  it('GET /admin/payments pages through the same list with a next cursor, and takes the same filters', async () => {
+    const list = (query: string) => call(server.url, 'GET', `/admin/payments${query}`, { headers: adminHeaders() });
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const answer = await list(`?limit=12${cursor ? `&after=${encodeURIComponent(cursor)}` : ''}`);
+      assert.equal(answer.status, 200, answer.text);
+      assert.ok(answer.body.payments.length <= 12);
+      seen.push(...answer.body.payments.map((p: { pspTransactionId: string }) => p.pspTransactionId));
+      cursor = answer.body.next;
+      pages++;
+    } while (cursor && pages < 10);
+    assert.equal(pages, 3);
+    assert.deepEqual(seen.filter((id) => created.includes(id)), [...created].reverse(), 'every payment once, newest first');
+    const newest = (await list('?limit=1')).body.payments[0];
+    assert.equal(newest.pspId, DEMO.psp.pspId);
+    assert.equal(newest.merchantSerialNumber, DEMO.msn);
+    assert.match(newest.consoleUrl, /^\/console\/payments\/[0-9a-f-]{36}$/);
+    assert.equal(typeof newest.amount, 'number');
+
+    const found = await list(`?search=${created[3]}`);
+    assert.deepEqual(found.body.payments.map((p: { pspTransactionId: string }) => p.pspTransactionId), [created[3]]);
+    assert.equal(found.body.next, null);
+    const byOrder = await list(`?search=${encodeURIComponent(found.body.payments[0].merchantOrderId)}`);
+    assert.equal(byOrder.body.payments.length, 1);
+    assert.equal((await list('?state=INITIATED&limit=100')).body.payments.length >= 30, true);
+    assert.equal((await list('?state=RESERVED&limit=100')).body.payments.filter((p: { pspTransactionId: string }) => created.includes(p.pspTransactionId)).length, 0);
+    assert.equal((await list(`?psp=${DEMO.psp.pspId.toLowerCase()}&msn=${DEMO.msn}&limit=100`)).body.payments.length >= 30, true);
+    assert.equal((await list('?psp=NOPE')).body.payments.length, 0);
+    assert.equal((await list('?msn=99999')).body.payments.length, 0);
+    assert.equal((await list('?since=2999-01-01T00:00:00Z')).body.payments.length, 0);
+    assert.equal((await list('?until=2000-01-01T00:00:00Z')).body.payments.length, 0);
+    assert.ok((await list('?since=2000-01-01T00:00:00Z&until=2999-01-01T00:00:00Z')).body.payments.length > 0);
+
+    for (const bad of ['?state=NOPE', '?limit=0', '?limit=101', '?limit=ten', '?after=garbage!', '?after=Z2FyYmFnZQ', '?since=yesterday', '?colour=red']) {
+      const answer = await list(bad);
+      assert.equal(answer.status, 400, bad);
+      assert.equal(answer.body.status, 400, bad);
+    }
+    assert.equal((await call(server.url, 'GET', '/admin/payments')).status, 401);
+  });
+
   it('the event stream delivers a payment created after the page', async () => {
     const page = await browser.get('/console/payments');
     const m = /data-events-url="([^"]+)"/.exec(page.html);

@@ -234,5 +234,23 @@ describe('go-live readiness', () => {
     assert.equal(choose.status, 200);
     assert.ok(choose.html.includes(`href="/console/readiness?pspId=${PSP}"`));
     assert.equal((await browser.get('/console/readiness?pspId=NOPE')).status, 404);
+
+    // The JSON download the page links to: the same report as the operator API's.
+    const link = /<a id="readiness-json" href="([^"]+)" download>/.exec(page.html);
+    assert.ok(link, 'the page links to the JSON export');
+    const download = await browser.get(link[1].replace(/&amp;/g, '&'));
+    assert.equal(download.status, 200);
+    assert.match(download.headers.get('content-type') ?? '', /^application\/json/);
+    assert.match(download.headers.get('content-disposition') ?? '', new RegExp(`^attachment; filename="readiness-${PSP}-\\d{4}-\\d{2}-\\d{2}\\.json"$`));
+    const exported = JSON.parse(download.html);
+    assert.equal(exported.pspId, PSP);
+    const timeless = (md: string) => md.replace(/Generated \S+/, 'Generated');
+    assert.equal(timeless(exported.markdown), timeless(r.markdown), 'the same report (but its time)');
+    assert.deepEqual(exported.items.map((i: any) => [i.id, i.met]), r.items.map((i: any) => [i.id, i.met]));
+    assert.equal((await browser.get('/console/readiness.json?pspId=NOPE')).status, 404);
+    assert.equal((await browser.get('/console/readiness.json')).status, 400);
+    const anonymous = await fetch(`${server.url}${link[1].replace(/&amp;/g, '&')}`, { redirect: 'manual' });
+    assert.notEqual(anonymous.status, 200, 'not without signing in');
+    await anonymous.text();
   });
 });

@@ -30,14 +30,18 @@ export async function phoneContext(browser: Browser, options: BrowserContextOpti
   return context;
 }
 
-/** Saves a full-page screenshot as test-artifacts/screenshots/<name>.png (also under docs/ when asked). */
-export async function screenshot(page: Page, name: string, opts: { docs?: string } = {}): Promise<void> {
+/**
+ * Saves a screenshot as test-artifacts/screenshots/<name>.png (also under docs/ when asked): the full
+ * page, or only the viewport with fullPage false.
+ */
+export async function screenshot(page: Page, name: string, opts: { docs?: string; fullPage?: boolean } = {}): Promise<void> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const safe = name.replace(/[^A-Za-z0-9._-]+/g, '-');
-  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${safe}.png`), fullPage: true });
+  const fullPage = opts.fullPage ?? true;
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${safe}.png`), fullPage });
   if (opts.docs) {
     mkdirSync(DOCS_DIR, { recursive: true });
-    await page.screenshot({ path: path.join(DOCS_DIR, opts.docs), fullPage: true });
+    await page.screenshot({ path: path.join(DOCS_DIR, opts.docs), fullPage });
   }
 }
 

@@ -1,8 +1,12 @@
-// Operator API for payments: a payment with its log and every makePayment attempt; acting as the user
+// Operator API for payments: the list (the console's filters and keyset pages, from the same query), a payment with its log and every makePayment attempt; acting as the user
 // (reject) in the test environment; expiring a waiting payment now; sending a TIMEOUT or USER_CANCEL
 // notification again that did not reach the PSP. Each action is recorded as an `admin.*` event.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { errors } from '../../domain/errors.ts';
+import { ApiError, errors } from '../../domain/errors.ts';
+import { STATES } from '../../domain/payment.ts';
+import { listPayments, type ListedPayment, type PaymentFilters } from '../../store/console.ts';
+import { listKeyText, parseListKey } from '../console/payments.ts';
+import { consolePaymentUrl } from './psps.ts';
 import { attemptsOf, findPayment, findPaymentById, logOf } from '../../store/payments.ts';
 import type { Tx } from '../../store/db.ts';
 import { paymentAdminView, type PaymentDeps } from '../../operations/payment-deps.ts';
@@ -20,6 +24,65 @@ const params = {
   },
 } as const;
 
+const listQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    psp: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', description: "Only this PSP's payments (its Psp-Id, any case)." },
+    msn: { type: 'string', pattern: '^\\d{1,12}$', description: "Only this sales unit's payments (its merchantSerialNumber)." },
+    state: { type: 'string', enum: [...STATES], description: 'Only payments in this state.' },
+    since: { type: 'string', format: 'date-time', description: 'Only payments created at or after this moment.' },
+    until: { type: 'string', format: 'date-time', description: 'Only payments created before this moment.' },
+    search: { type: 'string', minLength: 1, maxLength: 100, description: 'A pspTransactionId or a merchantOrderId (exact).' },
+    limit: { type: 'string', pattern: '^\\d{1,3}$', description: 'How many, newest first (1 to 100, default 25).' },
+    after: { type: 'string', maxLength: 200, description: 'The `next` of the page before: the page that follows it.' },
+  },
+} as const;
+
+const listedPayment = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['paymentId', 'pspId', 'pspTransactionId', 'merchantSerialNumber', 'merchantOrderId', 'amount', 'currency', 'state', 'createdAt', 'consoleUrl'],
+  properties: {
+    paymentId: { type: 'string', format: 'uuid' },
+    pspId: { type: 'string' },
+    pspTransactionId: { type: 'string' },
+    merchantSerialNumber: { type: 'string' },
+    merchantOrderId: { type: 'string' },
+    amount: { type: 'integer', description: 'In øre.' },
+    currency: { type: 'string' },
+    state: { type: 'string', enum: [...STATES] },
+    createdAt: { type: 'string', format: 'date-time' },
+    consoleUrl: { type: 'string', description: 'The payment in the operator console.' },
+  },
+} as const;
+
+const listResponse = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['payments', 'next'],
+  properties: {
+    payments: { type: 'array', items: listedPayment, description: 'Newest first.' },
+    next: { type: 'string', nullable: true, description: 'Give it as `after` for the next page; null on the last page.' },
+  },
+} as const;
+
+/** The cursor of a page: its last row's position, opaque to the caller. */
+function cursorOf(p: ListedPayment): string {
+  return Buffer.from(listKeyText(p.key)).toString('base64url');
+}
+
+function badQuery(name: string, reason: string): ApiError {
+  return new ApiError(400, 'invalid_query', `Invalid query: ${reason}`, { details: [{ name, reason }] });
+}
+
+function readCursor(value: string | undefined) {
+  if (value === undefined || value === '') return undefined;
+  const key = /^[A-Za-z0-9_-]+$/.test(value) ? parseListKey(Buffer.from(value, 'base64url').toString('utf8')) : undefined;
+  if (!key) throw badQuery('after', 'after is not a cursor this list gave; start from the first page.');
+  return key;
+}
+
 export function registerAdminPaymentRoutes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: PaymentDeps }): void {
   app.register(async (scope) => routes(scope, deps));
 }
@@ -28,6 +91,33 @@ function routes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: 
   describeAnswers(app);
   const onRequest = adminGuard(deps.adminToken);
   const db = deps.payments.database.db;
+
+  app.get('/admin/payments', {
+    onRequest,
+    schema: {
+      tags: ['Payments'], summary: 'List payments, newest first',
+      description: "The operator console's payments list: filter by PSP, sales unit, state and creation time, or find one by its pspTransactionId or merchantOrderId; pages follow with `after`.",
+      querystring: listQuery,
+      response: { 200: ok('One page of payments.', listResponse), ...errorResponses(400) },
+    },
+  }, async (request) => {
+    const q = request.query as { psp?: string; msn?: string; state?: string; since?: string; until?: string; search?: string; limit?: string; after?: string };
+    const limit = q.limit === undefined ? 25 : Number(q.limit);
+    if (limit < 1 || limit > 100) throw badQuery('limit', 'limit must be between 1 and 100.');
+    const filters: PaymentFilters = {
+      pspId: q.psp?.toUpperCase(), msn: q.msn, state: q.state, search: q.search,
+      from: q.since === undefined ? undefined : new Date(q.since), to: q.until === undefined ? undefined : new Date(q.until),
+    };
+    const page = await listPayments(db, filters, readCursor(q.after), limit);
+    const last = page.payments.at(-1);
+    return {
+      payments: page.payments.map((p) => ({
+        paymentId: p.paymentId, pspId: p.pspId, pspTransactionId: p.pspTransactionId, merchantSerialNumber: p.msn, merchantOrderId: p.merchantOrderId,
+        amount: p.amount, currency: p.currency, state: p.state, createdAt: p.createdAt.toISOString(), consoleUrl: consolePaymentUrl(p.paymentId),
+      })),
+      next: page.more && last ? cursorOf(last) : null,
+    };
+  });
 
   async function load(tx: Tx, pspId: string, pspTransactionId: string) {
     const payment = await findPayment(tx, pspId.toUpperCase(), pspTransactionId);

@@ -26,11 +26,12 @@ const SCRIPT = `(function () {
   });
 
   // [data-poll-url]: every 2 s its JSON fills the [data-field=NAME] inside it; when "running" turns
-  // false the page reloads to show the result.
+  // false the page reloads to show the result. A page drawn while a run was running (data-running)
+  // counts as running: a run that ends before the first poll still brings the reload.
   var polled = document.querySelector('[data-poll-url]');
   if (polled) {
     var pollUrl = polled.getAttribute('data-poll-url');
-    var wasRunning = null;
+    var wasRunning = polled.getAttribute('data-running') === 'true' ? true : null;
     var pollTimer = setInterval(function () {
       fetch(pollUrl, { headers: { accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' })
         .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); })

@@ -55,20 +55,32 @@ function readFilters(raw: Record<string, unknown>): { query: Query; filters: Pay
   };
 }
 
-function readKey(value: unknown): ListKey | undefined {
-  if (typeof value !== 'string' || value === '') return undefined;
+/** "<created_at>|<payment id>" → the position, or undefined when it is not one. */
+export function parseListKey(value: string): ListKey | undefined {
   const i = value.lastIndexOf('|');
   const at = value.slice(0, i);
   const paymentId = value.slice(i + 1);
-  if (i < 0 || !PG_TIME.test(at) || !UUID.test(paymentId)) throw bad('The page position is not valid; start from the first page.');
+  if (i < 0 || !PG_TIME.test(at) || !UUID.test(paymentId)) return undefined;
   return { at, paymentId };
+}
+
+/** A position as text, for a link or a cursor. */
+export function listKeyText(key: ListKey): string {
+  return `${key.at}|${key.paymentId}`;
+}
+
+function readKey(value: unknown): ListKey | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  const key = parseListKey(value);
+  if (!key) throw bad('The page position is not valid; start from the first page.');
+  return key;
 }
 
 function row(p: ListedPayment) {
   return {
     paymentId: p.paymentId, pspId: p.pspId, pspTransactionId: p.pspTransactionId, msn: p.msn, merchantOrderId: p.merchantOrderId,
     amount: `${(p.amount / 100).toFixed(2)} ${p.currency}`, state: p.state, created: p.createdAt.toISOString().slice(0, 19).replace('T', ' '),
-    href: `/console/payments/${p.paymentId}`, key: `${p.key.at}|${p.key.paymentId}`,
+    href: `/console/payments/${p.paymentId}`, key: listKeyText(p.key),
   };
 }
 

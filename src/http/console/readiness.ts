@@ -1,5 +1,5 @@
 // The console's go-live readiness page: a PSP's checklist with its evidence, and the report as
-// Markdown to copy. The same report as GET /admin/psps/{pspId}/readiness.
+// Markdown to copy, and as a JSON file to download. The same report as GET /admin/psps/{pspId}/readiness.
 import type { FastifyInstance } from 'fastify';
 import type { ConsoleContext } from './index.ts';
 import { listPspSummaries } from '../../operations/psps.ts';
@@ -10,6 +10,19 @@ import { WebError } from '../web/security.ts';
 const PSP_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export function registerReadinessPage(scope: FastifyInstance, ctx: ConsoleContext): void {
+  // The report as a JSON file, exactly as GET /admin/psps/{pspId}/readiness answers it.
+  scope.get('/readiness.json', async (request, reply) => {
+    const raw = (request.query as Record<string, unknown>).pspId;
+    if (typeof raw !== 'string' || !PSP_ID.test(raw)) throw new WebError(400, 'Request not accepted', 'A PSP id is letters, digits, "-" and "_".');
+    const report = await linkedReadiness(ctx.payments, raw.toUpperCase());
+    ctx.headers(reply);
+    const day = String(report.generatedAt).slice(0, 10);
+    return reply
+      .header('content-type', 'application/json; charset=utf-8')
+      .header('content-disposition', `attachment; filename="readiness-${report.pspId}-${day}.json"`)
+      .send(JSON.stringify(report, null, 2));
+  });
+
   scope.get('/readiness', async (request, reply) => {
     const raw = (request.query as Record<string, unknown>).pspId;
     const psps = await listPspSummaries(ctx.services.database.db);
