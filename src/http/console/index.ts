@@ -31,6 +31,7 @@ import { applyPageHeaders, formBody, loadWebKey, WebError, WebSecurity, type For
 import { render } from '../web/views.ts';
 import { ConsoleSession } from './session.ts';
 import fastifyCookie from '@fastify/cookie';
+import { formParser } from '../web/routes.ts';
 import { ASSET_URLS, registerConsoleAssets } from './assets.ts';
 import { formats, type Formats } from './format.ts';
 import { registerOverviewPage } from './overview.ts';
@@ -92,14 +93,6 @@ const FORM_BODY_LIMIT = 64 * 1024;
 /** A `next` after signing in: a console path only. */
 export function safeNext(value: unknown): string | undefined {
   return typeof value === 'string' && value.length <= 500 && /^\/console(\/[A-Za-z0-9/_.-]*)?(\?[A-Za-z0-9=_&%.:+-]*)?$/.test(value) ? value : undefined;
-}
-
-function formParser(scope: FastifyInstance): void {
-  scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT }, (_request, body, done) => {
-    const out: Record<string, string> = Object.create(null);
-    for (const [k, v] of new URLSearchParams(body as string)) if (!(k in out)) out[k] = v;
-    done(null, out);
-  });
 }
 
 export function registerConsole(app: FastifyInstance, services: Services): void {
@@ -165,7 +158,7 @@ export function registerConsole(app: FastifyInstance, services: Services): void 
       headers,
     };
 
-    formParser(scope);
+    formParser(scope, FORM_BODY_LIMIT);
     scope.setErrorHandler((error: FastifyError | ApiError | WebError, request, reply) => {
       let status = 500;
       let title = 'Something went wrong';

@@ -45,8 +45,8 @@ function htmlErrors(scope: FastifyInstance, hsts: boolean): void {
 }
 
 /** Form posts as a plain object of strings (first value wins), so the input checks see every field. */
-function formParser(scope: FastifyInstance): void {
-  scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT }, (_request, body, done) => {
+export function formParser(scope: FastifyInstance, bodyLimit = FORM_BODY_LIMIT): void {
+  scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit }, (_request, body, done) => {
     const out: Record<string, string> = Object.create(null);
     for (const [k, v] of new URLSearchParams(body as string)) if (!(k in out)) out[k] = v;
     done(null, out);
