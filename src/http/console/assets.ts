@@ -1,7 +1,7 @@
 // The console's own stylesheet and script, served from /console/assets/ (nothing inline, nothing from
 // elsewhere, so the CSP can stay `script-src 'self'; style-src 'self'`). Pages work without the script.
-import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { asset, registerAssetRoutes, type Asset } from '../web/assets.ts';
 
 /**
  * Progressive enhancement only:
@@ -148,11 +148,6 @@ details summary{cursor:pointer;color:var(--purple);font-weight:600}
 @media (max-width:40rem){main{padding:.6rem}dl.facts{grid-template-columns:1fr}dl.facts dt{margin-top:.3rem}th,td{padding:.4rem}}
 `;
 
-interface Asset { body: string; type: string; etag: string }
-
-function asset(body: string, type: string): Asset {
-  return { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"` };
-}
 
 const ASSETS: Record<string, Asset> = {
   'console.js': asset(SCRIPT, 'text/javascript; charset=utf-8'),
@@ -166,13 +161,5 @@ export const ASSET_URLS = {
 };
 
 export function registerConsoleAssets(scope: FastifyInstance): void {
-  scope.get('/assets/:name', async (request, reply) => {
-    const { name } = request.params as { name: string };
-    const found = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
-    reply.header('x-content-type-options', 'nosniff').header('cross-origin-resource-policy', 'same-origin');
-    if (!found) return reply.code(404).type('text/plain; charset=utf-8').send('Not found');
-    reply.header('etag', found.etag).header('cache-control', 'public, max-age=300, must-revalidate');
-    if (request.headers['if-none-match'] === found.etag) return reply.code(304).send();
-    return reply.type(found.type).send(found.body);
-  });
+  registerAssetRoutes(scope, ASSETS);
 }

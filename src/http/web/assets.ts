@@ -146,13 +146,14 @@ pre.code code{font-size:inherit;overflow-wrap:normal}
 
 const ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#ff5b24"/><path d="M9 15a7 7 0 0 0 14 0" fill="none" stroke="#fff" stroke-width="3" stroke-linecap="round"/><circle cx="20" cy="9.5" r="2.3" fill="#fff"/></svg>`;
 
-interface Asset {
+export interface Asset {
   body: string;
   type: string;
   etag: string;
 }
 
-function asset(body: string, type: string): Asset {
+/** A static asset with its content-hash ETag. */
+export function asset(body: string, type: string): Asset {
   return { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"` };
 }
 
@@ -162,10 +163,11 @@ export const ASSETS: Record<string, Asset> = {
   'icon.svg': asset(ICON, 'image/svg+xml'),
 };
 
-export function registerAssetRoutes(app: FastifyInstance): void {
+/** GET /assets/:name (under the scope's prefix) from `assets`, with ETag revalidation. */
+export function registerAssetRoutes(app: FastifyInstance, assets: Record<string, Asset> = ASSETS): void {
   app.get('/assets/:name', async (request, reply) => {
     const { name } = request.params as { name: string };
-    const found = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
+    const found = Object.hasOwn(assets, name) ? assets[name] : undefined;
     reply.header('x-content-type-options', 'nosniff').header('cross-origin-resource-policy', 'same-origin');
     if (!found) return reply.code(404).type('text/plain; charset=utf-8').send('Not found');
     reply.header('etag', found.etag).header('cache-control', 'public, max-age=300, must-revalidate');
