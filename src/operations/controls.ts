@@ -36,6 +36,8 @@ export class Controls {
   private rules: FaultRule[] = [];
   private faultsVersion = -1;
   private generation = 0;
+  /** The read started last; a superseded read waits for it. */
+  private latest: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private readonly clockListeners: Array<() => Promise<unknown> | void> = [];
@@ -97,13 +99,22 @@ export class Controls {
   /**
    * Reads the shared state and applies it to this process's copy. Of reads that overlap (a poll and
    * the read after a change made here), only the one started last is applied: it began after every
-   * change the others could have seen, so the copy never steps back to an older state.
+   * change the others could have seen, so the copy never steps back to an older state. Every read
+   * settles only once the copy holds a state at least as new as the one it read.
    */
-  private async sync(): Promise<void> {
+  private sync(): Promise<void> {
+    const read = this.readAndApply();
+    this.latest = read;
+    return read;
+  }
+
+  private async readAndApply(): Promise<void> {
     const generation = ++this.generation;
     const row = await readControls(this.database);
     const rules = row.faultsVersion === this.faultsVersion ? undefined : await activeFaultRules(this.database.db, this.clock.now());
-    if (generation !== this.generation) return;
+    // A later read (often the background poll) supersedes this one: wait until it has been applied,
+    // so a change made here is in this process's copy before the change is answered.
+    if (generation !== this.generation) return this.latest;
     if (rules) {
       this.rules = rules;
       this.faultsVersion = row.faultsVersion;

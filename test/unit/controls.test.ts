@@ -4,6 +4,8 @@ import { faultInputProblems, ruleMatches, type FaultRule } from '../../src/domai
 import { latestTick, nextTick } from '../../src/jobs/status-batch-scheduler.ts';
 import { parseDuration } from '../../src/cli/control.ts';
 import { ShiftedClock } from '../../src/clock.ts';
+import { Controls } from '../../src/operations/controls.ts';
+import type { Database } from '../../src/store/db.ts';
 
 const NOW = new Date('2030-01-01T12:00:00Z');
 
@@ -74,5 +76,33 @@ describe('the shifted clock and durations', () => {
     assert.equal(parseDuration('1.5h'), 5400);
     assert.equal(parseDuration('2D'), 172800);
     for (const bad of ['', '-1m', '10 m', '1w', 'm']) assert.throws(() => parseDuration(bad), /not a duration/, bad);
+  });
+});
+
+describe('the process copy of the shared controls', () => {
+  it('a read overtaken by a later one (the background poll) settles only once the later state is applied', async () => {
+    // Reads of test_controls answer when the test says so, in any order.
+    const pending: Array<(row: { clock_offset_ms: number; faults_version: number }) => void> = [];
+    const database = {
+      kind: 'postgres',
+      query: () => new Promise((resolve) => { pending.push((row) => resolve([row])); }),
+      db: { execute: async () => ({ rows: [] }) },
+    } as unknown as Database;
+    const clock = new ShiftedClock();
+    const controls = new Controls({ database, clock, enabled: true, log: { warn() {} } });
+    const sync = () => (controls as unknown as { sync(): Promise<void> }).sync();
+
+    let firstSettled = false;
+    const first = sync().then(() => { firstSettled = true; });
+    const second = sync();
+    assert.equal(pending.length, 2);
+    // The earlier read answers with the old state, the later one (started after the change) is slower.
+    pending[0]({ clock_offset_ms: 0, faults_version: 0 });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(firstSettled, false, 'the overtaken read waits for the later one');
+    pending[1]({ clock_offset_ms: 600_000, faults_version: 0 });
+    await first;
+    assert.equal(clock.offsetMs, 600_000);
+    await second;
   });
 });
