@@ -3,7 +3,7 @@
 // so the hot path does neither a database round trip nor scrypt for credentials seen before. A verified client secret
 // is remembered for VERIFIED_CLIENT_TTL_MS under an HMAC with a key of this process (so memory holds
 // nothing a secret could be guessed against offline); identical checks in flight at once share one scrypt.
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import type { Database } from '../store/db.ts';
 import { findPspByClientId, findPspById, findPspBySubscriptionKeyHash, type PspRow } from '../store/psps.ts';
 import { sha256, verifySecret } from '../security/secrets.ts';
@@ -28,7 +28,7 @@ export class Credentials {
   private readonly verifiedClients = new Map<string, { pspId: string; until: number }>();
   /** Checks of client_id and secret in progress: HMAC → the client's PSP id, or undefined when wrong. */
   private readonly checking = new Map<string, { result: Promise<string | undefined>; begun: number }>();
-  private readonly hmacKey = randomBytes(32);
+  private readonly hmacKey = createSecretKey(randomBytes(32));
   /** When each PSP's verified secrets were last forgotten: a check begun before that is not remembered. */
   private readonly forgotten = new Map<string, number>();
 

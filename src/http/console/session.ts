@@ -2,7 +2,7 @@
 // Secure when PUBLIC_URL is https). Its value is "<expiry>.<HMAC>", signed with the web pages' key
 // (stored once in the database, so every process accepts every other's sessions) over the expiry and
 // the hash of the operator token: a new ADMIN_TOKEN ends every session made with the old one.
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { AdminToken } from '../../operations/admin-token.ts';
@@ -12,12 +12,12 @@ export const CONSOLE_COOKIE = 'vipps_console_session';
 export const CONSOLE_SESSION_SECONDS = 12 * 3600;
 
 export class ConsoleSession {
-  private readonly key: Buffer;
+  private readonly key: KeyObject;
   private readonly adminToken: AdminToken;
   readonly secure: boolean;
 
   constructor(key: Buffer, adminToken: AdminToken, publicUrl: string) {
-    this.key = key;
+    this.key = createSecretKey(key);
     this.adminToken = adminToken;
     this.secure = new URL(publicUrl).protocol === 'https:';
   }

@@ -7,7 +7,7 @@
 // the count before the check (`{ increment: false }`) and adding one after a failed check. Attempts
 // still being checked count as well (each distinct credential once), so a burst of concurrent wrong
 // secrets cannot slip past the limit before the first of them has failed.
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, errors } from '../../domain/errors.ts';
@@ -58,7 +58,7 @@ export async function authFailureLimit(scope: FastifyInstance, settings: AuthFai
   const counters: Counter[] = [];
   // Keys and credentials are held as HMACs with a key of this limit: fixed-length, never a
   // client-chosen string of any length, and nothing a secret could be guessed against offline.
-  const hmacKey = randomBytes(32);
+  const hmacKey = createSecretKey(randomBytes(32));
   const digest = (value: string): string => createHmac('sha256', hmacKey).update(value).digest('base64url');
   const counter = (max: number, keyOf: (request: FastifyRequest) => string | undefined): void => {
     if (max <= 0) return;

@@ -9,7 +9,7 @@
 // Origin header must also name this host.
 //
 // The HMAC key is random, stored once in the settings table and shared by every process on the database.
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../../store/db.ts';
@@ -51,12 +51,12 @@ export async function loadWebKey(database: Database): Promise<Buffer> {
 }
 
 export class WebSecurity {
-  private readonly key: Buffer;
+  private readonly key: KeyObject;
   private readonly secureCookies: boolean;
   private readonly publicOrigin: string;
 
   constructor(key: Buffer, publicUrl: string) {
-    this.key = key;
+    this.key = createSecretKey(key);
     this.publicOrigin = new URL(publicUrl).origin;
     this.secureCookies = this.publicOrigin.startsWith('https:');
   }
