@@ -1,7 +1,7 @@
 // Payments, their transaction log and delivery attempts. Every state change is a conditional
 // UPDATE (… WHERE state IN (…)), so when approve, cancel and expiry race, exactly one row update wins.
 import { and, asc, eq, gt, inArray, isNull, lte, or, sql } from 'drizzle-orm';
-import type { Database, Tx } from './db.ts';
+import type { Database, Db, Tx } from './db.ts';
 import type { DetailsCache } from './details-cache.ts';
 import { deliveryAttempts, paymentLog, payments } from './schema.ts';
 
@@ -178,18 +178,34 @@ export interface ApprovalContext {
   cards: Array<{ cardId: string; brand: string }>;
 }
 
-/**
- * Everything an approval needs in one query: the payment (by id, or by the PSP's id), whether the
- * approving user exists, and the user's cards in their order.
- */
-export async function approvalContext(tx: Tx, where: { paymentId: string } | { pspId: string; pspTransactionId: string }, phone: string): Promise<ApprovalContext | undefined> {
-  const condition = 'paymentId' in where
-    ? eq(payments.paymentId, where.paymentId)
-    : and(eq(payments.pspId, where.pspId), eq(payments.pspTransactionId, where.pspTransactionId));
-  const [row] = await tx.select({
+function approvalQuery(db: Db, by: 'paymentId' | 'pspTransactionId') {
+  const phone = sql.placeholder('phone');
+  return db.select({
     payment: payments,
     userExists: sql<boolean>`exists (select 1 from test_users u where u.phone = ${phone})`,
     cards: sql<Array<{ cardId: string; brand: string }>>`coalesce((select json_agg(json_build_object('cardId', c.card_id, 'brand', c.brand) order by c.position, c.created_at) from cards c where c.phone = ${phone}), '[]'::json)`,
-  }).from(payments).where(condition);
+  }).from(payments).where(by === 'paymentId'
+    ? eq(payments.paymentId, sql.placeholder('paymentId'))
+    : and(eq(payments.pspId, sql.placeholder('pspId')), eq(payments.pspTransactionId, sql.placeholder('pspTransactionId'))))
+    .prepare(`approval_context_by_${by}`);
+}
+
+/** The approval queries of each database, built once (and prepared on each PostgreSQL connection). */
+const approvalQueries = new WeakMap<Db, Record<'paymentId' | 'pspTransactionId', ReturnType<typeof approvalQuery>>>();
+
+/**
+ * Everything an approval needs in one query: the payment (by id, or by the PSP's id), whether the
+ * approving user exists, and the user's cards in their order. A hot path (every approval): the query
+ * is built once per database and runs as a prepared statement.
+ */
+export async function approvalContext(db: Db, where: { paymentId: string } | { pspId: string; pspTransactionId: string }, phone: string): Promise<ApprovalContext | undefined> {
+  let queries = approvalQueries.get(db);
+  if (!queries) {
+    queries = { paymentId: approvalQuery(db, 'paymentId'), pspTransactionId: approvalQuery(db, 'pspTransactionId') };
+    approvalQueries.set(db, queries);
+  }
+  const [row] = 'paymentId' in where
+    ? await queries.paymentId.execute({ paymentId: where.paymentId, phone })
+    : await queries.pspTransactionId.execute({ pspId: where.pspId, pspTransactionId: where.pspTransactionId, phone });
   return row;
 }
