@@ -83,6 +83,9 @@ interface CachedMerchant {
 export class Merchants {
   private readonly database: Database;
   private readonly cache = new Map<string, CachedMerchant>();
+  private readonly loading = new Map<string, Promise<CachedMerchant | undefined>>();
+  /** Counts local changes: a read begun before one must not fill the cache. */
+  private generation = 0;
   /** How long a merchant's owner and status are trusted from memory; local changes invalidate at once. */
   private readonly cacheMs: number;
 
@@ -99,15 +102,44 @@ export class Merchants {
     const key = msn.trim();
     let entry = this.cache.get(key);
     if (!entry || Date.now() - entry.at > this.cacheMs) {
-      const row = /^\d{5,6}$/.test(key) ? await findMerchant(this.database.db, key) : undefined;
-      if (!row) throw errors.invalidMsnForPsp(key);
-      entry = { pspId: row.pspId, status: row.status, at: Date.now() };
-      if (this.cache.size >= 10_000) this.cache.clear();
-      this.cache.set(key, entry);
+      entry = /^\d{5,6}$/.test(key) ? await this.load(key) : undefined;
+      if (!entry) throw errors.invalidMsnForPsp(key);
     }
     if (entry.pspId !== pspId) throw errors.invalidMsnForPsp(key);
     if (entry.status !== 'ACTIVE') throw errors.merchantNotActive();
     return key;
+  }
+
+  /**
+   * Reads a merchant into the cache. Requests that miss at once (every request of a busy merchant
+   * when its entry expires) share one read. A read begun before a local change is not cached.
+   */
+  private load(msn: string): Promise<CachedMerchant | undefined> {
+    const inFlight = this.loading.get(msn);
+    if (inFlight) return inFlight;
+    const read = this.read(msn, this.generation).finally(() => {
+      if (this.loading.get(msn) === read) this.loading.delete(msn);
+    });
+    this.loading.set(msn, read);
+    return read;
+  }
+
+  private async read(msn: string, generation: number): Promise<CachedMerchant | undefined> {
+    const row = await findMerchant(this.database.db, msn);
+    if (!row) return undefined;
+    const entry = { pspId: row.pspId, status: row.status, at: Date.now() };
+    if (generation === this.generation) {
+      if (this.cache.size >= 10_000) this.cache.clear();
+      this.cache.set(msn, entry);
+    }
+    return entry;
+  }
+
+  /** After a local change: the next request reads the merchant again. */
+  private forget(msn: string): void {
+    this.generation += 1;
+    this.cache.delete(msn);
+    this.loading.delete(msn);
   }
 
   async list(pspId: string) {
@@ -164,7 +196,7 @@ export class Merchants {
       if (patch.companyEmail !== undefined) changes.companyEmail = patch.companyEmail;
       await updateMerchant(tx, msn, changes, pspId);
     });
-    this.cache.delete(msn);
+    this.forget(msn);
   }
 
   /** Operator: set the `active` and `skipLandingPage` flags of any merchant. */
@@ -173,7 +205,7 @@ export class Merchants {
     if (flags.active !== undefined) changes.status = flags.active ? 'ACTIVE' : 'DEACTIVATED';
     if (flags.skipLandingPage !== undefined) changes.skipLandingPage = flags.skipLandingPage;
     const row = await updateMerchant(this.database.db, msn, changes);
-    this.cache.delete(msn);
+    this.forget(msn);
     if (!row) throw notFound(msn);
     return merchantAdminView(row);
   }
