@@ -134,7 +134,9 @@ describe('vipps-psp', { concurrency: true }, () => {
         assert.equal(unknown.code, 2);
         assert.match(unknown.stderr, /Unknown command "frobnicate"/);
         assert.equal(option.code, 2);
-        assert.match(option.stderr, /frob/);
+        assert.match(option.stderr, /Unknown option '--frob'/);
+        assert.match(option.stderr, /Usage: vipps-psp user list\n[\s\S]*--admin-token TOKEN/, 'followed by the command\'s help');
+        assert.equal(option.stdout, '');
       });
     });
 

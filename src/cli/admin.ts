@@ -1,36 +1,21 @@
 // Operator commands: each calls the /admin API of a running server.
 // --url (or VIPPS_PSP_URL, default http://localhost:$PORT) and --admin-token (or ADMIN_TOKEN);
 // human output by default, --json for scripts.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { runApiCommand, table, UsageError, type ApiCommand, type Call, type Options } from './api-command.ts';
 
 interface AdminCommand {
   group: string;
   action: string;
   usage: string;
   summary: string;
-  options: NonNullable<ParseArgsConfig['options']>;
+  options: Options;
   positionals?: string[];
   run(ctx: Ctx, values: Record<string, unknown>, positionals: string[]): Promise<unknown>;
   human(result: unknown): string;
 }
 
 interface Ctx {
-  call(method: string, path: string, body?: unknown): Promise<unknown>;
-}
-
-const COMMON = {
-  url: { type: 'string' },
-  'admin-token': { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-function table(rows: Array<Record<string, unknown>>, columns: string[]): string {
-  if (rows.length === 0) return '(none)';
-  const cells = rows.map((r) => columns.map((c) => String(r[c] ?? '')));
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
-  return [line(columns), ...cells.map(line)].join('\n');
+  call: Call;
 }
 
 function bool(name: string, value: unknown): boolean | undefined {
@@ -39,8 +24,6 @@ function bool(name: string, value: unknown): boolean | undefined {
   if (value === 'false' || value === 'no' || value === 'off') return false;
   throw new UsageError(`--${name} must be true or false, got "${String(value)}"`);
 }
-
-class UsageError extends Error {}
 
 export const adminCommands: AdminCommand[] = [
   {
@@ -247,19 +230,6 @@ export const adminCommands: AdminCommand[] = [
   },
 ];
 
-/** The options every operator command takes, one a line (the top-level help prints them too). */
-export const ADMIN_OPTIONS_HELP = [
-  '  --url URL            server to call (env VIPPS_PSP_URL, default http://localhost:$PORT)',
-  '  --admin-token TOKEN  operator token (env ADMIN_TOKEN)',
-  '  --json               print the raw JSON answer',
-].join('\n');
-
-function commandHelp(c: AdminCommand): string {
-  const own = Object.entries(c.options).map(([name, o]) => `  --${name}${o.type === 'string' ? ' VALUE' : ''}`).join('\n');
-  return `Usage: vipps-psp ${c.usage}\n\n${c.summary}.\n\nOptions:\n${own ? `${own}\n` : ''}${ADMIN_OPTIONS_HELP}\n` +
-    '  -h, --help           this help\n';
-}
-
 /** Runs `vipps-psp <group> <action> …`; undefined when no such command exists. */
 export async function runAdminCommand(group: string, rest: string[]): Promise<number | undefined> {
   const commands = adminCommands.filter((c) => c.group === group);
@@ -271,60 +241,6 @@ export async function runAdminCommand(group: string, rest: string[]): Promise<nu
     process.stdout.write(`Usage:\n${list}\n`);
     return action === undefined || action === '--help' || action === '-h' ? 0 : 2;
   }
-  const { values, positionals } = parseArgs({ args, options: { ...COMMON, ...command.options }, allowPositionals: true, strict: true });
-  if (values.help) {
-    process.stdout.write(commandHelp(command));
-    return 0;
-  }
-  const base = (typeof values.url === 'string' ? values.url : process.env.VIPPS_PSP_URL ?? `http://localhost:${process.env.PORT ?? 8080}`).replace(/\/+$/, '');
-  const token = typeof values['admin-token'] === 'string' ? values['admin-token'] : process.env.ADMIN_TOKEN;
-  const ctx: Ctx = {
-    async call(method, path, body) {
-      let response: Response;
-      try {
-        response = await fetch(`${base}${path}`, {
-          method,
-          headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        });
-      } catch (err) {
-        throw new CallError(`Could not reach ${base}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
-      }
-      const text = await response.text();
-      let parsed: unknown = text;
-      try { parsed = JSON.parse(text); } catch { /* keep text */ }
-      if (!response.ok) {
-        const detail = typeof parsed === 'object' && parsed !== null && 'detail' in parsed ? String((parsed as { detail: unknown }).detail) : text;
-        const extra = typeof parsed === 'object' && parsed !== null && 'extraDetails' in parsed
-          ? (parsed as { extraDetails: Array<{ name: string; reason: string }> }).extraDetails.map((d) => `\n  ${d.name}: ${d.reason}`).join('')
-          : '';
-        throw new CallError(`${response.status}: ${detail}${extra}`, parsed);
-      }
-      return parsed;
-    },
-  };
-  try {
-    const result = await command.run(ctx, values, positionals);
-    process.stdout.write(`${values.json ? JSON.stringify(result, null, 2) : command.human(result)}\n`);
-    return 0;
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`${err.message}\n\n${commandHelp(command)}`);
-      return 2;
-    }
-    if (err instanceof CallError) {
-      if (values.json && err.body !== undefined) process.stdout.write(`${JSON.stringify(err.body, null, 2)}\n`);
-      else process.stderr.write(`Error ${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  }
-}
-
-class CallError extends Error {
-  readonly body: unknown;
-  constructor(message: string, body?: unknown) {
-    super(message);
-    this.body = body;
-  }
+  const apiCommand: ApiCommand = { ...command, run: (call, values, positionals) => command.run({ call }, values, positionals) };
+  return runApiCommand(apiCommand, args);
 }

@@ -1,36 +1,7 @@
 // The test environment's controls from the command line: `clock`, `reset` and `fault`, each a call to
 // a running server's /admin API (--url or VIPPS_PSP_URL, --admin-token or ADMIN_TOKEN; --json for
 // scripts). Exit codes: 0 done, 1 the server refused or could not be reached, 2 a usage error.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-
-type Options = NonNullable<ParseArgsConfig['options']>;
-
-interface Command {
-  usage: string;
-  summary: string;
-  options: Options;
-  run(call: Call, values: Record<string, unknown>, positionals: string[]): Promise<unknown>;
-  human(result: unknown): string;
-}
-
-type Call = (method: string, path: string, body?: unknown) => Promise<unknown>;
-
-class UsageError extends Error {}
-
-class CallError extends Error {
-  readonly body: unknown;
-  constructor(message: string, body?: unknown) {
-    super(message);
-    this.body = body;
-  }
-}
-
-const COMMON: Options = {
-  url: { type: 'string' },
-  'admin-token': { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-};
+import { runApiCommand, table, UsageError, type ApiCommand as Command } from './api-command.ts';
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
@@ -51,14 +22,6 @@ function intOption(name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !/^\d+$/.test(value)) throw new UsageError(`--${name} must be a whole number, got "${String(value)}"`);
   return Number(value);
-}
-
-function table(rows: Array<Record<string, unknown>>, columns: string[]): string {
-  if (rows.length === 0) return '(none)';
-  const cells = rows.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? '' : String(r[c]))));
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
-  return [line(columns), ...cells.map(line)].join('\n');
 }
 
 const GROUPS: Record<string, Record<string, Command>> = {
@@ -168,15 +131,6 @@ function faultTable(rules: Array<Record<string, unknown>>): string {
 /** One line per command, for the command's overview. */
 export const controlUsage: Array<{ usage: string; summary: string }> = Object.values(GROUPS).flatMap((g) => Object.values(g).map((c) => ({ usage: c.usage, summary: c.summary.split(';')[0] })));
 
-function commandHelp(c: Command): string {
-  const own = Object.entries(c.options).map(([name, o]) => `  --${name}${o.type === 'string' ? ' VALUE' : ''}`).join('\n');
-  return `Usage: vipps-psp ${c.usage}\n\n${c.summary}.\n\nOptions:\n${own ? `${own}\n` : ''}` +
-    '  --url URL            server to call (env VIPPS_PSP_URL, default http://localhost:$PORT)\n' +
-    '  --admin-token TOKEN  operator token (env ADMIN_TOKEN)\n' +
-    '  --json               print the raw JSON answer\n' +
-    '  -h, --help           this help\n';
-}
-
 /** Runs `vipps-psp clock|reset|fault …`; undefined when `group` is none of them. */
 export async function runControlCommand(group: string, rest: string[]): Promise<number | undefined> {
   const commands = GROUPS[group];
@@ -192,56 +146,5 @@ export async function runControlCommand(group: string, rest: string[]): Promise<
       return action === undefined || action === '--help' || action === '-h' ? 0 : 2;
     }
   }
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: { ...COMMON, ...command.options }, allowPositionals: true, strict: true });
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${commandHelp(command)}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(commandHelp(command));
-    return 0;
-  }
-  const base = (typeof values.url === 'string' ? values.url : process.env.VIPPS_PSP_URL ?? `http://localhost:${process.env.PORT ?? 8080}`).replace(/\/+$/, '');
-  const token = typeof values['admin-token'] === 'string' ? values['admin-token'] : process.env.ADMIN_TOKEN;
-  const call: Call = async (method, path, body) => {
-    let response: Response;
-    try {
-      response = await fetch(`${base}${path}`, {
-        method,
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch (err) {
-      const cause = (err as Error).cause;
-      throw new CallError(`Could not reach ${base}: ${cause instanceof Error ? cause.message : (err as Error).message}`);
-    }
-    const text = await response.text();
-    let answer: unknown = text;
-    try { answer = JSON.parse(text); } catch { /* keep the text */ }
-    if (!response.ok) {
-      const problem = typeof answer === 'object' && answer !== null ? answer as { detail?: unknown; extraDetails?: Array<{ name: string; reason: string }> } : {};
-      const extra = (problem.extraDetails ?? []).map((d) => `\n  ${d.name}: ${d.reason}`).join('');
-      throw new CallError(`${response.status}: ${problem.detail === undefined ? text : String(problem.detail)}${extra}`, answer);
-    }
-    return answer;
-  };
-  try {
-    const result = await command.run(call, values, positionals);
-    process.stdout.write(`${values.json ? JSON.stringify(result, null, 2) : command.human(result)}\n`);
-    return 0;
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`${err.message}\n\n${commandHelp(command)}`);
-      return 2;
-    }
-    if (err instanceof CallError) {
-      if (values.json && err.body !== undefined) process.stdout.write(`${JSON.stringify(err.body, null, 2)}\n`);
-      else process.stderr.write(`Error ${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  }
+  return runApiCommand(command, args);
 }

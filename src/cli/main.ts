@@ -12,7 +12,8 @@ import { ConfigError, loadConfig, SETTINGS, type Config } from '../config.ts';
 import { assertDataDirFree, DataDirLockedError } from '../store/data-dir-lock.ts';
 import type { DEMO } from '../operations/seed.ts';
 import type { AdminToken } from '../operations/admin-token.ts';
-import { ADMIN_OPTIONS_HELP, adminCommands, runAdminCommand } from './admin.ts';
+import { adminCommands, runAdminCommand } from './admin.ts';
+import { API_OPTIONS_HELP } from './api-command.ts';
 import { controlUsage, runControlCommand } from './control.ts';
 import { isWorker, reportReady, startPrimary } from './cluster.ts';
 import { portProblem, probePort } from './port.ts';
@@ -60,7 +61,7 @@ Commands:
 ${lines.map((l) => `  ${l.usage.padEnd(width)}${l.summary}`).join('\n')}
 
 Options of the operator commands (${adminGroups}), which call a running server's /admin API:
-${ADMIN_OPTIONS_HELP}
+${API_OPTIONS_HELP}
 
 Options of every command:
   -h, --help           help; "vipps-psp <command> --help" for one command's
