@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm';
 import { rows, type Database, type Tx } from './db.ts';
 import type { DeliveryRecord } from './payments.ts';
 import { Batcher } from './batcher.ts';
+import { isDatabaseUnavailable } from './db-errors.ts';
 
 const BEGIN_DELIVERY = `
   with upd as (
@@ -33,15 +34,64 @@ export interface BeginDelivery {
   requestBody: unknown;
 }
 
+const BEGIN_DELIVERIES = `
+  with x as (
+    select * from jsonb_to_recordset($1::jsonb) as x(i integer, payment_id uuid, phone text, card_id uuid, round integer,
+      lease timestamptz, at timestamptz, states jsonb, url text, request_body jsonb)),
+  upd as (
+    update payments p set state = 'DELIVERING', phone = coalesce(x.phone, p.phone), card_id = coalesce(x.card_id, p.card_id),
+      delivery_round = x.round, expires_at = null, lease_until = x.lease, updated_at = x.at
+    from x where p.payment_id = x.payment_id and x.states ? p.state and (p.expires_at is null or p.expires_at > x.at)
+    returning x.i),
+  attempt as (
+    insert into delivery_attempts (payment_id, payment_state, url, request_body, outcome, sent_at, lease_until, created_at)
+    select x.payment_id, 'ACCEPTED', x.url, x.request_body, 'IN_FLIGHT', x.at, x.lease, x.at from x join upd on upd.i = x.i
+    returning attempt_id, payment_id)
+  select x.i, attempt.attempt_id from attempt join x on x.payment_id = attempt.payment_id join upd on upd.i = x.i`;
+
+function beginOne(database: Database, b: BeginDelivery): Promise<number | undefined> {
+  return database.query<{ attempt_id: string | number }>('payment_begin_delivery', BEGIN_DELIVERY, [
+    b.paymentId, b.phone, b.cardId, b.round, b.lease.toISOString(), b.now.toISOString(), JSON.stringify(b.from), b.url, JSON.stringify(b.requestBody),
+  ]).then(([row]) => (row ? Number(row.attempt_id) : undefined));
+}
+
+/** One batcher of delivery starts per database. */
+const starters = new WeakMap<Database, Batcher<BeginDelivery, number | undefined>>();
+
+function starterOf(database: Database): Batcher<BeginDelivery, number | undefined> {
+  let starter = starters.get(database);
+  if (!starter) {
+    starter = new Batcher(async (batch) => {
+      if (batch.length === 1) return [beginOne(database, batch[0])];
+      try {
+        const found = await database.query<{ i: number; attempt_id: string | number }>('payment_begin_deliveries', BEGIN_DELIVERIES, [
+          JSON.stringify(batch.map((b, i) => ({
+            i, payment_id: b.paymentId, phone: b.phone, card_id: b.cardId, round: b.round, lease: b.lease.toISOString(),
+            at: b.now.toISOString(), states: b.from, url: b.url, request_body: b.requestBody,
+          }))),
+        ]);
+        const begun = new Map(found.map((f) => [f.i, Number(f.attempt_id)]));
+        return batch.map((_, i) => begun.get(i));
+      } catch (err) {
+        // A lost connection fails them all (the statement may have committed); one bad row must not fail its neighbours.
+        if (isDatabaseUnavailable(err)) throw err;
+        return batch.map((b) => beginOne(database, b));
+      }
+    }, 200);
+    starters.set(database, starter);
+  }
+  return starter;
+}
+
 /**
- * Moves a payment to DELIVERING and records its ACCEPTED attempt as in flight, in one statement.
- * Undefined when the payment was no longer in `from` (or past its deadline): nothing was written.
+ * Moves a payment that is in one of `from` and before its deadline to DELIVERING and records the
+ * attempt IN_FLIGHT, in one statement (one round trip, one commit) shared with the other deliveries
+ * begun at the same moment. Undefined when the payment was no longer in `from` (or past its
+ * deadline): nothing was written for it. Of two starts of one payment at the same moment, exactly
+ * one gets an attempt.
  */
 export async function beginDelivery(database: Database, b: BeginDelivery): Promise<number | undefined> {
-  const [row] = await database.query<{ attempt_id: string | number }>('payment_begin_delivery', BEGIN_DELIVERY, [
-    b.paymentId, b.phone, b.cardId, b.round, b.lease.toISOString(), b.now.toISOString(), JSON.stringify(b.from), b.url, JSON.stringify(b.requestBody),
-  ]);
-  return row ? Number(row.attempt_id) : undefined;
+  return starterOf(database).call(b);
 }
 
 const RECORD_DELIVERY = `

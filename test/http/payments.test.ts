@@ -274,6 +274,20 @@ describe('payment lifecycle', () => {
     assert.equal(answers.filter((a) => a.status === 400 && a.body[0].errorCode === '44').length, 11);
   });
 
+  it('concurrent approvals: of two approvals of one payment sent at once exactly one delivers, for 10 payments approved together', async () => {
+    const payments = await Promise.all(Array.from({ length: 10 }, () => initOk(server.url, h, initBody(stub.url))));
+    const answers = await Promise.all(payments.flatMap(({ id, token }) => [forceApprove(server.url, h, id, token), forceApprove(server.url, h, id, token)]));
+    for (const [k, { id }] of payments.entries()) {
+      const pair = answers.slice(2 * k, 2 * k + 2);
+      assert.deepEqual(pair.map((a) => a.status).sort(), [200, 400], `${id}: ${pair.map((a) => a.text).join(' | ')}`);
+      assert.match(pair.find((a) => a.status === 400)!.body[0].errorMessage, /not awaiting approval/);
+      assert.equal(stub.callsFor(id).length, 1, `${id} got one makePayment`);
+      const stored = await adminPayment(server.url, id);
+      assert.equal(stored.state, 'RESERVED');
+      assert.equal(stored.deliveries.length, 1, `${id} has one attempt`);
+    }
+  });
+
   it('Idempotency-Key: the same body returns the first response; another body → 409', async () => {
     const body = initBody(stub.url);
     const key = uniqueId('key-');
