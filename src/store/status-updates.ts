@@ -1,5 +1,5 @@
-// Status updates and batch runs. Bulk statements take their rows as one JSON parameter
-// (jsonb_to_recordset), so 10,000 rows are one round trip and never hit the parameter limit.
+// Status updates and batch runs. Bulk statements take their rows as one parameter (arrays per column,
+// or JSON with jsonb_to_recordset), so 10,000 rows are one round trip and never hit the parameter limit.
 import { desc, eq, sql } from 'drizzle-orm';
 import { rows, type Tx } from './db.ts';
 import type { DetailsCache } from './details-cache.ts';
@@ -17,16 +17,19 @@ export interface IncomingUpdate {
 /** A fixed advisory-lock key: one batch chunk at a time across every process on the database. */
 const BATCH_LOCK_KEY = 7_731_002;
 
+/**
+ * Stores a request's updates in their order. The rows go as one array per column (unnest): one
+ * round trip for 10,000 rows, never near the parameter limit, and cheaper for the database to
+ * read than the same rows as JSON.
+ */
 export async function insertUpdates(tx: Tx, pspId: string, updates: IncomingUpdate[], now: Date): Promise<void> {
   if (updates.length === 0) return;
+  const column = <T>(pick: (u: IncomingUpdate) => T) => sql.param(updates.map(pick));
   await tx.execute(sql`
     insert into status_updates (psp_id, psp_transaction_id, status, amount, currency, payment_text, operation_status, received_at)
     select ${pspId}, x.psp_transaction_id, x.status, x.amount, x.currency, x.payment_text, x.operation_status, ${now.toISOString()}::timestamptz
-    from rows from (jsonb_to_recordset(${JSON.stringify(updates.map((u) => ({
-      psp_transaction_id: u.pspTransactionId, status: u.status, amount: u.amount, currency: u.currency,
-      payment_text: u.paymentText, operation_status: u.operationStatus,
-    })))}::jsonb)
-      as (psp_transaction_id text, status text, amount bigint, currency text, payment_text text, operation_status text))
+    from unnest(${column((u) => u.pspTransactionId)}::text[], ${column((u) => u.status)}::text[], ${column((u) => u.amount)}::bigint[],
+      ${column((u) => u.currency)}::text[], ${column((u) => u.paymentText)}::text[], ${column((u) => u.operationStatus)}::text[])
       with ordinality as x(psp_transaction_id, status, amount, currency, payment_text, operation_status, n)
     order by x.n`);
 }

@@ -56,6 +56,20 @@ describe('status updates and the batch', () => {
     assert.equal(entry.operationSuccess, true);
   });
 
+  it('keeps every paymentText exactly as sent, also quotes, backslashes, braces, commas, "NULL", emoji and an empty one', async () => {
+    const id = await reserved(10000);
+    const texts = ['say "hi", {now}', 'back\\slash \\"', 'NULL', '', ' padded ', 'æøå 😀', "it's"];
+    const answer = await post([
+      ...texts.map((paymentText) => ({ pspTransactionId: id, status: 'CAPTURED', amount: 100, paymentText })),
+      { pspTransactionId: id, status: 'CAPTURED', amount: 100 },
+    ]);
+    assert.equal(answer.status, 200, answer.text);
+    assert.equal((await run()).applied, texts.length + 1);
+    const captured = (await log(id)).transactionLogHistory.filter((e: { operation: string }) => e.operation === 'CAPTURED');
+    // Details show a capture sent without a paymentText with an empty one.
+    assert.deepEqual(captured.map((e: { paymentText: string }) => e.paymentText), [...texts, '']);
+  });
+
   it('applies in arrival order: partial and repeated captures and refunds, then a cancel releases the rest', async () => {
     const id = await reserved(10000);
     assert.equal((await post([
