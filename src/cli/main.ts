@@ -5,11 +5,11 @@
 //
 // Every command is one entry of COMMANDS: its first word, its lines in the top-level help and the
 // function that runs it. A new command is a new entry (its code may live in a file of its own).
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, SETTINGS, type Config } from '../config.ts';
-import { assertDataDirFree, DataDirLockedError } from '../store/data-dir-lock.ts';
+import { assertDataDirFree, DataDirLockedError, isNewDataDir } from '../store/data-dir-lock.ts';
+import { hasPackagedImage } from '../store/packaged-image.ts';
 import type { DEMO } from '../operations/seed.ts';
 import type { AdminToken } from '../operations/admin-token.ts';
 import { adminCommands, runAdminCommand } from './admin.ts';
@@ -115,9 +115,11 @@ async function prepareDatabase(c: Config): Promise<() => void> {
     }
   } else if (c.dataDir !== 'memory://') {
     assertDataDirFree(c.dataDir);
-    if (!existsSync(path.join(c.dataDir, 'pgdata', 'PG_VERSION'))) {
+    if (isNewDataDir(c.dataDir)) {
       fresh = true;
-      progress(`Creating the embedded database in ${c.dataDir} (first start, takes a few seconds)…`);
+      progress(hasPackagedImage()
+        ? `Creating the embedded database in ${c.dataDir} from the packaged database image (first start)…`
+        : `Creating the embedded database in ${c.dataDir} (first start, takes a few seconds)…`);
     }
   }
   return () => {

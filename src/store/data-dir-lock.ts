@@ -19,7 +19,7 @@
 // middle is superseded by claim number 2, and so on.
 import { randomUUID } from 'node:crypto';
 import {
-  closeSync, fstatSync, linkSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, unlinkSync, utimesSync,
+  closeSync, existsSync, fstatSync, linkSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, unlinkSync, utimesSync,
   writeFileSync, writeSync,
 } from 'node:fs';
 import { hostname } from 'node:os';
@@ -284,4 +284,9 @@ export function lockDataDir(dataDir: string): DataDirLock {
     if (Date.now() > deadline) throw new DataDirLockedError(folder, observe(file)?.holder);
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
   }
+}
+
+/** Whether DATA_DIR holds no embedded database yet (its first start creates one). */
+export function isNewDataDir(dataDir: string): boolean {
+  return !existsSync(path.join(dataDir, 'pgdata', 'PG_VERSION'));
 }

@@ -11,6 +11,8 @@ import * as schema from './schema.ts';
 import { DetailsCache } from './details-cache.ts';
 import { DetailsReader } from './details-reader.ts';
 import { databaseFailure } from './db-errors.ts';
+import { isNewDataDir } from './data-dir-lock.ts';
+import { packagedImage } from './packaged-image.ts';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 /** A transaction or the database itself: store functions accept either. */
@@ -173,8 +175,9 @@ async function openPglite(dataDir: string, initialImage?: Blob): Promise<Databas
     lock = (await import('./data-dir-lock.ts')).lockDataDir(dataDir);
     described = `embedded PGlite at ${dir}`;
     try {
+      const image = isNewDataDir(dataDir) ? await packagedImage() : undefined;
       mkdirSync(dir, { recursive: true });
-      client = new PGlite(dir, options);
+      client = new PGlite(dir, image ? { ...options, loadDataDir: image } : options);
       await client.waitReady;
     } catch (err) {
       lock.release();

@@ -2,11 +2,11 @@
 // database in memory, a ready client and helpers that act as the user, the clock and the network
 // would (over the operator API). Plain ESM, no test framework: node:test, vitest and jest alike.
 import { randomBytes, randomInt } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { loadConfig } from '../config.ts';
 import { startServer } from '../main.ts';
 import { DEMO } from '../operations/seed.ts';
 import { migrate, openDatabase } from '../store/db.ts';
+import { packagedImage } from '../store/packaged-image.ts';
 import { VippsPspClient } from '../client/client.ts';
 
 export interface StartVippsPspOptions {
@@ -106,7 +106,6 @@ export interface VippsPspHarness extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-const IMAGE_FILE = new URL('./database-image.tar.gz', import.meta.url);
 let image: Promise<Blob> | undefined;
 
 /**
@@ -125,10 +124,7 @@ export async function makeDatabaseImage(): Promise<Blob> {
 }
 
 function databaseImage(): Promise<Blob> {
-  image ??= readFile(IMAGE_FILE).then(
-    (bytes) => new Blob([bytes], { type: 'application/gzip' }),
-    () => makeDatabaseImage(),
-  );
+  image ??= packagedImage().then((packaged) => packaged ?? makeDatabaseImage());
   image.catch(() => { image = undefined; });
   return image;
 }
