@@ -11,7 +11,7 @@ import * as schema from './schema.ts';
 import { DetailsCache } from './details-cache.ts';
 import { DetailsReader } from './details-reader.ts';
 import { databaseFailure } from './db-errors.ts';
-import { isNewDataDir } from './data-dir-lock.ts';
+import { isNewDataDir, lockDataDir } from './data-dir-lock.ts';
 import { packagedImage } from './packaged-image.ts';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -172,7 +172,7 @@ async function openPglite(dataDir: string, initialImage?: Blob): Promise<Databas
     const dir = path.resolve(dataDir, 'pgdata');
     // One process per folder (see data-dir-lock.ts): a second opener is refused here, before it
     // touches the database files.
-    lock = (await import('./data-dir-lock.ts')).lockDataDir(dataDir);
+    lock = lockDataDir(dataDir);
     described = `embedded PGlite at ${dir}`;
     try {
       const image = isNewDataDir(dataDir) ? await packagedImage() : undefined;
