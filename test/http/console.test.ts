@@ -90,6 +90,25 @@ describe('operator console: signing in', () => {
     assert.equal((await browser.get('/console')).status, 303);
   });
 
+  it('errors are console pages: an unknown payment, an action on one, a form too large', async () => {
+    const browser = new ConsoleBrowser(server.url);
+    await browser.signIn();
+    const missing = await browser.get('/console/payments/00000000-0000-4000-8000-000000000000');
+    assert.equal(missing.status, 404);
+    assert.match(missing.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(textOf(missing.html), /Payment not found There is no payment with this id\./);
+    // The domain's 404 (an action on a payment that does not exist) in the same page.
+    const refused = await browser.request('POST', '/console/payments/00000000-0000-4000-8000-000000000000/expire', { form: { _csrf: browser.csrf } });
+    assert.equal(refused.status, 404);
+    assert.match(textOf(refused.html), /Not found No such payment\./);
+    const large = await browser.request('POST', '/console/payments/00000000-0000-4000-8000-000000000000/expire', {
+      form: { _csrf: browser.csrf, padding: 'x'.repeat(64 * 1024) },
+    });
+    assert.equal(large.status, 413);
+    assert.match(large.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(textOf(large.html), /The form sent was too large\./);
+  });
+
   it('a wrong token is a clear error, and too many of them are refused for a while', async () => {
     const browser = new ConsoleBrowser(server.url);
     await browser.get('/console/sign-in');

@@ -25,7 +25,7 @@ import type { Services } from '../app.ts';
 import type { PaymentDeps } from '../../operations/payment-deps.ts';
 import { adminTokenMatches } from '../../operations/admin-token.ts';
 import { ApiError, errors } from '../../domain/errors.ts';
-import { handleDatabaseUnavailable } from '../plugins/errors.ts';
+import { pageErrorOf } from '../web/page-errors.ts';
 import { authFailureLimit } from '../plugins/auth-failure-limit.ts';
 import { applyPageHeaders, formBody, loadWebKey, WebError, WebSecurity, type FormBody } from '../web/security.ts';
 import { render } from '../web/views.ts';
@@ -160,26 +160,7 @@ export function registerConsole(app: FastifyInstance, services: Services): void 
 
     formParser(scope, FORM_BODY_LIMIT);
     scope.setErrorHandler((error: FastifyError | ApiError | WebError, request, reply) => {
-      let status = 500;
-      let title = 'Something went wrong';
-      let message = 'The page could not be shown. Try again in a moment.';
-      if (error instanceof WebError) {
-        ({ status, title, message } = error);
-      } else if (error instanceof ApiError) {
-        status = error.status;
-        title = status === 404 ? 'Not found' : 'Not possible';
-        message = error.message;
-      } else if (handleDatabaseUnavailable(error, request, reply)) {
-        status = 503;
-        title = 'Temporarily unavailable';
-        message = 'The service cannot reach its database right now. Try again in a moment.';
-      } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-        status = error.statusCode;
-        title = 'Request not accepted';
-        message = status === 413 ? 'The form sent was too large.' : 'The request could not be understood.';
-      } else {
-        request.log.error({ err: error }, 'unhandled error on a console page');
-      }
+      const { status, title, message } = pageErrorOf(error, request, reply, { refusedTitle: 'Not possible', place: 'a console page' });
       return errorPage(request, reply, status, title, message);
     });
     scope.setNotFoundHandler((request, reply) => errorPage(request, reply, 404, 'Page not found', 'There is no console page at this address.'));

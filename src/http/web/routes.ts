@@ -12,33 +12,13 @@ import { registerAppRoutes } from './app.ts';
 import { registerFrontDoor } from './front-door.ts';
 import { loadWebKey, WebError, WebSecurity } from './security.ts';
 import { sendPage } from './layout.ts';
-import { handleDatabaseUnavailable } from '../plugins/errors.ts';
+import { pageErrorOf } from './page-errors.ts';
 
 const FORM_BODY_LIMIT = 16 * 1024;
 
 function htmlErrors(scope: FastifyInstance, hsts: boolean): void {
   scope.setErrorHandler((error: FastifyError | ApiError | WebError, request: FastifyRequest, reply: FastifyReply) => {
-    let status = 500;
-    let title = 'Something went wrong';
-    let message = 'The page could not be shown. Try again in a moment.';
-    let unavailable = false;
-    if (error instanceof WebError) {
-      ({ status, title, message } = error);
-    } else if (error instanceof ApiError) {
-      status = error.status;
-      title = status === 404 ? 'Not found' : 'Request not accepted';
-      message = error.message;
-    } else if (handleDatabaseUnavailable(error, request, reply)) {
-      unavailable = true;
-      status = 503;
-      title = 'Temporarily unavailable';
-      message = 'The service cannot reach its database right now. Try again in a moment.';
-    } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-      status = error.statusCode;
-      title = 'Request not accepted';
-      message = status === 413 ? 'The form sent was too large.' : 'The request could not be understood.';
-    }
-    if (status >= 500 && !unavailable) request.log.error({ err: error }, 'unhandled error on a web page');
+    const { status, title, message } = pageErrorOf(error, request, reply, { refusedTitle: 'Request not accepted', place: 'a web page' });
     return sendPage(reply, status, 'error', { title, message }, { hsts });
   });
   scope.setNotFoundHandler((_request, reply) => sendPage(reply, 404, 'error', { title: 'Page not found', message: 'There is no page at this address.' }, { hsts }));
