@@ -1,39 +1,12 @@
 // `vipps-psp clock`, `reset` and `fault`, spawned as child processes against a running test server.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ADMIN_TOKEN, adminHeaders, call, DEMO, pspHeaders, startTestServer, type TestServer } from './support/server.ts';
 import { PspStub } from './support/psp-stub.ts';
 import { details, init, initBody, initOk } from './support/payments.ts';
+import { runCli } from './support/child.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'vipps-psp.js');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['DATABASE_URL', 'DATA_DIR', 'ADMIN_TOKEN', 'VIPPS_PSP_URL', 'PORT', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT']) delete env[name];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = runCli;
 
 describe('vipps-psp clock, reset and fault', { concurrency: 1 }, () => {
   let server: TestServer;

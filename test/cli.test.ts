@@ -1,7 +1,6 @@
 // The `vipps-psp` command, spawned as a child process against a running test server.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -11,43 +10,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { ADMIN_TOKEN, adminHeaders, call, DEMO, freshPostgresDatabase, startTestServer, type TestServer } from './support/server.ts';
-import { persistentStorage, startChild } from './support/child.ts';
+import { persistentStorage, runCli, startChild } from './support/child.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'vipps-psp.js');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The environment without anything that would change what the CLI does. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['DATABASE_URL', 'DATA_DIR', 'ADMIN_TOKEN', 'VIPPS_PSP_URL', 'PORT', 'HOST', 'PUBLIC_URL', 'VIPPS_ENV', 'LOG_LEVEL', 'LOG_FORMAT', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT']) {
-    delete env[name];
-  }
-  return { ...env, ...extra };
-}
-
-/** Runs the CLI asynchronously (the server under test lives in this process, so never spawnSync). */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    // Only a guard against a hung child: initdb of a fresh embedded database takes 10-30 s on a busy machine.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = runCli;
 
 // The two groups run side by side: `migrate` on a fresh embedded database spends ~10 s in initdb.
 describe('vipps-psp', { concurrency: true }, () => {

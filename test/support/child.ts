@@ -1,6 +1,7 @@
 // Runs the server as a real child process (`vipps-psp start`), for tests that kill or signal it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -68,4 +69,43 @@ export async function startChild(env: Record<string, string>, givenPort?: number
     await new Promise((r) => setTimeout(r, 100));
   }
   return { url, port, process: child, output: () => out, exited, kill: (signal = 'SIGTERM') => { child.kill(signal); } };
+}
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = path.join(ROOT, 'bin', 'vipps-psp.js');
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment without anything that would change what the CLI does, plus `extra`. */
+export function cleanCliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of ['DATABASE_URL', 'DATA_DIR', 'ADMIN_TOKEN', 'VIPPS_PSP_URL', 'PORT', 'HOST', 'PUBLIC_URL', 'VIPPS_ENV', 'LOG_LEVEL', 'LOG_FORMAT', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT']) {
+    delete env[name];
+  }
+  return { ...env, ...extra };
+}
+
+/**
+ * Runs `vipps-psp ARGS` from the repository and collects its output. Asynchronous: the server under
+ * test often lives in this process, so never spawnSync.
+ */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanCliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    // Only a guard against a hung child: initdb of a fresh embedded database takes 10-30 s on a busy machine.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
