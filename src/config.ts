@@ -41,6 +41,7 @@ export interface Config {
   authFailureLimitPerClient: number;
   authFailureLimitPerAddress: number;
   authFailureWindowSeconds: number;
+  consoleIdleTimeoutSeconds: number;
   appLoginFailureLimitPerNumber: number;
 }
 
@@ -85,10 +86,11 @@ export const SETTINGS: ReadonlyArray<{ name: string; default: string; descriptio
   { name: 'REQUEST_TIMEOUT_MS', default: '30000', description: 'Time a client has to send a whole request, body included; then it is answered 408 and disconnected. A 32 MiB updatestatus body needs about 9 Mbit/s to arrive in 30 s: raise it for slower links.' },
   { name: 'KEEP_ALIVE_TIMEOUT_MS', default: '72000', description: 'A kept-alive connection idle this long is closed. Keep it above the idle timeout of a load balancer in front (often 60 s).' },
   { name: 'MAX_CONNECTIONS', default: '512', description: 'Open client connections (idle kept-alive ones included) at once; more are closed as soon as they are accepted. Keep it well below the file descriptor limit (`ulimit -n`) less DB_POOL_SIZE and MAKE_PAYMENT_CONCURRENCY.' },
-  { name: 'AUTH_FAILURE_LIMIT_PER_CLIENT', default: '10', description: 'Failed /accessToken/get attempts allowed per client_id in AUTH_FAILURE_WINDOW_SECONDS (per process); more are answered 429 with Retry-After without checking the secret. 0 turns the limit off.' },
-  { name: 'AUTH_FAILURE_LIMIT_PER_ADDRESS', default: '30', description: 'Failed /accessToken/get attempts allowed per client address (IPv6: per /64) in AUTH_FAILURE_WINDOW_SECONDS (per process), whatever the client_id. 0 turns the limit off.' },
+  { name: 'AUTH_FAILURE_LIMIT_PER_CLIENT', default: '10', description: 'Failed /accessToken/get attempts allowed per client_id in AUTH_FAILURE_WINDOW_SECONDS (per process), counted only when the subscription key was that PSP\'s own. Over it the client_id is not locked out: its secrets are still checked, two at a time, and a wrong one is answered 429 with Retry-After. 0 turns the limit off.' },
+  { name: 'AUTH_FAILURE_LIMIT_PER_ADDRESS', default: '30', description: 'Failed /accessToken/get attempts allowed per client address (IPv6: per /64) in AUTH_FAILURE_WINDOW_SECONDS (per process), whatever the client_id; more are answered 429 with Retry-After without checking the secret (credentials verified before, for as long as their token lives, still pass). 0 turns the limit off.' },
   { name: 'AUTH_FAILURE_WINDOW_SECONDS', default: '60', description: 'The window of the failed-attempt limits; it starts at the first failure, and Retry-After says when it ends.' },
-  { name: 'APP_LOGIN_FAILURE_LIMIT_PER_NUMBER', default: '5', description: 'Failed app simulator logins allowed per phone number in AUTH_FAILURE_WINDOW_SECONDS (per process); more are answered 429 with Retry-After without checking the PIN. Per client address the logins have AUTH_FAILURE_LIMIT_PER_ADDRESS, counted apart from /accessToken/get. 0 turns the limit off.' },
+  { name: 'APP_LOGIN_FAILURE_LIMIT_PER_NUMBER', default: '5', description: 'Failed app simulator logins allowed per phone number in AUTH_FAILURE_WINDOW_SECONDS (per process). Over it the number is not locked out: its PINs are still checked, two at a time, and a wrong one is answered 429 with Retry-After. Per client address the logins have AUTH_FAILURE_LIMIT_PER_ADDRESS, counted apart from /accessToken/get. 0 turns the limit off.' },
+  { name: 'CONSOLE_IDLE_TIMEOUT_SECONDS', default: '1800', description: 'A console session unused this long ends (every session also ends 12 hours after sign-in, at sign-out, and when ADMIN_TOKEN changes). Real time: moving the test clock does not end sessions.' },
 ];
 
 type Env = Record<string, string | undefined>;
@@ -211,12 +213,13 @@ export function loadConfig(env: Env = process.env): Config {
   const authFailureLimitPerAddress = intSetting(env, 'AUTH_FAILURE_LIMIT_PER_ADDRESS', 30, 0, 1_000_000, problems);
   const authFailureWindowSeconds = intSetting(env, 'AUTH_FAILURE_WINDOW_SECONDS', 60, 1, 86400, problems);
   const appLoginFailureLimitPerNumber = intSetting(env, 'APP_LOGIN_FAILURE_LIMIT_PER_NUMBER', 5, 0, 1_000_000, problems);
+  const consoleIdleTimeoutSeconds = intSetting(env, 'CONSOLE_IDLE_TIMEOUT_SECONDS', 1800, 1, 12 * 3600, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     statusBatchCron, statusBatchTz, statusBatchMode, statusBatchChunkSize, idempotencyRetentionHours,
     headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections, workers,
-    authFailureLimitPerClient, authFailureLimitPerAddress, authFailureWindowSeconds, appLoginFailureLimitPerNumber,
+    authFailureLimitPerClient, authFailureLimitPerAddress, authFailureWindowSeconds, appLoginFailureLimitPerNumber, consoleIdleTimeoutSeconds,
     port, host, publicUrl, publicUrlExplicit, databaseUrl, dataDir, vippsEnv, adminToken, logLevel, logFormat, accessTokenTtlSeconds, dbPoolSize,
     landingTimeoutSeconds, appTimeoutSeconds, makePaymentTimeoutMs, makePaymentConcurrencyPerPsp, makePaymentConcurrency, allowPrivateCallbacks, sweepIntervalMs,
   };

@@ -83,7 +83,7 @@ export async function startServer(givenConfig: Config, opts: StartOptions = {}):
       config,
       database,
       tokens,
-      credentials: new Credentials(database),
+      credentials: await Credentials.load(database, { clock, rememberSeconds: config.accessTokenTtlSeconds }),
       merchants: new Merchants(database, undefined, clock),
       users: new Users(database),
       adminToken: await resolveAdminToken(config, database),

@@ -1,9 +1,8 @@
 // Creating PSPs (operator API and the demo seed). Credentials are returned once and stored hashed.
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Tx } from '../store/db.ts';
-import { insertPsp, insertPspIfAbsent, listPsps, setClientSecretHash } from '../store/psps.ts';
+import type { Db, Tx } from '../store/db.ts';
+import { insertPsp, insertPspIfAbsent, listPsps, replaceClientSecret } from '../store/psps.ts';
 import { ApiError } from '../domain/errors.ts';
-import type { Credentials } from './credentials.ts';
 import { hashSecret, randomHex, sha256 } from '../security/secrets.ts';
 
 export interface PspCredentials {
@@ -56,18 +55,12 @@ export async function listPspSummaries(tx: Tx) {
 
 /**
  * Gives a PSP a new client secret and returns it (shown once; stored hashed). The old secret stops
- * working for new access tokens at once; tokens issued before stay valid until they expire.
+ * working for new access tokens at once, in every process (its remembered verifications go in the
+ * same transaction); tokens issued before stay valid until they expire.
  */
-export async function rotateClientSecret(tx: Tx, pspId: string): Promise<{ pspId: string; name: string; clientId: string; clientSecret: string }> {
+export async function rotateClientSecret(db: Db, pspId: string): Promise<{ pspId: string; name: string; clientId: string; clientSecret: string }> {
   const clientSecret = newClientSecret();
-  const row = await setClientSecretHash(tx, pspId, await hashSecret(clientSecret));
+  const row = await replaceClientSecret(db, pspId, await hashSecret(clientSecret));
   if (!row) throw new ApiError(404, 'psp_not_found', `No PSP with id ${pspId}.`);
   return { pspId: row.pspId, name: row.name, clientId: row.clientId, clientSecret };
-}
-
-/** Rotates a PSP's client secret and makes this process forget the old one at once. */
-export async function rotatePspSecret(deps: { database: { db: Tx }; credentials: Credentials }, pspId: string) {
-  const rotated = await rotateClientSecret(deps.database.db, pspId);
-  deps.credentials.forgetVerifiedSecrets(rotated.pspId);
-  return rotated;
 }

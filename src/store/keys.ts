@@ -1,4 +1,5 @@
 // Signing keys and small settings.
+import { randomBytes } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import type { Tx } from './db.ts';
 import { settings, signingKeys } from './schema.ts';
@@ -33,4 +34,18 @@ export async function getSetting(tx: Tx, key: string): Promise<string | undefine
 export async function putSettingIfAbsent(tx: Tx, key: string, value: string): Promise<boolean> {
   const inserted = await tx.insert(settings).values({ key, value }).onConflictDoNothing().returning({ key: settings.key });
   return inserted.length > 0;
+}
+
+/**
+ * A random 32-byte key stored once under `setting` (created on first use; when two processes race,
+ * both get the one stored first), so that every process on the database uses the same one.
+ */
+export async function sharedKey(tx: Tx, setting: string): Promise<Buffer> {
+  let stored = await getSetting(tx, setting);
+  if (stored === undefined) {
+    await putSettingIfAbsent(tx, setting, randomBytes(32).toString('base64'));
+    stored = await getSetting(tx, setting);
+  }
+  if (stored === undefined) throw new Error(`the key ${setting} could not be stored`);
+  return Buffer.from(stored, 'base64');
 }

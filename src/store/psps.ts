@@ -1,7 +1,7 @@
 // PSPs: the API clients and their credentials.
-import { eq } from 'drizzle-orm';
-import type { Tx } from './db.ts';
-import { psps } from './schema.ts';
+import { and, eq, gt, sql } from 'drizzle-orm';
+import type { Db, Tx } from './db.ts';
+import { psps, verifiedCredentials } from './schema.ts';
 
 export type PspRow = typeof psps.$inferSelect;
 export type NewPsp = typeof psps.$inferInsert;
@@ -40,4 +40,35 @@ export async function listPsps(tx: Tx): Promise<PspRow[]> {
 export async function setClientSecretHash(tx: Tx, pspId: string, clientSecretHash: string): Promise<PspRow | undefined> {
   const [row] = await tx.update(psps).set({ clientSecretHash }).where(eq(psps.pspId, pspId)).returning();
   return row;
+}
+
+/** The PSP whose client credentials of this digest were verified and are still remembered at `now`. */
+export async function findVerifiedCredential(tx: Tx, digest: string, now: Date): Promise<string | undefined> {
+  const [row] = await tx.select({ pspId: verifiedCredentials.pspId }).from(verifiedCredentials)
+    .where(and(eq(verifiedCredentials.digest, digest), gt(verifiedCredentials.expiresAt, now)));
+  return row?.pspId;
+}
+
+/**
+ * Remembers verified credentials until `expiresAt`, only while the PSP's secret is still the one that
+ * was checked (a rotation in between wins), and drops the PSP's rows that have expired.
+ */
+export async function rememberVerifiedCredential(tx: Tx, v: { digest: string; pspId: string; secretHash: string; expiresAt: Date; now: Date }): Promise<void> {
+  await tx.execute(sql`
+    with gone as (
+      delete from ${verifiedCredentials} where ${verifiedCredentials.pspId} = ${v.pspId} and ${verifiedCredentials.expiresAt} <= ${v.now.toISOString()}::timestamptz
+    )
+    insert into ${verifiedCredentials} (digest, psp_id, expires_at)
+    select ${v.digest}, ${v.pspId}, ${v.expiresAt.toISOString()}::timestamptz
+    where exists (select 1 from ${psps} where ${psps.pspId} = ${v.pspId} and ${psps.clientSecretHash} = ${v.secretHash})
+    on conflict (digest) do update set psp_id = excluded.psp_id, expires_at = greatest(${verifiedCredentials.expiresAt}, excluded.expires_at)`);
+}
+
+/** Replaces a PSP's client secret hash and forgets its verified credentials, in one transaction. */
+export async function replaceClientSecret(db: Db, pspId: string, clientSecretHash: string): Promise<PspRow | undefined> {
+  return db.transaction(async (tx) => {
+    const row = await setClientSecretHash(tx, pspId, clientSecretHash);
+    if (row) await tx.delete(verifiedCredentials).where(eq(verifiedCredentials.pspId, pspId));
+    return row;
+  });
 }

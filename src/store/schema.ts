@@ -16,6 +16,43 @@ export const psps = pgTable('psps', {
   createdAt: createdAt(),
 });
 
+/**
+ * Client credentials (client_id and secret) verified with scrypt, remembered as an HMAC with a key
+ * kept in the settings for as long as the token issued for them lives, so that every process answers
+ * their next token request without scrypt and without the failed-attempt limits. A secret rotation
+ * deletes its PSP's rows in the same transaction.
+ */
+export const verifiedCredentials = pgTable(
+  'verified_credentials',
+  {
+    digest: text('digest').primaryKey(),
+    pspId: text('psp_id').notNull().references(() => psps.pspId),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('verified_credentials_psp_idx').on(t.pspId)],
+);
+
+/**
+ * Operator console sessions. The cookie holds a random token; only its sha256 is stored. A session
+ * ends at sign-out (ended_at), after CONSOLE_IDLE_TIMEOUT_SECONDS without a request, 12 hours after
+ * sign-in, or when ADMIN_TOKEN changes (admin_token_hash no longer the current one).
+ */
+export const consoleSessions = pgTable(
+  'console_sessions',
+  {
+    sessionId: uuid('session_id').primaryKey().defaultRandom(),
+    tokenHash: text('token_hash').notNull().unique(),
+    adminTokenHash: text('admin_token_hash').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+    address: text('address'),
+    userAgent: text('user_agent'),
+  },
+  (t) => [index('console_sessions_open_idx').on(t.lastSeenAt).where(sql`ended_at is null`)],
+);
+
 export interface MerchantAddress {
   addressLine1: string;
   addressLine2?: string | null;

@@ -3,6 +3,7 @@
 // database per server (created here, dropped on close), so test files never see each other's data.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { loadConfig } from '../../src/config.ts';
 import { startServer, type RunningServer } from '../../src/main.ts';
 import { DEMO } from '../../src/operations/seed.ts';
@@ -72,6 +73,19 @@ export async function startTestServer(env: Record<string, string> = {}, opts: { 
   };
 }
 
+const agents = new Map<string, Agent>();
+
+/**
+ * A fetch whose connections come from `localAddress` (another loopback address, such as 127.0.0.2),
+ * so that the server sees a second client address.
+ */
+export function fetchFrom(localAddress: string): typeof fetch {
+  let agent = agents.get(localAddress);
+  if (!agent) agents.set(localAddress, (agent = new Agent({ localAddress })));
+  const dispatcher = agent;
+  return ((input: string, init: RequestInit = {}) => undiciFetch(input, { ...(init as object), dispatcher })) as unknown as typeof fetch;
+}
+
 export interface Answer<T = any> {
   status: number;
   headers: Headers;
@@ -80,14 +94,15 @@ export interface Answer<T = any> {
 }
 
 /** A small fetch wrapper: JSON in, parsed JSON (or text) out. */
-export async function call<T = any>(base: string, method: string, path: string, opts: { headers?: Record<string, string>; body?: unknown; raw?: string } = {}): Promise<Answer<T>> {
+export async function call<T = any>(base: string, method: string, path: string, opts: { headers?: Record<string, string>; body?: unknown; raw?: string; from?: string } = {}): Promise<Answer<T>> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   let body: string | undefined = opts.raw;
   if (opts.body !== undefined) {
     body = JSON.stringify(opts.body);
     if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
   }
-  const response = await fetch(`${base}${path}`, { method, headers, body });
+  const send = opts.from === undefined ? fetch : fetchFrom(opts.from);
+  const response = await send(`${base}${path}`, { method, headers, body });
   const text = await response.text();
   let parsed: unknown = text;
   try { parsed = JSON.parse(text); } catch { /* not JSON */ }

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AdminToken } from '../../operations/admin-token.ts';
 import type { Credentials } from '../../operations/credentials.ts';
-import { rotatePspSecret } from '../../operations/psps.ts';
+import { rotateClientSecret } from '../../operations/psps.ts';
 import { readinessReport, type ReadinessDeps } from '../../operations/readiness.ts';
 import { adminGuard } from './guard.ts';
 import { describeAnswers, errorResponses } from './schemas.ts';
@@ -110,7 +110,7 @@ function routes(app: FastifyInstance, deps: Deps): void {
     },
   }, async (request) => {
     const { pspId } = request.params as { pspId: string };
-    const rotated = await rotatePspSecret({ database: deps.payments.database, credentials: deps.credentials }, pspId.toUpperCase());
+    const rotated = await rotateClientSecret(deps.payments.database.db, pspId.toUpperCase());
     return { ...rotated, note: ROTATE_NOTE };
   });
 

@@ -2,7 +2,7 @@
 // access token), and rotating a PSP's client secret after a confirmation.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ConsoleContext } from './index.ts';
-import { createPsp, listPspSummaries, rotatePspSecret } from '../../operations/psps.ts';
+import { createPsp, listPspSummaries, rotateClientSecret } from '../../operations/psps.ts';
 import { findPspById } from '../../store/psps.ts';
 import { merchantCounts } from '../../store/console-lists.ts';
 import { WebError } from '../web/security.ts';
@@ -71,7 +71,7 @@ export function registerPspPages(scope: FastifyInstance, ctx: ConsoleContext): v
   scope.post('/psps/:pspId/rotate-secret', async (request, reply) => {
     ctx.form(request);
     const psp = await pspOf((request.params as { pspId: string }).pspId);
-    const rotated = await rotatePspSecret({ database: ctx.services.database, credentials: ctx.services.credentials }, psp.pspId);
+    const rotated = await rotateClientSecret(ctx.services.database.db, psp.pspId);
     request.log.info({ pspId: rotated.pspId }, 'PSP client secret rotated from the console');
     return ctx.page(request, reply, {
       view: 'console/psp-secret', title: `New client secret for ${rotated.name}`, section: 'psps',

@@ -60,7 +60,7 @@ export async function registerAppRoutes(app: FastifyInstance, deps: PaymentDeps,
     windowSeconds: deps.config.authFailureWindowSeconds,
     keyOf: (request) => normalizePhone(formBody(request.body).phone),
     credentialOf: (request) => formBody(request.body).pin,
-    isFailure: (error) => error instanceof LoginRefused,
+    failureOf: (error) => (error instanceof LoginRefused ? 'key' : undefined),
   });
 
   function send(reply: FastifyReply, status: number, view: string, data: object, headers: PageHeaderOptions = {}): FastifyReply {

@@ -13,7 +13,7 @@ import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:c
 import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../../store/db.ts';
-import { getSetting, putSettingIfAbsent } from '../../store/keys.ts';
+import { sharedKey } from '../../store/keys.ts';
 import { safeEqual } from '../../security/secrets.ts';
 
 const KEY_SETTING = 'web.hmac_key';
@@ -41,13 +41,7 @@ export function csrfRefused(): WebError {
 
 /** The HMAC key of the web pages, created on first use and shared through the database. */
 export async function loadWebKey(database: Database): Promise<Buffer> {
-  let stored = await getSetting(database.db, KEY_SETTING);
-  if (stored === undefined) {
-    await putSettingIfAbsent(database.db, KEY_SETTING, randomBytes(32).toString('base64'));
-    stored = await getSetting(database.db, KEY_SETTING);
-  }
-  if (stored === undefined) throw new Error('the web HMAC key could not be stored');
-  return Buffer.from(stored, 'base64');
+  return sharedKey(database.db, KEY_SETTING);
 }
 
 export class WebSecurity {
