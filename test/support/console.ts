@@ -1,6 +1,6 @@
 // A small browser for the operator console's black-box tests: keeps cookies, reads each page's form
 // token, follows nothing by itself (redirects are answers to look at).
-import { ADMIN_TOKEN } from './server.ts';
+import { ADMIN_TOKEN, fetchFrom } from './server.ts';
 
 export interface Page {
   status: number;
@@ -16,8 +16,12 @@ export class ConsoleBrowser {
   /** The form token of the last page that had one. */
   csrf = '';
 
-  constructor(base: string) {
+  private readonly send: typeof fetch;
+
+  /** `from`: the loopback address its connections come from (default: the system's choice, 127.0.0.1). */
+  constructor(base: string, opts: { from?: string } = {}) {
     this.base = base;
+    this.send = opts.from === undefined ? fetch : fetchFrom(opts.from);
   }
 
   private cookieHeader(): string {
@@ -43,7 +47,7 @@ export class ConsoleBrowser {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(opts.form).toString();
     }
-    const response = await fetch(`${this.base}${path}`, { method, headers, body, redirect: 'manual' });
+    const response = await this.send(`${this.base}${path}`, { method, headers, body, redirect: 'manual' });
     this.keep(response);
     const html = await response.text();
     const token = /name="_csrf" value="([^"]+)"/.exec(html);

@@ -41,6 +41,7 @@ import { registerBatchPage } from './batch.ts';
 import { registerPspPages } from './psps.ts';
 import { registerMerchantPages } from './merchants.ts';
 import { registerUserPages } from './users.ts';
+import { registerSessionPages } from './sessions.ts';
 
 export type ConsoleSection = 'overview' | 'payments' | 'batch' | 'psps' | 'merchants' | 'users' | 'readiness';
 
@@ -73,6 +74,8 @@ export interface ConsoleContext {
   services: Services;
   /** The payment use cases' dependencies (config, clock, database, notifier, …). */
   payments: PaymentDeps;
+  /** The operator's sessions (the request's own, the open ones, ending them). */
+  session: ConsoleSession;
   now(): Date;
   /** The authentication of every console route (already a hook of the scope the modules get). */
   guard(request: FastifyRequest, reply: FastifyReply): Promise<void>;
@@ -102,18 +105,23 @@ export function registerConsole(app: FastifyInstance, services: Services): void 
     const deps = services.payments;
     const key = await loadWebKey(services.database);
     const security = new WebSecurity(key, services.config.publicUrl);
-    const session = new ConsoleSession(key, services.adminToken, services.config.publicUrl);
+    const session = new ConsoleSession({
+      database: services.database, adminToken: services.adminToken, publicUrl: services.config.publicUrl,
+      idleTimeoutSeconds: services.config.consoleIdleTimeoutSeconds,
+    });
     const now = () => deps.clock.now();
     const f: Formats = formats;
 
     const headers = (reply: FastifyReply) => applyPageHeaders(reply, { hsts: security.hsts });
     const csrf = (request: FastifyRequest, reply: FastifyReply) => security.csrfToken(request, reply);
-    const signedIn = (request: FastifyRequest) => session.valid(request, now());
+    // Requests the guard let through (a session was found for them): their pages show the navigation.
+    const passed = new WeakSet<FastifyRequest>();
+    const signedIn = async (request: FastifyRequest) => passed.has(request) || (await session.current(request)) !== undefined;
 
     function sendPage(request: FastifyRequest, reply: FastifyReply, opts: PageOptions & { signedIn?: boolean }): FastifyReply {
       const token = csrf(request, reply);
       const content = render(opts.view, { ...opts.data, csrf: token, f });
-      const isSignedIn = opts.signedIn ?? signedIn(request);
+      const isSignedIn = opts.signedIn ?? passed.has(request);
       const html = render('console/layout', {
         title: opts.title, content, csrf: token, signedIn: isSignedIn, notice: opts.notice, assets: ASSET_URLS, refreshSeconds: opts.refreshSeconds,
         nav: NAV.map((n) => ({ href: n.href, label: n.label, current: n.section === opts.section })),
@@ -122,8 +130,8 @@ export function registerConsole(app: FastifyInstance, services: Services): void 
       return reply.code(opts.status ?? 200).type('text/html; charset=utf-8').send(html);
     }
 
-    function errorPage(request: FastifyRequest, reply: FastifyReply, status: number, heading: string, message: string): FastifyReply {
-      const isSignedIn = signedIn(request);
+    async function errorPage(request: FastifyRequest, reply: FastifyReply, status: number, heading: string, message: string): Promise<FastifyReply> {
+      const isSignedIn = await signedIn(request).catch(() => false);
       return sendPage(request, reply, {
         view: 'console/error', title: heading, status, signedIn: isSignedIn,
         data: { heading, message, link: isSignedIn ? { href: '/console', label: 'Back to the overview' } : { href: '/console/sign-in', label: 'Sign in' } },
@@ -131,7 +139,10 @@ export function registerConsole(app: FastifyInstance, services: Services): void 
     }
 
     async function guard(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-      if (signedIn(request)) return;
+      if (await session.current(request)) {
+        passed.add(request);
+        return;
+      }
       const path = request.url;
       const wantsPage = request.method === 'GET' && !(request.headers.accept ?? '').includes('text/event-stream');
       if (wantsPage) {
@@ -145,6 +156,7 @@ export function registerConsole(app: FastifyInstance, services: Services): void 
     const ctx: ConsoleContext = {
       services,
       payments: deps,
+      session,
       now,
       guard,
       csrf,
@@ -187,7 +199,7 @@ export function registerConsole(app: FastifyInstance, services: Services): void 
 
     scope.get('/sign-in', async (request, reply) => {
       const next = safeNext((request.query as Record<string, unknown>).next);
-      if (signedIn(request)) return reply.redirect(next ?? '/console', 303);
+      if (await signedIn(request)) return reply.redirect(next ?? '/console', 303);
       return signInPage(request, reply, { next });
     });
 
@@ -213,14 +225,14 @@ export function registerConsole(app: FastifyInstance, services: Services): void 
         }
         throw err;
       }
-      session.start(reply, now());
+      await session.start(request, reply);
       request.log.info('console sign-in');
       return reply.redirect(next ?? '/console', 303);
     });
 
     scope.post('/sign-out', async (request, reply) => {
       ctx.form(request);
-      session.end(reply);
+      await session.end(request, reply);
       return reply.redirect('/console/sign-in', 303);
     });
 
@@ -235,6 +247,7 @@ export function registerConsole(app: FastifyInstance, services: Services): void 
       registerPspPages(pages, ctx);
       registerMerchantPages(pages, ctx);
       registerUserPages(pages, ctx);
+      registerSessionPages(pages, ctx);
     });
   }, { prefix: '/console' });
 }

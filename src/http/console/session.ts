@@ -1,51 +1,125 @@
-// The operator console's session: a signed, HttpOnly cookie scoped to /console, SameSite=Strict (and
-// Secure when PUBLIC_URL is https). Its value is "<expiry>.<HMAC>", signed with the web pages' key
-// (stored once in the database, so every process accepts every other's sessions) over the expiry and
-// the hash of the operator token: a new ADMIN_TOKEN ends every session made with the old one.
-import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+// The operator console's session: an HttpOnly cookie scoped to /console, SameSite=Strict (and Secure
+// when PUBLIC_URL is https), holding a random token. The session itself is a row in the database
+// (store/console-sessions.ts; only the token's sha256 is stored), so every process agrees on it: a
+// session ends at sign-out, when ended from the console's session list, after
+// CONSOLE_IDLE_TIMEOUT_SECONDS without a request, 12 hours after sign-in, or when ADMIN_TOKEN changes,
+// and a copy of its cookie is refused from then on, by every process. Sessions run on real time, not
+// the test environment's shifted clock: moving the clock never signs the operator out.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { AdminToken } from '../../operations/admin-token.ts';
-import { safeEqual } from '../../security/secrets.ts';
+import type { Database } from '../../store/db.ts';
+import {
+  endConsoleSession, endOtherConsoleSessions, insertConsoleSession, openConsoleSessions, pruneConsoleSessions, useConsoleSession,
+  type ConsoleSessionRow,
+} from '../../store/console-sessions.ts';
+import { randomToken, sha256 } from '../../security/secrets.ts';
 
 export const CONSOLE_COOKIE = 'vipps_console_session';
 export const CONSOLE_SESSION_SECONDS = 12 * 3600;
+/** Ended and expired sessions are kept this long for the record, then deleted at a sign-in. */
+const KEEP_ENDED_MS = 7 * 24 * 3600_000;
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+export interface SessionView {
+  sessionId: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  expiresAt: Date;
+  address: string | null;
+  userAgent: string | null;
+  current: boolean;
+}
 
 export class ConsoleSession {
-  private readonly key: KeyObject;
+  private readonly database: Database;
   private readonly adminToken: AdminToken;
+  private readonly idleMs: number;
+  /** A session in use writes its last request at most this often. */
+  private readonly touchMs: number;
+  /** The session of each request, looked up once however often a request asks. */
+  private readonly ofRequest = new WeakMap<FastifyRequest, Promise<ConsoleSessionRow | undefined>>();
   readonly secure: boolean;
 
-  constructor(key: Buffer, adminToken: AdminToken, publicUrl: string) {
-    this.key = createSecretKey(key);
-    this.adminToken = adminToken;
-    this.secure = new URL(publicUrl).protocol === 'https:';
-  }
-
-  private mac(expires: string): string {
-    return createHmac('sha256', this.key).update(`console-session\u0000${expires}\u0000${this.adminToken.hash ?? ''}`).digest('base64url');
+  constructor(opts: { database: Database; adminToken: AdminToken; publicUrl: string; idleTimeoutSeconds: number }) {
+    this.database = opts.database;
+    this.adminToken = opts.adminToken;
+    this.idleMs = opts.idleTimeoutSeconds * 1000;
+    this.touchMs = Math.min(60_000, Math.max(1000, Math.floor(this.idleMs / 10)));
+    this.secure = new URL(opts.publicUrl).protocol === 'https:';
   }
 
   private options(maxAge: number): CookieSerializeOptions {
     return { path: '/console', maxAge, httpOnly: true, sameSite: 'strict', secure: this.secure };
   }
 
-  start(reply: FastifyReply, now: Date): void {
-    const expires = String(Math.floor(now.getTime() / 1000) + CONSOLE_SESSION_SECONDS);
-    reply.setCookie(CONSOLE_COOKIE, `${expires}.${this.mac(expires)}`, this.options(CONSOLE_SESSION_SECONDS));
+  private tokenOf(request: FastifyRequest): string | undefined {
+    const raw = request.cookies[CONSOLE_COOKIE];
+    return raw !== undefined && TOKEN_SHAPE.test(raw) ? raw : undefined;
   }
 
-  end(reply: FastifyReply): void {
+  async start(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const adminTokenHash = this.adminToken.hash;
+    if (adminTokenHash === undefined) return;
+    const token = randomToken(32);
+    const now = new Date();
+    await pruneConsoleSessions(this.database.db, new Date(now.getTime() - KEEP_ENDED_MS));
+    await insertConsoleSession(this.database.db, {
+      tokenHash: sha256(token), adminTokenHash, now, expiresAt: new Date(now.getTime() + CONSOLE_SESSION_SECONDS * 1000),
+      address: request.ip.slice(0, 64), userAgent: (request.headers['user-agent'] ?? '').slice(0, 300) || null,
+    });
+    reply.setCookie(CONSOLE_COOKIE, token, this.options(CONSOLE_SESSION_SECONDS));
+  }
+
+  /** Ends the request's session (sign-out) and clears the cookie. */
+  async end(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const token = this.tokenOf(request);
+    if (token !== undefined) await endConsoleSession(this.database.db, { tokenHash: sha256(token) }, new Date());
+    this.ofRequest.delete(request);
     reply.clearCookie(CONSOLE_COOKIE, this.options(0));
   }
 
-  /** Whether the request carries a valid, unexpired session (and the console is enabled at all). */
-  valid(request: FastifyRequest, now: Date): boolean {
-    if (this.adminToken.hash === undefined) return false;
-    const raw = request.cookies[CONSOLE_COOKIE];
-    const m = raw ? /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(raw) : null;
-    if (!m) return false;
-    if (!safeEqual(m[2], this.mac(m[1]))) return false;
-    return Number(m[1]) * 1000 > now.getTime();
+  /** The request's open session (the console enabled at all); undefined when it has none. */
+  current(request: FastifyRequest): Promise<ConsoleSessionRow | undefined> {
+    let found = this.ofRequest.get(request);
+    if (!found) {
+      found = this.lookUp(request);
+      this.ofRequest.set(request, found);
+    }
+    return found;
+  }
+
+  private async lookUp(request: FastifyRequest): Promise<ConsoleSessionRow | undefined> {
+    const adminTokenHash = this.adminToken.hash;
+    const token = this.tokenOf(request);
+    if (adminTokenHash === undefined || token === undefined) return undefined;
+    const now = new Date();
+    return useConsoleSession(this.database.db, sha256(token), {
+      adminTokenHash, now, idleSince: new Date(now.getTime() - this.idleMs), touchBefore: new Date(now.getTime() - this.touchMs),
+    });
+  }
+
+  /** The open sessions, the request's own marked. */
+  async list(request: FastifyRequest): Promise<SessionView[]> {
+    const adminTokenHash = this.adminToken.hash;
+    if (adminTokenHash === undefined) return [];
+    const own = await this.current(request);
+    const now = new Date();
+    const rows = await openConsoleSessions(this.database.db, { adminTokenHash, now, idleSince: new Date(now.getTime() - this.idleMs) });
+    return rows.map((r) => ({
+      sessionId: r.sessionId, createdAt: r.createdAt, lastSeenAt: r.lastSeenAt, expiresAt: r.expiresAt, address: r.address, userAgent: r.userAgent,
+      current: r.sessionId === own?.sessionId,
+    }));
+  }
+
+  /** Ends a session by its id; whether an open one was ended. */
+  endById(sessionId: string): Promise<boolean> {
+    return endConsoleSession(this.database.db, { sessionId }, new Date());
+  }
+
+  /** Ends every session but the request's own; how many were ended. */
+  async endOthers(request: FastifyRequest): Promise<number> {
+    const own = await this.current(request);
+    return own ? endOtherConsoleSessions(this.database.db, own.sessionId, new Date()) : 0;
   }
 }
