@@ -126,6 +126,9 @@ export async function startServer(givenConfig: Config, opts: StartOptions = {}):
         try {
           await controls.stop();
           await app.close();
+          // Handlers whose clients have gone away are still running (an immediate-mode batch run
+          // finishes its current chunk and records itself interrupted): the database stays open for them.
+          await app.handlersIdle();
           await sweeper.stop();
           await keyCleanup.stop();
           await scheduler?.stop();

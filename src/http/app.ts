@@ -15,6 +15,7 @@ import { registerErrorHandling } from './plugins/errors.ts';
 import { jsonLimitExceeded, registerInputChecks } from './plugins/input.ts';
 import { connectionOptions, registerConnectionLimits } from './plugins/connections.ts';
 import { registerProtocolRules } from './plugins/protocol.ts';
+import { trackHandlers } from './plugins/in-flight.ts';
 import { registerAccessTokenRoutes } from './api/access-token.ts';
 import { registerSignupRoutes } from './api/signup.ts';
 import { registerAdminRoutes } from './admin/routes.ts';
@@ -112,6 +113,8 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
   });
 
   registerConnectionLimits(app, services.config);
+  // Before any route, so that every handler is tracked.
+  trackHandlers(app);
 
   // JSON bodies: an empty body is "no body" (curl --data '' with a JSON content type), not an error.
   app.removeContentTypeParser(['application/json']);
