@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
+import { DatabaseMissingError, ensureDatabase } from '../src/store/create-database.ts';
 
 export const DEMO = {
   pspId: 'C948DFD1546347568874C4DDC93A2E3C',
@@ -41,6 +42,23 @@ export async function freePort(): Promise<number> {
   });
 }
 
+let ensured: Promise<void> | undefined;
+
+/**
+ * Makes sure the database DATABASE_URL names exists (the benchmarks make their own databases through
+ * it), creating it as the server does; when that is not possible, says how and exits.
+ */
+export function ensureBenchDatabase(url: string): Promise<void> {
+  ensured ??= ensureDatabase(url).then(({ created, name, where }) => {
+    if (created) process.stderr.write(`Created the database ${name} on ${where}\n`);
+  }, (err: unknown) => {
+    const reason = err instanceof DatabaseMissingError ? err.message : `Cannot connect to DATABASE_URL: ${err instanceof Error ? err.message : String(err)}`;
+    process.stderr.write(`${reason}\n`);
+    process.exit(2);
+  });
+  return ensured;
+}
+
 /** Starts `vipps-psp start` on a fresh database: PostgreSQL when DATABASE_URL is set, else PGlite. */
 export async function startBenchServer(env: Record<string, string> = {}): Promise<BenchServer> {
   const port = await freePort();
@@ -48,6 +66,7 @@ export async function startBenchServer(env: Record<string, string> = {}): Promis
   let drop = async () => {};
   let backend: string;
   if (process.env.DATABASE_URL) {
+    await ensureBenchDatabase(process.env.DATABASE_URL);
     const name = `vipps_psp_bench_${randomBytes(4).toString('hex')}`;
     const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
     await admin.connect();

@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { DEMO, fillPayments, initPayload, pspHeaders, startBenchServer, startOkPsp, freePort, type BenchServer } from './common.ts';
+import { DEMO, ensureBenchDatabase, fillPayments, initPayload, pspHeaders, startBenchServer, startOkPsp, freePort, type BenchServer } from './common.ts';
 import { batch, cannon, detailsRequests, flows, initRequests, type LoadResult } from './measure.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -23,6 +23,9 @@ const updates = Number(process.env.BENCH_UPDATES ?? 100_000);
 const onPostgres = Boolean(process.env.DATABASE_URL);
 const fill = onPostgres ? Number(process.env.BENCH_FILL ?? 1_000_000) : 0;
 const prismVersion = process.env.PRISM_VERSION ?? '5.16.0';
+// Before anything else (Prism takes a while to fetch): a DATABASE_URL naming a database that does not
+// exist yet is created as the server would, or the run ends with a message saying how.
+if (onPostgres) await ensureBenchDatabase(process.env.DATABASE_URL!);
 
 interface Row { label: string; target: string; measured: string; met: boolean | undefined }
 const rows: Row[] = [];
