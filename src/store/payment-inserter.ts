@@ -1,7 +1,7 @@
 // Coalesces concurrent payment inserts into one multi-row INSERT: the requests that arrive in the
 // same turn of the event loop share one statement and one commit (one WAL flush instead of many).
 // Each caller still gets its answer only after its row is durably stored, and the unique indexes
-// still decide duplicates — also between two rows of one statement (the first one wins).
+// still decide duplicates — also between two rows of one batch (the first one wins).
 import type { Database } from './db.ts';
 import { insertPaymentAlone, type NewPayment } from './payments.ts';
 import { isDatabaseUnavailable } from './db-errors.ts';
@@ -17,12 +17,13 @@ const COLUMNS = `psp_id text, psp_transaction_id text, msn text, merchant_order_
   phone text, expires_at timestamptz, created_at timestamptz, updated_at timestamptz, init_headers jsonb`;
 const NAMES = COLUMNS.split(',').map((c) => c.trim().split(/\s+/)[0]).join(', ');
 
+// A plain INSERT, without ON CONFLICT: a speculative insertion checks every unique index before it
+// inserts, and duplicates are rare (a PSP's retry). A duplicate fails the whole statement instead, and
+// then each row of the batch is inserted on its own (write's catch), where the unique indexes decide.
+// Measured on PostgreSQL, 50 connections, alternating runs: init 4,465 → 5,057 req/s (+13 %), p99 lower.
 const INSERT_MANY = `insert into payments (${NAMES})
   select ${NAMES} from jsonb_to_recordset($1::jsonb) as x(${COLUMNS})
-  on conflict do nothing returning token_hash`;
-
-const EXISTING = `select x.psp_id, x.psp_transaction_id from jsonb_to_recordset($1::jsonb) as x(psp_id text, psp_transaction_id text)
-  where exists (select 1 from payments p where p.psp_id = x.psp_id and p.psp_transaction_id = x.psp_transaction_id)`;
+  returning token_hash`;
 
 function jsonRow(r: NewPayment): Record<string, unknown> {
   return {
@@ -35,8 +36,6 @@ function jsonRow(r: NewPayment): Record<string, unknown> {
     updated_at: r.updatedAt?.toISOString(), init_headers: r.initHeaders ?? null,
   };
 }
-
-const key = (pspId: string, pspTransactionId: string) => `${pspId}\u0000${pspTransactionId}`;
 
 export class PaymentInserter {
   private readonly database: Database;
@@ -54,27 +53,22 @@ export class PaymentInserter {
   private async write(batch: NewPayment[]): Promise<Array<InsertResult | Promise<InsertResult>>> {
     if (batch.length === 1) return [insertPaymentAlone(this.database, batch[0])];
     try {
-      const inserted = await this.database.query<{ token_hash: string }>(
-        'payment_insert_many', INSERT_MANY, [JSON.stringify(batch.map(jsonRow))]);
-      // The token hash is unique per request, so it tells exactly whose row went in.
-      const done = new Set(inserted.map((r) => r.token_hash));
-      const skipped = batch.filter((row) => !done.has(row.tokenHash));
-      const taken = new Set<string>();
-      if (skipped.length > 0) {
-        const existing = await this.database.query<{ psp_id: string; psp_transaction_id: string }>('payment_existing_many', EXISTING,
-          [JSON.stringify(skipped.map((row) => ({ psp_id: row.pspId, psp_transaction_id: row.pspTransactionId })))]);
-        for (const r of existing) taken.add(key(r.psp_id, r.psp_transaction_id));
-      }
-      return batch.map((row): InsertResult => {
-        if (done.has(row.tokenHash)) return { inserted: true };
-        return { duplicate: taken.has(key(row.pspId, row.pspTransactionId)) ? 'pspTransactionId' : 'merchantOrderId' };
-      });
+      await this.database.query('payment_insert_many', INSERT_MANY, [JSON.stringify(batch.map(jsonRow))]);
+      return batch.map((): InsertResult => ({ inserted: true }));
     } catch (err) {
       // A lost connection fails the whole batch: the statement may even have committed before the
       // connection broke, so inserting the rows again could report a caller's own row as a duplicate.
       if (isDatabaseUnavailable(err)) throw err;
-      // One bad row must not fail its neighbours: retry each on its own.
-      return batch.map((row) => insertPaymentAlone(this.database, row));
+      // A duplicate (or one bad row) must not fail its neighbours: each row on its own, in order, so
+      // that of two rows with one pspTransactionId the first one wins.
+      const results: Array<Promise<InsertResult>> = [];
+      let previous: Promise<unknown> = Promise.resolve();
+      for (const row of batch) {
+        const result = previous.then(() => insertPaymentAlone(this.database, row), () => insertPaymentAlone(this.database, row));
+        results.push(result);
+        previous = result;
+      }
+      return results;
     }
   }
 }
