@@ -34,6 +34,10 @@ export interface BeginDelivery {
   requestBody: unknown;
 }
 
+// The batched statements join their JSON rows to payments and delivery_attempts by key. The planner
+// takes a JSON function for 100 rows, and for a table of some ten thousand rows chose a hash join
+// over a sequential scan of it (5 ms at 20,000 attempts, growing with the table): the `= any(array)`
+// beside each join key makes the rows' own index the access path at every size.
 const BEGIN_DELIVERIES = `
   with x as (
     select * from jsonb_to_recordset($1::jsonb) as x(i integer, payment_id uuid, phone text, card_id uuid, round integer,
@@ -41,7 +45,7 @@ const BEGIN_DELIVERIES = `
   upd as (
     update payments p set state = 'DELIVERING', phone = coalesce(x.phone, p.phone), card_id = coalesce(x.card_id, p.card_id),
       delivery_round = x.round, expires_at = null, lease_until = x.lease, updated_at = x.at
-    from x where p.payment_id = x.payment_id and x.states ? p.state and (p.expires_at is null or p.expires_at > x.at)
+    from x where p.payment_id = x.payment_id and p.payment_id = any($2::uuid[]) and x.states ? p.state and (p.expires_at is null or p.expires_at > x.at)
     returning x.i),
   attempt as (
     insert into delivery_attempts (payment_id, payment_state, url, request_body, outcome, sent_at, lease_until, created_at)
@@ -69,6 +73,7 @@ function starterOf(database: Database): Batcher<BeginDelivery, number | undefine
             i, payment_id: b.paymentId, phone: b.phone, card_id: b.cardId, round: b.round, lease: b.lease.toISOString(),
             at: b.now.toISOString(), states: b.from, url: b.url, request_body: b.requestBody,
           }))),
+          batch.map((b) => b.paymentId),
         ]);
         const begun = new Map(found.map((f) => [f.i, Number(f.attempt_id)]));
         return batch.map((_, i) => begun.get(i));
@@ -128,13 +133,13 @@ const RECORD_DELIVERIES = `
       failure_reason = case when x.state = 'FAILED' then x.failure_reason else p.failure_reason end,
       url_3d_secure = case when x.state = 'AWAITING_3DS' then x.url_3d_secure else p.url_3d_secure end,
       updated_at = x.at
-    from x where p.payment_id = x.payment_id and p.state = 'DELIVERING'
+    from x where p.payment_id = x.payment_id and p.payment_id = any($2::uuid[]) and p.state = 'DELIVERING'
     returning p.payment_id, p.amount, p.payment_text, x.state, x.at),
   attempt as (
     update delivery_attempts a set response_status = x.response_status, response_body = x.response_body,
       latency_ms = x.latency_ms, error = x.error, completed_at = x.at, lease_until = null,
       outcome = case when exists (select 1 from upd where upd.payment_id = x.payment_id) then x.state else 'LATE (payment already resolved)' end
-    from x where a.attempt_id = x.attempt_id),
+    from x where a.attempt_id = x.attempt_id and a.attempt_id = any($3::bigint[])),
   entry as (
     insert into payment_log (payment_id, operation, amount, payment_text, success, created_at)
     select payment_id, 'RESERVED', amount, payment_text, state = 'RESERVED', at from upd where state <> 'AWAITING_3DS')
@@ -164,6 +169,8 @@ function recorderOf(database: Database): Batcher<Recorded, boolean> {
             error_id: r.errorId, error_text: r.errorText, failure_reason: r.failureReason, url_3d_secure: r.url3dSecure,
             at: r.now.toISOString(), response_status: r.responseStatus, response_body: r.responseBody, latency_ms: r.latencyMs, error: r.error,
           }))),
+          batch.map((b) => b.record.paymentId),
+          batch.map((b) => b.attemptId),
         ]);
         const updated = new Map(found.map((f) => [f.i, f.updated]));
         return batch.map((_, i) => updated.get(i) === true);
