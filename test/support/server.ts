@@ -7,6 +7,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { loadConfig } from '../../src/config.ts';
 import { startServer, type RunningServer } from '../../src/main.ts';
 import { DEMO } from '../../src/operations/seed.ts';
+import { makeDatabaseImage } from '../../src/testing/index.ts';
 
 export { DEMO };
 
@@ -62,7 +63,10 @@ export async function startTestServer(env: Record<string, string> = {}, opts: { 
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...env,
   });
-  const server = await startServer(config);
+  // An in-memory embedded database starts from an image of a migrated one, made once per test
+  // process (as vipps-psp/testing does): PostgreSQL's initdb and the migrations take seconds each time.
+  const inMemory = config.databaseUrl === undefined && config.dataDir === 'memory://';
+  const server = await startServer(config, inMemory ? { initialImage: await memoryImage() } : {});
   return {
     ...server,
     databaseUrl,
@@ -84,6 +88,15 @@ export function fetchFrom(localAddress: string): typeof fetch {
   if (!agent) agents.set(localAddress, (agent = new Agent({ localAddress })));
   const dispatcher = agent;
   return ((input: string, init: RequestInit = {}) => undiciFetch(input, { ...(init as object), dispatcher })) as unknown as typeof fetch;
+}
+
+let image: Promise<Blob> | undefined;
+
+/** The image of a migrated, empty embedded database, made on first use in this process. */
+function memoryImage(): Promise<Blob> {
+  image ??= makeDatabaseImage();
+  image.catch(() => { image = undefined; });
+  return image;
 }
 
 export interface Answer<T = any> {
