@@ -58,6 +58,11 @@ describe('console sessions on the server', () => {
       assert.equal((textOf(list.html).match(/This browser/g) ?? []).length, 1);
       assert.equal((textOf(list.html).match(/Another browser/g) ?? []).length, 2);
       assert.match(textOf(list.html), /127\.0\.0\.1/);
+      assert.match(textOf(list.html), /after 30 minutes without a request/);
+      // The notice comes from a fixed list by its code, never from the URL (nor from Object's prototype).
+      for (const code of ['constructor', '__proto__', 'toString']) {
+        assert.doesNotMatch((await mine.get(`/console/sessions?done=${code}`)).html, /class="notice"/, code);
+      }
 
       // The other browsers' sessions, from their own sessions page.
       const otherId = /id="session-([0-9a-f-]{36})">\s*<h2>This browser/.exec((await other.get('/console/sessions')).html)?.[1];
@@ -68,6 +73,7 @@ describe('console sessions on the server', () => {
       const ended = await mine.post(`/console/sessions/${otherId}/end`);
       assert.equal(ended.status, 303);
       assert.equal(ended.location, '/console/sessions?done=ended');
+      assert.match(textOf((await mine.get(ended.location)).html), /The session was ended\./);
       assert.equal((await other.get('/console')).status, 303, 'the ended session is refused');
       assert.equal((await third.get('/console')).status, 200, 'the third is still open');
       assert.equal((await mine.post(`/console/sessions/${otherId}/end`)).status, 404, 'an ended session cannot be ended again');
@@ -97,7 +103,9 @@ describe('console sessions on the server', () => {
       await browser.signIn();
       for (let i = 0; i < 5; i++) {
         await sleep(800);
-        assert.equal((await browser.get('/console/sessions')).status, 200, `in use after ${(i + 1) * 0.8} s`);
+        const page = await browser.get('/console/sessions');
+        assert.equal(page.status, 200, `in use after ${(i + 1) * 0.8} s`);
+        assert.match(textOf(page.html), /after 2 seconds without a request/);
       }
       await sleep(2300);
       assert.equal((await browser.get('/console')).status, 303, 'idle for longer than the timeout');

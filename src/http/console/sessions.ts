@@ -12,6 +12,11 @@ const DONE: Record<string, string> = {
   others: 'Every other session was ended.',
 };
 
+/** CONSOLE_IDLE_TIMEOUT_SECONDS in words: "30 minutes", "90 seconds". */
+function idleText(seconds: number): string {
+  return seconds % 60 === 0 ? `${seconds / 60} minute${seconds === 60 ? '' : 's'}` : `${seconds} second${seconds === 1 ? '' : 's'}`;
+}
+
 function sessionIdOf(request: FastifyRequest): string {
   const { sessionId } = request.params as { sessionId: string };
   if (!SESSION_ID.test(sessionId)) throw new WebError(404, 'Not found', 'There is no such session.');
@@ -23,8 +28,8 @@ export function registerSessionPages(scope: FastifyInstance, ctx: ConsoleContext
     const done = (request.query as Record<string, unknown>).done;
     const sessions = await ctx.session.list(request);
     return ctx.page(request, reply, {
-      view: 'console/sessions', title: 'Sessions', notice: typeof done === 'string' ? DONE[done] : undefined,
-      data: { sessions, others: sessions.filter((s) => !s.current).length, idleMinutes: Math.round(ctx.services.config.consoleIdleTimeoutSeconds / 60) },
+      view: 'console/sessions', title: 'Sessions', notice: typeof done === 'string' && Object.hasOwn(DONE, done) ? DONE[done] : undefined,
+      data: { sessions, others: sessions.filter((s) => !s.current).length, idle: idleText(ctx.services.config.consoleIdleTimeoutSeconds) },
     });
   });
 
