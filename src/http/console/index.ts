@@ -116,7 +116,7 @@ export function registerConsole(app: FastifyInstance, services: Services): void 
     const csrf = (request: FastifyRequest, reply: FastifyReply) => security.csrfToken(request, reply);
     // Requests the guard let through (a session was found for them): their pages show the navigation.
     const passed = new WeakSet<FastifyRequest>();
-    const signedIn = async (request: FastifyRequest) => passed.has(request) || (await session.current(request)) !== undefined;
+    const signedIn = async (request: FastifyRequest) => (await session.current(request)) !== undefined;
 
     function sendPage(request: FastifyRequest, reply: FastifyReply, opts: PageOptions & { signedIn?: boolean }): FastifyReply {
       const token = csrf(request, reply);
