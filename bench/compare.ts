@@ -143,7 +143,6 @@ try {
   const prefix = `b${randomBytes(3).toString('hex')}`;
   ceilingPost = await load(initRequests(`${ceiling.url}/v3/psppayments/init`, headers, prefix, 'https://psp.example.com/makepayment').options);
   ceilingGet = await load({ url: `${ceiling.url}/v3/psppayments/${prefix}1/details`, method: 'GET' });
-  process.stdout.write(`  ceiling POST (bare Fastify): ${fmt(ceilingPost)}\n  ceiling GET (bare Fastify): ${fmt(ceilingGet)}\n`);
 } finally {
   await ceiling.stop();
 }
