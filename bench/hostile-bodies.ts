@@ -4,7 +4,7 @@
 // maximum of 50,000 updates, for comparison.
 import { writeFileSync } from 'node:fs';
 import { Agent } from 'undici';
-import { MAX_STATUS_BODY_BYTES, MAX_TRANSACTIONS } from '../src/domain/status-payload.ts';
+import { MAX_STATUS_BODY_BYTES, MAX_TRANSACTIONS } from '../src/domain/psp-v3/status-payload.ts';
 import { pspHeaders, row, startBenchServer } from './common.ts';
 import { fill, HOSTILE_SHAPES } from '../test/support/hostile-bodies.ts';
 

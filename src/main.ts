@@ -18,7 +18,7 @@ import { PaymentInserter } from './store/payment-inserter.ts';
 import { statusBatchScheduler } from './jobs/status-batch-scheduler.ts';
 import { idempotencyCleanup } from './jobs/idempotency-cleanup.ts';
 import { OutboundLimiter } from './delivery/outbound-limiter.ts';
-import { Notifier } from './operations/notify.ts';
+import { Notifier } from './operations/psp-v3/notify.ts';
 import type { PaymentDeps } from './operations/payment-deps.ts';
 import { ApiError } from './domain/errors.ts';
 

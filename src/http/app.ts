@@ -17,9 +17,9 @@ import { connectionOptions, registerConnectionLimits } from './plugins/connectio
 import { registerProtocolRules } from './plugins/protocol.ts';
 import { trackHandlers } from './plugins/in-flight.ts';
 import { registerAccessTokenRoutes } from './api/access-token.ts';
-import { registerSignupRoutes } from './api/signup.ts';
+import { registerSignupRoutes } from './api/psp-v3/signup.ts';
 import { registerAdminRoutes } from './admin/routes.ts';
-import { registerPaymentRoutes } from './api/payments.ts';
+import { registerPaymentRoutes } from './api/psp-v3/payments.ts';
 import { registerAdminPaymentRoutes } from './admin/payments.ts';
 import { registerAdminStatusBatchRoutes } from './admin/status-batch.ts';
 import { registerAdminPspRoutes } from './admin/psps.ts';

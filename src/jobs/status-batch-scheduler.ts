@@ -2,7 +2,7 @@
 // same ticks; the run row for a tick is unique, so exactly one process runs each tick. At each wake-up
 // (at least hourly, and 20 s after start) a run left interrupted with updates pending is taken up.
 import { CronExpressionParser } from 'cron-parser';
-import { runStatusBatch } from '../operations/status-batch.ts';
+import { runStatusBatch } from '../operations/psp-v3/status-batch.ts';
 import { interruptedRunLeftWork } from '../store/status-updates.ts';
 import type { PaymentDeps } from '../operations/payment-deps.ts';
 import { JobLoop } from './loop.ts';

@@ -1,6 +1,6 @@
 // Runs the expiry sweep every SWEEP_INTERVAL_MS in each process. Safe with several processes on one
 // database (the sweep claims rows with SKIP LOCKED).
-import { sweepOnce } from '../operations/expire.ts';
+import { sweepOnce } from '../operations/psp-v3/expire.ts';
 import type { PaymentDeps } from '../operations/payment-deps.ts';
 import { JobLoop } from './loop.ts';
 

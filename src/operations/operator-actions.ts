@@ -3,14 +3,14 @@
 // its notification to the PSP), reject it as the user would (USER_CANCEL), send a TIMEOUT or
 // USER_CANCEL notification again that did not reach the PSP, and approve as the user (test only).
 import { ApiError, errors } from '../domain/errors.ts';
-import { APPROVABLE, WAITING } from '../domain/payment.ts';
+import { APPROVABLE, WAITING } from '../domain/psp-v3/payment.ts';
 import { rows, type Tx } from '../store/db.ts';
 import { approvalContext, findPaymentById, transition, type PaymentRow } from '../store/payments.ts';
 import { insertPendingNotification } from '../store/attempts.ts';
 import { recordEvent } from '../store/events.ts';
 import { sql } from 'drizzle-orm';
-import { userCancel } from './cancel.ts';
-import { approveLoaded, NotApprovable } from './approve.ts';
+import { userCancel } from './psp-v3/cancel.ts';
+import { approveLoaded, NotApprovable } from './psp-v3/approve.ts';
 import type { PaymentDeps } from './payment-deps.ts';
 
 /** Who acted: the console (events `console.*`) or the operator API (events `admin.*`). */

@@ -5,11 +5,11 @@ import type { Database } from '../store/db.ts';
 import type { MakePaymentClient } from '../delivery/make-payment-client.ts';
 import type { PaymentInserter } from '../store/payment-inserter.ts';
 import type { OutboundLimiter } from '../delivery/outbound-limiter.ts';
-import type { Notifier } from './notify.ts';
+import type { Notifier } from './psp-v3/notify.ts';
 import type { PaymentTokens } from '../security/payment-tokens.ts';
 import type { Controls } from './controls.ts';
 import type { AttemptRow, LogRow, PaymentRow } from '../store/payments.ts';
-import { summarize, type LogEntry } from '../domain/payment.ts';
+import { summarize, type LogEntry } from '../domain/psp-v3/payment.ts';
 
 export interface Logger {
   info(obj: object, msg?: string): void;

@@ -3,7 +3,7 @@
 // payments since a key, the overview's figures, and everything that happened to one payment.
 import { sql, type SQL } from 'drizzle-orm';
 import { rows, type Tx } from './db.ts';
-import { STATES } from '../domain/payment.ts';
+import { STATES } from '../domain/psp-v3/payment.ts';
 
 export interface PaymentFilters {
   pspId?: string;

@@ -142,7 +142,7 @@ export const idempotencyKeys = pgTable(
 );
 
 /**
- * A PSP payment. `state` is one of the states in domain/payment.ts. `expiresAt` is the deadline of
+ * A PSP API v3 payment. `state` is one of the states in domain/psp-v3/payment.ts. `expiresAt` is the deadline of
  * the current user-facing phase; `leaseUntil` bounds a makePayment delivery in flight, so a delivery
  * whose process died is resolved by whichever process sweeps next.
  */

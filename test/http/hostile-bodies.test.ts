@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { adminHeaders, ADMIN_TOKEN, pspHeaders, startTestServer, type TestServer } from '../support/server.ts';
-import { MAX_STATUS_BODY_BYTES, MAX_TRANSACTIONS } from '../../src/domain/status-payload.ts';
+import { MAX_STATUS_BODY_BYTES, MAX_TRANSACTIONS } from '../../src/domain/psp-v3/status-payload.ts';
 import { HOSTILE_SHAPES } from '../support/hostile-bodies.ts';
 
 const MiB = 1024 * 1024;

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MAX_AMOUNT, MIN_AMOUNT, parseAmount, validateInit } from '../../src/domain/init-request.ts';
+import { MAX_AMOUNT, MIN_AMOUNT, parseAmount, validateInit } from '../../src/domain/psp-v3/init-request.ts';
 import type { FieldProblem } from '../../src/domain/errors.ts';
 
 const TEST_RULES = { allowPrivateCallbacks: true };

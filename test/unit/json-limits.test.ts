@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import {
   jsonLimitExceeded, MAX_JSON_DEPTH, MAX_JSON_ENTRIES, MAX_JSON_NAMES, MAX_JSON_TOKENS,
 } from '../../src/http/plugins/input.ts';
-import { MAX_TRANSACTIONS } from '../../src/domain/status-payload.ts';
+import { MAX_TRANSACTIONS } from '../../src/domain/psp-v3/status-payload.ts';
 
 /** Nesting of arrays and objects in a parsed value. */
 function depthOf(value: unknown): number {

@@ -5,7 +5,7 @@ import {
   APPROVABLE, FINAL, STATES, WAITING,
   interpretAnswer, isApprovable, isWaiting, outcomeOf, summarize,
   type LogEntry, type PspAnswer,
-} from '../../src/domain/payment.ts';
+} from '../../src/domain/psp-v3/payment.ts';
 
 const json = (v: unknown): string => JSON.stringify(v);
 const answer = (paymentInfo: unknown, errorMessage?: unknown): string =>

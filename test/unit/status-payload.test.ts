@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MAX_TRANSACTIONS, validateStatusPayload, type ParsedUpdate } from '../../src/domain/status-payload.ts';
+import { MAX_TRANSACTIONS, validateStatusPayload, type ParsedUpdate } from '../../src/domain/psp-v3/status-payload.ts';
 import type { FieldProblem } from '../../src/domain/errors.ts';
 
 const tx = (over: Record<string, unknown> = {}): Record<string, unknown> =>

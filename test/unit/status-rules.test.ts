@@ -4,8 +4,8 @@ import fc from 'fast-check';
 import {
   REJECTION_REASONS, decide, remainingToCapture, remainingToRefund,
   type Balance, type Decision, type StatusUpdate, type UpdateStatus,
-} from '../../src/domain/status-rules.ts';
-import { summarize, type LogEntry } from '../../src/domain/payment.ts';
+} from '../../src/domain/psp-v3/status-rules.ts';
+import { summarize, type LogEntry } from '../../src/domain/psp-v3/payment.ts';
 
 const ENDED = ['FAILED', 'TIMEOUT', 'USER_CANCEL'] as const;
 const NOT_RESERVED_YET = ['INITIATED', 'AWAITING_USER', 'AWAITING_3DS'] as const;

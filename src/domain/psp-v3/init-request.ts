@@ -2,8 +2,8 @@
 // `amount` amount.less.than.one, `currency` transaction.currency.invalid, `51` Invalid pspRedirectUrl,
 // `makePaymentUrl` Invalid makePaymentUrl, and `51` Invalid request for everything else.
 // Pure: resolving the callback host (production) happens in the delivery module.
-import type { FieldProblem } from './errors.ts';
-import { isValidHttpUrl } from './url.ts';
+import type { FieldProblem } from '../errors.ts';
+import { isValidHttpUrl } from '../url.ts';
 
 export interface InitRequest {
   pspTransactionId: string;

@@ -1,6 +1,6 @@
 // Validation of POST /psp/v3/psppayments/updatestatus bodies (PaymentStatus). A payload valid per
 // the schema is accepted whole; the batch applies the business rules later. Amounts may be numeric strings.
-import type { FieldProblem } from './errors.ts';
+import type { FieldProblem } from '../errors.ts';
 import { parseAmount } from './init-request.ts';
 
 export interface ParsedUpdate {

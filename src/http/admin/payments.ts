@@ -3,7 +3,7 @@
 // notification again that did not reach the PSP. Each action is recorded as an `admin.*` event.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, errors } from '../../domain/errors.ts';
-import { STATES } from '../../domain/payment.ts';
+import { STATES } from '../../domain/psp-v3/payment.ts';
 import { listPayments, type ListedPayment, type PaymentFilters } from '../../store/console.ts';
 import { listKeyText, parseListKey } from '../console/payments.ts';
 import { consolePaymentUrl } from './psps.ts';

@@ -1,10 +1,10 @@
 // Operator API for the status batch: run it now, list runs, list rejected updates with reasons.
 import type { FastifyInstance } from 'fastify';
-import { runStatusBatch, runView } from '../../operations/status-batch.ts';
+import { runStatusBatch, runView } from '../../operations/psp-v3/status-batch.ts';
 import { listRejected, listRuns, pendingCount } from '../../store/status-updates.ts';
 import type { PaymentDeps } from '../../operations/payment-deps.ts';
 import type { AdminToken } from '../../operations/admin-token.ts';
-import { REJECTION_REASONS, type RejectionReason } from '../../domain/status-rules.ts';
+import { REJECTION_REASONS, type RejectionReason } from '../../domain/psp-v3/status-rules.ts';
 import { adminGuard } from './guard.ts';
 import { describeAnswers, errorResponses, ok, ref } from './schemas.ts';
 

@@ -3,11 +3,11 @@
 // rejected updates with their reasons, filtered by PSP, run and reason, a keyset page at a time.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ConsoleContext } from './index.ts';
-import { runStatusBatch, runView } from '../../operations/status-batch.ts';
+import { runStatusBatch, runView } from '../../operations/psp-v3/status-batch.ts';
 import { listPspSummaries } from '../../operations/psps.ts';
 import { pendingCount } from '../../store/status-updates.ts';
 import { rejectedPage, runningRuns, runsPage } from '../../store/batch-views.ts';
-import { REJECTION_REASONS, type RejectionReason } from '../../domain/status-rules.ts';
+import { REJECTION_REASONS, type RejectionReason } from '../../domain/psp-v3/status-rules.ts';
 import { WebError } from '../web/security.ts';
 
 const RUNS_PER_PAGE = 20;

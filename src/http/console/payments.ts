@@ -1,11 +1,11 @@
 // The console's payments: the list (filters, search, keyset pages, new rows over server-sent events)
 // and one payment (facts, timeline, the details answer as the PSP gets it, actions, copy as curl).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { STATES } from '../../domain/payment.ts';
+import { STATES } from '../../domain/psp-v3/payment.ts';
 import { filterChoices, listPayments, newestKey, paymentsSince, statusUpdatesOf, type ListKey, type ListedPayment, type PaymentFilters } from '../../store/console.ts';
 import { attemptsOf, findPaymentById, logOf } from '../../store/payments.ts';
 import { eventsOfPayment } from '../../store/events.ts';
-import { details } from '../../operations/details.ts';
+import { details } from '../../operations/psp-v3/details.ts';
 import { approveAsUser, expireNow, possibleActions, redeliverNotification, rejectAsUser, undeliveredNotification } from '../../operations/operator-actions.ts';
 import { WebError } from '../web/security.ts';
 import { timeline } from './timeline.ts';

@@ -8,7 +8,7 @@
 // Such input is a 400 naming the field, never a database error answered with a 500.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, type FieldProblem } from '../../domain/errors.ts';
-import { MAX_TRANSACTIONS } from '../../domain/status-payload.ts';
+import { MAX_TRANSACTIONS } from '../../domain/psp-v3/status-payload.ts';
 import { familyOf } from './errors.ts';
 
 /** Levels of arrays and objects inside one another: no API body comes close. */

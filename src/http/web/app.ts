@@ -14,9 +14,9 @@
 //   GET  /app/requests/state, /app/payments/:id/state   {"v": …} for the pages' polling script
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PaymentDeps } from '../../operations/payment-deps.ts';
-import { approve, NotApprovable } from '../../operations/approve.ts';
-import { userCancel } from '../../operations/cancel.ts';
-import { passLanding } from '../../operations/pass-landing.ts';
+import { approve, NotApprovable } from '../../operations/psp-v3/approve.ts';
+import { userCancel } from '../../operations/psp-v3/cancel.ts';
+import { passLanding } from '../../operations/psp-v3/pass-landing.ts';
 import { cardsOfUser, markAppOpened, paymentViewByTokenHash, paymentViewOfUser, pendingPaymentsOf, receiptsOf, type PaymentView } from '../../store/app-views.ts';
 import { findUser } from '../../store/users.ts';
 import { authenticateUser } from '../../operations/users.ts';

@@ -8,9 +8,9 @@
 //   GET  /landing/state?token=…   {"v": state}, polled by the page's script
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PaymentDeps } from '../../operations/payment-deps.ts';
-import { passLanding } from '../../operations/pass-landing.ts';
-import { userCancel } from '../../operations/cancel.ts';
-import { NotApprovable } from '../../operations/approve.ts';
+import { passLanding } from '../../operations/psp-v3/pass-landing.ts';
+import { userCancel } from '../../operations/psp-v3/cancel.ts';
+import { NotApprovable } from '../../operations/psp-v3/approve.ts';
 import { paymentViewByTokenHash, type PaymentView } from '../../store/app-views.ts';
 import { sha256 } from '../../security/secrets.ts';
 import { formBody, WebError, type WebSecurity } from './security.ts';

@@ -1,7 +1,7 @@
 // What the pages show about a payment, as plain data for the templates: the state as the user sees
 // it, the outcome of a finished payment, the merchant's header, the one-line summary and the way back
 // to the store. Shared by the landing page, the app simulator and the 3-D Secure return page.
-import { isWaiting } from '../../domain/payment.ts';
+import { isWaiting } from '../../domain/psp-v3/payment.ts';
 import type { PaymentRow } from '../../store/payments.ts';
 import type { PaymentView } from '../../store/app-views.ts';
 import { formatNok } from './layout.ts';

@@ -3,7 +3,7 @@
 // so it is the one page that may be framed (by this origin only); the app around it continues by
 // itself, and the page links back into the app.
 import type { FastifyReply } from 'fastify';
-import type { ThreeDsResult } from '../../operations/three-ds.ts';
+import type { ThreeDsResult } from '../../operations/psp-v3/three-ds.ts';
 import { formatNok, sendPage } from './layout.ts';
 import { outcomeOf } from './payment-views.ts';
 

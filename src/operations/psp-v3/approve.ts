@@ -1,13 +1,13 @@
 // The user's approval (from the app, or forced through the integration-test endpoint): pick the card,
 // decide the token (magic amounts), move the payment to DELIVERING in one conditional update, then
 // deliver. "Card not eligible" fails the payment without any delivery.
-import { ApiError } from '../domain/errors.ts';
-import { APPROVABLE } from '../domain/payment.ts';
-import { tokenFor, type TokenType } from '../domain/network-tokens.ts';
-import { appendLog, approvalContext, findPaymentById, transition, type ApprovalContext, type PaymentRow } from '../store/payments.ts';
-import { findCard } from '../store/users.ts';
+import { ApiError } from '../../domain/errors.ts';
+import { APPROVABLE } from '../../domain/psp-v3/payment.ts';
+import { tokenFor, type TokenType } from '../../domain/network-tokens.ts';
+import { appendLog, approvalContext, findPaymentById, transition, type ApprovalContext, type PaymentRow } from '../../store/payments.ts';
+import { findCard } from '../../store/users.ts';
 import { deliverToken } from './deliver.ts';
-import type { PaymentDeps } from './payment-deps.ts';
+import type { PaymentDeps } from '../payment-deps.ts';
 
 export class NotApprovable extends ApiError {
   readonly paymentState: string;

@@ -1,11 +1,11 @@
 // The user rejects the payment (landing page, app, or the 3-D Secure cancel): USER_CANCEL, and in the
 // same transaction its makePayment notification (no card data) is recorded; then it is sent.
-import { WAITING } from '../domain/payment.ts';
-import { findPaymentById, transition, type PaymentRow } from '../store/payments.ts';
-import type { Tx } from '../store/db.ts';
-import { insertPendingNotification } from '../store/attempts.ts';
+import { WAITING } from '../../domain/psp-v3/payment.ts';
+import { findPaymentById, transition, type PaymentRow } from '../../store/payments.ts';
+import type { Tx } from '../../store/db.ts';
+import { insertPendingNotification } from '../../store/attempts.ts';
 import { NotApprovable } from './approve.ts';
-import type { PaymentDeps } from './payment-deps.ts';
+import type { PaymentDeps } from '../payment-deps.ts';
 
 /** `also` runs in the same transaction once the payment is cancelled (an operator's record of doing it). */
 export async function userCancel(deps: PaymentDeps, paymentId: string, also?: (tx: Tx, row: PaymentRow) => Promise<void>): Promise<PaymentRow> {

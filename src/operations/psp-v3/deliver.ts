@@ -1,11 +1,11 @@
 // makePayment with the network token (ACCEPTED). Each attempt is recorded before it is sent, with
 // the request (less the Authorization value and with the token masked), and completed with the
 // answer, the latency and the outcome. TIMEOUT and USER_CANCEL notifications are in notify.ts.
-import { interpretAnswer, outcomeOf } from '../domain/payment.ts';
-import type { NetworkToken } from '../domain/network-tokens.ts';
-import { findPaymentById, type PaymentRow } from '../store/payments.ts';
-import { beginDelivery, recordDelivery } from '../store/attempts.ts';
-import type { PaymentDeps } from './payment-deps.ts';
+import { interpretAnswer, outcomeOf } from '../../domain/psp-v3/payment.ts';
+import type { NetworkToken } from '../../domain/network-tokens.ts';
+import { findPaymentById, type PaymentRow } from '../../store/payments.ts';
+import { beginDelivery, recordDelivery } from '../../store/attempts.ts';
+import type { PaymentDeps } from '../payment-deps.ts';
 
 export interface AcceptedRequest {
   pspTransactionId: string;

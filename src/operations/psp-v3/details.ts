@@ -1,7 +1,7 @@
 // GET /psp/v3/psppayments/{pspTransactionId}/details: the log and the summary derived from it.
-import { errors } from '../domain/errors.ts';
-import { detailsOf } from '../store/payments.ts';
-import { logView, type PaymentDeps } from './payment-deps.ts';
+import { errors } from '../../domain/errors.ts';
+import { detailsOf } from '../../store/payments.ts';
+import { logView, type PaymentDeps } from '../payment-deps.ts';
 
 export async function details(deps: PaymentDeps, pspId: string, pspTransactionId: string) {
   const row = await detailsOf(deps.database, pspId, pspTransactionId);

@@ -3,9 +3,9 @@
 // notifier is kicked to send what is pending. Rows are claimed with FOR UPDATE SKIP LOCKED, so
 // several processes sweep one database without ever expiring a payment twice. The sweep never waits
 // for a PSP's answer: one PSP's dead endpoint cannot hold up another's expiries.
-import { abandonAttempts } from '../store/attempts.ts';
-import { appendLog, expireDue, failAbandonedDeliveries } from '../store/payments.ts';
-import type { PaymentDeps } from './payment-deps.ts';
+import { abandonAttempts } from '../../store/attempts.ts';
+import { appendLog, expireDue, failAbandonedDeliveries } from '../../store/payments.ts';
+import type { PaymentDeps } from '../payment-deps.ts';
 
 const BATCH = 500;
 /** At most this many expiry statements per sweep, so a huge backlog never starves the rest. */

@@ -1,10 +1,10 @@
 // POST /psp/v3/integration-test/psppayments/{pspTransactionId}/approve: what the user's approval in
 // the app does, for automated tests. Test environment only. Answers after the delivery finished.
-import { ApiError, errors } from '../domain/errors.ts';
-import { approvalContext } from '../store/payments.ts';
-import { safeEqual, sha256 } from '../security/secrets.ts';
+import { ApiError, errors } from '../../domain/errors.ts';
+import { approvalContext } from '../../store/payments.ts';
+import { safeEqual, sha256 } from '../../security/secrets.ts';
 import { approveLoaded } from './approve.ts';
-import type { PaymentDeps } from './payment-deps.ts';
+import type { PaymentDeps } from '../payment-deps.ts';
 
 export async function forceApprove(deps: PaymentDeps, pspId: string, pspTransactionId: string, body: unknown): Promise<void> {
   if (deps.config.vippsEnv !== 'test') throw errors.testOnly();

@@ -1,14 +1,14 @@
 // POST /psp/v3/psppayments/updatestatus: validate the whole payload, store every update in one
 // transaction, and only then answer 200. In STATUS_BATCH_MODE=immediate the batch runs right after.
 // Idempotent on Idempotency-Key / Request-Id: a retry is answered with the first answer and stores nothing.
-import { ApiError } from '../domain/errors.ts';
-import { validateStatusPayload } from '../domain/status-payload.ts';
-import { insertUpdates } from '../store/status-updates.ts';
-import { sha256 } from '../security/secrets.ts';
-import { canonicalJson } from './merchants.ts';
-import { idempotent } from './idempotency.ts';
+import { ApiError } from '../../domain/errors.ts';
+import { validateStatusPayload } from '../../domain/psp-v3/status-payload.ts';
+import { insertUpdates } from '../../store/status-updates.ts';
+import { sha256 } from '../../security/secrets.ts';
+import { canonicalJson } from '../merchants.ts';
+import { idempotent } from '../idempotency.ts';
 import { runStatusBatch } from './status-batch.ts';
-import type { PaymentDeps } from './payment-deps.ts';
+import type { PaymentDeps } from '../payment-deps.ts';
 
 export const STATUS_OK = { responseInfo: { responseCode: '9000', responseMessage: 'SUCCESS' } } as const;
 

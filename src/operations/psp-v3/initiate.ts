@@ -1,15 +1,15 @@
 // POST /psp/v3/psppayments/init: validate, store the payment (unique constraints settle duplicates,
 // also concurrent ones), and answer with the vippsRedirectUrl. Idempotent on Idempotency-Key / Request-Id.
-import { ApiError, errors } from '../domain/errors.ts';
-import { validateInit, type InitRequest } from '../domain/init-request.ts';
-import { findMerchant } from '../store/merchants.ts';
-import { insertPayment, type NewPayment } from '../store/payments.ts';
-import { findUser } from '../store/users.ts';
-import { randomToken, sha256 } from '../security/secrets.ts';
-import { resolvesToPrivate } from '../delivery/make-payment-client.ts';
-import { canonicalJson } from './merchants.ts';
-import { idempotent } from './idempotency.ts';
-import type { PaymentDeps } from './payment-deps.ts';
+import { ApiError, errors } from '../../domain/errors.ts';
+import { validateInit, type InitRequest } from '../../domain/psp-v3/init-request.ts';
+import { findMerchant } from '../../store/merchants.ts';
+import { insertPayment, type NewPayment } from '../../store/payments.ts';
+import { findUser } from '../../store/users.ts';
+import { randomToken, sha256 } from '../../security/secrets.ts';
+import { resolvesToPrivate } from '../../delivery/make-payment-client.ts';
+import { canonicalJson } from '../merchants.ts';
+import { idempotent } from '../idempotency.ts';
+import type { PaymentDeps } from '../payment-deps.ts';
 
 export interface InitResponse {
   pspTransactionId: string;

@@ -3,15 +3,15 @@
 // sends them, and records each answer. A PSP whose endpoint hangs keeps at most its own slots busy, so
 // other PSPs' notifications go out at once. Pending rows live in the database: any process sends them,
 // also after the one that recorded them stopped.
-import { interpretAnswer } from '../domain/payment.ts';
-import { claimNotifications, completeNotification, notificationBody, unclaimNotifications, type ClaimedNotification } from '../store/attempts.ts';
+import { interpretAnswer } from '../../domain/psp-v3/payment.ts';
+import { claimNotifications, completeNotification, notificationBody, unclaimNotifications, type ClaimedNotification } from '../../store/attempts.ts';
 import { leaseFor } from './deliver.ts';
-import type { Database } from '../store/db.ts';
-import type { Clock } from '../clock.ts';
-import type { MakePaymentClient } from '../delivery/make-payment-client.ts';
-import type { OutboundLimiter } from '../delivery/outbound-limiter.ts';
-import type { Logger } from './payment-deps.ts';
-import type { Controls } from './controls.ts';
+import type { Database } from '../../store/db.ts';
+import type { Clock } from '../../clock.ts';
+import type { MakePaymentClient } from '../../delivery/make-payment-client.ts';
+import type { OutboundLimiter } from '../../delivery/outbound-limiter.ts';
+import type { Logger } from '../payment-deps.ts';
+import type { Controls } from '../controls.ts';
 
 export interface NotifierDeps {
   database: Database;

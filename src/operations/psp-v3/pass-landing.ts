@@ -1,9 +1,9 @@
 // The user gets past the landing page (or opens the isApp deeplink in the app): the payment request
 // goes to that user's app. One conditional update INITIATED → AWAITING_USER before the landing
 // deadline; the user then has APP_TIMEOUT_SECONDS to approve or reject in the app.
-import { findPaymentById, transition, type PaymentRow } from '../store/payments.ts';
-import { findUser } from '../store/users.ts';
-import type { PaymentDeps } from './payment-deps.ts';
+import { findPaymentById, transition, type PaymentRow } from '../../store/payments.ts';
+import { findUser } from '../../store/users.ts';
+import type { PaymentDeps } from '../payment-deps.ts';
 
 export type PassLandingResult =
   | { kind: 'passed'; payment: PaymentRow }

@@ -2,12 +2,12 @@
 // transaction under a database-wide advisory lock, so two runners (two processes, or a scheduled
 // and a manual run) never apply an update twice, and a runner killed mid-chunk loses nothing:
 // the chunk rolls back and the next run takes it again.
-import { decide, type Balance, type RejectionReason, type StatusUpdate } from '../domain/status-rules.ts';
+import { decide, type Balance, type RejectionReason, type StatusUpdate } from '../../domain/psp-v3/status-rules.ts';
 import {
   addChunkToRun, endRun, joinWindowRun, lockBatch, maxPendingId, paymentsForUpdates, pendingChunk, renewRunLease, startRun, writeChunk,
   type BalanceWrite, type BatchRunRow, type LogInsert, type PaymentBalanceRow, type UpdateOutcome,
-} from '../store/status-updates.ts';
-import type { PaymentDeps } from './payment-deps.ts';
+} from '../../store/status-updates.ts';
+import type { PaymentDeps } from '../payment-deps.ts';
 
 export interface BatchSummary {
   runId: number;

@@ -1,11 +1,11 @@
 // The 3-D Secure return: the PSP's 3DS page redirects the user to one of the operations URLs sent in
 // makePayment. OK sends makePayment again (its OK/FAIL decides), CANCEL is a user cancel, anything
 // else fails the payment.
-import { appendLog, findPaymentBy3dsRef, transition, type PaymentRow } from '../store/payments.ts';
+import { appendLog, findPaymentBy3dsRef, transition, type PaymentRow } from '../../store/payments.ts';
 import { NotApprovable, redeliverAfter3ds } from './approve.ts';
 import { userCancel } from './cancel.ts';
-import type { PaymentDeps } from './payment-deps.ts';
-import { sha256 } from '../security/secrets.ts';
+import type { PaymentDeps } from '../payment-deps.ts';
+import { sha256 } from '../../security/secrets.ts';
 
 export type ThreeDsResult = { kind: 'unknown' } | { kind: 'not-waiting'; payment: PaymentRow } | { kind: 'done'; payment: PaymentRow };
 

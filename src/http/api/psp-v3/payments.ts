@@ -1,15 +1,15 @@
 // PSP API v3 payment routes: init, updatestatus, details, force approve; and the 3-D Secure operations URL.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { pspApiAuth, type AuthDeps } from '../plugins/auth.ts';
-import { initiate } from '../../operations/initiate.ts';
-import { details } from '../../operations/details.ts';
-import { forceApprove } from '../../operations/force-approve.ts';
-import { threeDsReturn } from '../../operations/three-ds.ts';
-import { ingestStatusUpdates } from '../../operations/ingest-status-updates.ts';
-import type { PaymentDeps } from '../../operations/payment-deps.ts';
-import { ApiError } from '../../domain/errors.ts';
-import { MAX_STATUS_BODY_BYTES } from '../../domain/status-payload.ts';
-import { sendThreeDsReturnPage } from '../web/three-ds-return.ts';
+import { pspApiAuth, type AuthDeps } from '../../plugins/auth.ts';
+import { initiate } from '../../../operations/psp-v3/initiate.ts';
+import { details } from '../../../operations/psp-v3/details.ts';
+import { forceApprove } from '../../../operations/psp-v3/force-approve.ts';
+import { threeDsReturn } from '../../../operations/psp-v3/three-ds.ts';
+import { ingestStatusUpdates } from '../../../operations/psp-v3/ingest-status-updates.ts';
+import type { PaymentDeps } from '../../../operations/payment-deps.ts';
+import { ApiError } from '../../../domain/errors.ts';
+import { MAX_STATUS_BODY_BYTES } from '../../../domain/psp-v3/status-payload.ts';
+import { sendThreeDsReturnPage } from '../../web/three-ds-return.ts';
 
 function idempotencyKey(request: FastifyRequest): string | undefined {
   const raw = request.headers['idempotency-key'] ?? request.headers['request-id'];

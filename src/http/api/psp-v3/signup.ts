@@ -1,8 +1,8 @@
 // PSP Signup API (psp-signup-api.openapi.yaml): a PSP creates and manages its merchants.
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../../domain/errors.ts';
-import { signupAuth, type AuthDeps } from '../plugins/auth.ts';
-import type { CreateMerchantInput, Merchants } from '../../operations/merchants.ts';
+import { ApiError } from '../../../domain/errors.ts';
+import { signupAuth, type AuthDeps } from '../../plugins/auth.ts';
+import type { CreateMerchantInput, Merchants } from '../../../operations/merchants.ts';
 
 const EMAIL = "^[a-zA-Z0-9.!#$%&*+\\/=?^_{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$";
 // The spec's website pattern ends in `([-a-zA-Z0-9@:%_\+.~#?&//=]*)*$`: a nested quantifier that
