@@ -23,6 +23,7 @@ export interface Config {
   landingTimeoutSeconds: number;
   appTimeoutSeconds: number;
   makePaymentTimeoutMs: number;
+  cardCallbackTimeoutMs: number;
   makePaymentConcurrencyPerPsp: number;
   makePaymentConcurrency: number;
   allowPrivateCallbacks: boolean;
@@ -73,6 +74,7 @@ export const SETTINGS: ReadonlyArray<{ name: string; default: string; descriptio
   { name: 'LANDING_TIMEOUT_SECONDS', default: '300', description: 'Time the user has to get past the landing page or deeplink before the payment times out.' },
   { name: 'APP_TIMEOUT_SECONDS', default: '300', description: 'Time the user then has to approve or reject in the app.' },
   { name: 'MAKE_PAYMENT_TIMEOUT_MS', default: '15000', description: 'How long a makePayment call to the PSP may take before the payment is FAILED.' },
+  { name: 'CARD_CALLBACK_TIMEOUT_MS', default: '20000', description: 'How long an ePayment card callback to the PSP may take; no answer within it fails the attempt (the user cannot retry).' },
   { name: 'MAKE_PAYMENT_CONCURRENCY_PER_PSP', default: '32', description: 'makePayment calls in flight at once to one PSP (per process); more wait their turn, so one PSP\'s slow endpoint never delays the others.' },
   { name: 'MAKE_PAYMENT_CONCURRENCY', default: '256', description: 'makePayment calls in flight at once in all (per process).' },
   { name: 'ALLOW_PRIVATE_CALLBACKS', default: 'true (test) / false (production)', description: 'Allow http and loopback/private makePaymentUrl hosts. When false, only public https callbacks are accepted and called.' },
@@ -176,6 +178,7 @@ export function loadConfig(env: Env = process.env): Config {
   const landingTimeoutSeconds = intSetting(env, 'LANDING_TIMEOUT_SECONDS', 300, 1, 86400, problems);
   const appTimeoutSeconds = intSetting(env, 'APP_TIMEOUT_SECONDS', 300, 1, 86400, problems);
   const makePaymentTimeoutMs = intSetting(env, 'MAKE_PAYMENT_TIMEOUT_MS', 15000, 100, 120000, problems);
+  const cardCallbackTimeoutMs = intSetting(env, 'CARD_CALLBACK_TIMEOUT_MS', 20000, 100, 120000, problems);
   const makePaymentConcurrencyPerPsp = intSetting(env, 'MAKE_PAYMENT_CONCURRENCY_PER_PSP', 32, 1, 10000, problems);
   const makePaymentConcurrency = intSetting(env, 'MAKE_PAYMENT_CONCURRENCY', 256, 1, 10000, problems);
   const allowPrivateCallbacks = boolSetting(env, 'ALLOW_PRIVATE_CALLBACKS', vippsEnv === 'test', problems);
@@ -221,6 +224,6 @@ export function loadConfig(env: Env = process.env): Config {
     headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections, workers,
     authFailureLimitPerClient, authFailureLimitPerAddress, authFailureWindowSeconds, appLoginFailureLimitPerNumber, consoleIdleTimeoutSeconds,
     port, host, publicUrl, publicUrlExplicit, databaseUrl, dataDir, vippsEnv, adminToken, logLevel, logFormat, accessTokenTtlSeconds, dbPoolSize,
-    landingTimeoutSeconds, appTimeoutSeconds, makePaymentTimeoutMs, makePaymentConcurrencyPerPsp, makePaymentConcurrency, allowPrivateCallbacks, sweepIntervalMs,
+    landingTimeoutSeconds, appTimeoutSeconds, makePaymentTimeoutMs, cardCallbackTimeoutMs, makePaymentConcurrencyPerPsp, makePaymentConcurrency, allowPrivateCallbacks, sweepIntervalMs,
   };
 }

@@ -20,6 +20,8 @@ import { idempotencyCleanup } from './jobs/idempotency-cleanup.ts';
 import { OutboundLimiter } from './delivery/outbound-limiter.ts';
 import { Notifier } from './operations/psp-v3/notify.ts';
 import type { PaymentDeps } from './operations/payment-deps.ts';
+import { sharedKey } from './store/keys.ts';
+import { SEAL_KEY_SETTING } from './security/sealed-secrets.ts';
 import { ApiError } from './domain/errors.ts';
 
 export interface RunningServer {
@@ -77,6 +79,8 @@ export async function startServer(givenConfig: Config, opts: StartOptions = {}):
     const payments: PaymentDeps = {
       config, clock, database, client, log: logger, inserter: new PaymentInserter(database), outbound, notifier, shutdown: shutdown.signal,
       paymentTokens: await PaymentTokens.load(database), controls,
+      callbackClient: new MakePaymentClient({ timeoutMs: config.cardCallbackTimeoutMs, allowPrivate: config.allowPrivateCallbacks }),
+      sealKey: await sharedKey(database.db, SEAL_KEY_SETTING),
     };
     const tokens = await TokenService.create(database, { issuer: config.publicUrl, ttlSeconds: config.accessTokenTtlSeconds, clock });
     const services: Services = {
@@ -135,6 +139,7 @@ export async function startServer(givenConfig: Config, opts: StartOptions = {}):
           // Notifications in flight are answered (bounded by MAKE_PAYMENT_TIMEOUT_MS) and recorded.
           await notified;
           await client.close();
+          await payments.callbackClient.close();
         } finally {
           await database.close();
         }

@@ -67,6 +67,17 @@ export class MakePaymentClient {
    * timeout, and a request held back past it is still sent, late, but its answer is not waited for.
    */
   async send(url: string, authorization: string | null, body: unknown, delayMs = 0): Promise<DeliveryResult> {
+    // The media type psp-api.openapi.yaml declares for the makePayment request body.
+    const headers: Record<string, string> = { 'content-type': 'application/json;charset=UTF-8', accept: 'application/json' };
+    if (authorization !== null) headers.authorization = authorization;
+    return this.sendRaw(url, headers, JSON.stringify(body), delayMs);
+  }
+
+  /**
+   * POSTs `body` exactly as given with `headers` (a signed request: its signature covers these bytes and
+   * the Host header), under the same rules and limits as `send`.
+   */
+  async sendRaw(url: string, headers: Record<string, string>, body: string, delayMs = 0): Promise<DeliveryResult> {
     const started = performance.now();
     const latency = () => Math.round(performance.now() - started);
     if (!this.allowPrivate) {
@@ -75,22 +86,19 @@ export class MakePaymentClient {
     }
     if (delayMs >= this.timeoutMs) {
       await sleep(this.timeoutMs);
-      setTimeout(() => { this.send(url, authorization, body).catch(() => {}); }, delayMs - this.timeoutMs).unref();
+      setTimeout(() => { this.sendRaw(url, headers, body).catch(() => {}); }, delayMs - this.timeoutMs).unref();
       return { error: `no answer within ${this.timeoutMs} ms`, latencyMs: latency() };
     }
     if (delayMs > 0) await sleep(delayMs);
-    return this.post(url, authorization, body, this.timeoutMs - delayMs, latency);
+    return this.post(url, headers, body, this.timeoutMs - delayMs, latency);
   }
 
-  private async post(url: string, authorization: string | null, body: unknown, timeoutMs: number, latency: () => number): Promise<DeliveryResult> {
-    // The media type psp-api.openapi.yaml declares for the makePayment request body.
-    const headers: Record<string, string> = { 'content-type': 'application/json;charset=UTF-8', accept: 'application/json' };
-    if (authorization !== null) headers.authorization = authorization;
+  private async post(url: string, headers: Record<string, string>, body: string, timeoutMs: number, latency: () => number): Promise<DeliveryResult> {
     try {
       const response = await request(url, {
         method: 'POST',
         headers,
-        body: JSON.stringify(body),
+        body,
         dispatcher: this.agent,
         signal: AbortSignal.timeout(timeoutMs),
       });

@@ -20,6 +20,7 @@ import { registerAccessTokenRoutes } from './api/access-token.ts';
 import { registerSignupRoutes } from './api/psp-v3/signup.ts';
 import { registerAdminRoutes } from './admin/routes.ts';
 import { registerPaymentRoutes } from './api/psp-v3/payments.ts';
+import { registerEpaymentRoutes } from './api/epayment/payments.ts';
 import { registerAdminPaymentRoutes } from './admin/payments.ts';
 import { registerAdminStatusBatchRoutes } from './admin/status-batch.ts';
 import { registerAdminPspRoutes } from './admin/psps.ts';
@@ -208,6 +209,7 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
   registerSignupRoutes(app, auth);
   registerAdminRoutes(app, services);
   registerPaymentRoutes(app, auth, services.payments);
+  registerEpaymentRoutes(app, auth, services.payments);
   registerAdminPaymentRoutes(app, services);
   registerAdminStatusBatchRoutes(app, services);
   registerAdminPspRoutes(app, services);

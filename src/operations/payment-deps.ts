@@ -34,6 +34,10 @@ export interface PaymentDeps {
   paymentTokens: PaymentTokens;
   /** The test environment's time travel and fault rules (absent: none). */
   controls?: Controls;
+  /** POSTs ePayment card callbacks, within CARD_CALLBACK_TIMEOUT_MS. */
+  callbackClient: MakePaymentClient;
+  /** The key that seals stored secrets (security/sealed-secrets.ts): the PSPs' client secrets. */
+  sealKey: Buffer;
 }
 
 /** ISO-8601 with an explicit offset and whole seconds, as the spec's example "2018-06-13T18:34:25-07:00". */

@@ -42,4 +42,17 @@ export class PaymentTokens {
   threeDsRef(pspId: string, pspTransactionId: string): string {
     return this.derive('3ds', pspId, pspTransactionId, 18);
   }
+
+  /**
+   * The token in an ePayment payment's redirectUrl, from its (MSN, reference), which is unique: a
+   * create retried with its Idempotency-Key is answered with the same URL, and no token is stored.
+   */
+  epaymentToken(msn: string, reference: string): string {
+    return this.derive('epayment', msn, reference, 24);
+  }
+
+  /** The reference in an ePayment payment's softDeclineCompletedRedirectUrl. */
+  softDeclineRef(msn: string, reference: string): string {
+    return this.derive('epayment-3ds', msn, reference, 18);
+  }
 }

@@ -36,10 +36,20 @@ export async function listPsps(tx: Tx): Promise<PspRow[]> {
   return tx.select().from(psps).orderBy(psps.createdAt);
 }
 
-/** Replaces a PSP's client secret hash; undefined when there is no such PSP. */
-export async function setClientSecretHash(tx: Tx, pspId: string, clientSecretHash: string): Promise<PspRow | undefined> {
-  const [row] = await tx.update(psps).set({ clientSecretHash }).where(eq(psps.pspId, pspId)).returning();
+/** Replaces a PSP's client secret (its hash and its sealed form); undefined when there is no such PSP. */
+export async function setClientSecretHash(tx: Tx, pspId: string, clientSecretHash: string, clientSecretSealed: string): Promise<PspRow | undefined> {
+  const [row] = await tx.update(psps).set({ clientSecretHash, clientSecretSealed }).where(eq(psps.pspId, pspId)).returning();
   return row;
+}
+
+export async function setSealedClientSecret(tx: Tx, pspId: string, clientSecretSealed: string): Promise<void> {
+  await tx.update(psps).set({ clientSecretSealed }).where(eq(psps.pspId, pspId));
+}
+
+/** The sealed client secret of a PSP (null: stored before sealing and not rotated since). */
+export async function findSealedClientSecret(tx: Tx, pspId: string): Promise<string | null | undefined> {
+  const [row] = await tx.select({ sealed: psps.clientSecretSealed }).from(psps).where(eq(psps.pspId, pspId));
+  return row?.sealed;
 }
 
 /** The PSP whose client credentials of this digest were verified and are still remembered at `now`. */
@@ -65,9 +75,9 @@ export async function rememberVerifiedCredential(tx: Tx, v: { digest: string; ps
 }
 
 /** Replaces a PSP's client secret hash and forgets its verified credentials, in one transaction. */
-export async function replaceClientSecret(db: Db, pspId: string, clientSecretHash: string): Promise<PspRow | undefined> {
+export async function replaceClientSecret(db: Db, pspId: string, clientSecretHash: string, clientSecretSealed: string): Promise<PspRow | undefined> {
   return db.transaction(async (tx) => {
-    const row = await setClientSecretHash(tx, pspId, clientSecretHash);
+    const row = await setClientSecretHash(tx, pspId, clientSecretHash, clientSecretSealed);
     if (row) await tx.delete(verifiedCredentials).where(eq(verifiedCredentials.pspId, pspId));
     return row;
   });

@@ -13,6 +13,12 @@ export const psps = pgTable('psps', {
   clientSecretHash: text('client_secret_hash').notNull(),
   /** sha256 of the subscription key: it is looked up on every request, so it needs a deterministic hash. */
   subscriptionKeyHash: text('subscription_key_hash').notNull().unique(),
+  /**
+   * The client secret sealed (AES-256-GCM, security/sealed-secrets.ts): the ePayment card callback is
+   * signed with it, so it must be recoverable. Null for a PSP whose secret predates sealing until its
+   * secret is rotated.
+   */
+  clientSecretSealed: text('client_secret_sealed'),
   createdAt: createdAt(),
 });
 
@@ -381,3 +387,109 @@ export const faultRules = pgTable('fault_rules', {
   expiresAt: timestamp('expires_at', { withTimezone: true }),
   createdAt: createdAt(),
 });
+
+/**
+ * An ePayment API payment (`/epayment/v1/payments`), made by a PSP with `paymentMethod.type`
+ * CARD_PASSTHROUGH. `state` is one of domain/epayment/payment.ts's states; the running totals are the
+ * aggregate. `expiresAt` is the deadline while the payment is CREATED; `callbackLeaseUntil` is set
+ * while a card callback is in flight (its answer is due before it).
+ */
+export const epayments = pgTable(
+  'epayments',
+  {
+    paymentId: uuid('payment_id').primaryKey().default(sql`gen_random_uuid()`),
+    pspId: text('psp_id').notNull(),
+    msn: text('msn').notNull(),
+    reference: text('reference').notNull(),
+    currency: text('currency').notNull(),
+    amount: integer('amount').notNull(),
+    state: text('state').notNull(),
+    userFlow: text('user_flow').notNull(),
+    paymentMethod: text('payment_method').notNull(),
+    /** The pspReference of the CREATED event: the payment's own in GET. */
+    pspReference: text('psp_reference').notNull(),
+    /** cardPassthrough: the PSP's own reference, echoed in each card callback. */
+    cardPspReference: text('card_psp_reference').notNull(),
+    cardCallbackUrl: text('card_callback_url').notNull(),
+    allowedCardTypes: jsonb('allowed_card_types').$type<string[]>().notNull(),
+    preferVisaPartOfVisaDankort: boolean('prefer_visa_part_of_visa_dankort').notNull().default(false),
+    publicEncryptionKeyId: text('public_encryption_key_id'),
+    customerPhone: text('customer_phone'),
+    returnUrl: text('return_url'),
+    paymentDescription: text('payment_description'),
+    metadata: jsonb('metadata').$type<Record<string, string>>(),
+    /** The create request's other fields as sent (receipt, industryData, profile, qrFormat, …). */
+    extra: jsonb('extra').$type<Record<string, unknown>>().notNull().default({}),
+    /** sha256 of the token in the redirectUrl. */
+    tokenHash: text('token_hash').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    callbackLeaseUntil: timestamp('callback_lease_until', { withTimezone: true }),
+    /** Set when a callback failed so that the user may not try again (a non-retryable FAIL, 500, timeout). */
+    closedReason: text('closed_reason'),
+    phone: text('phone'),
+    cardId: uuid('card_id'),
+    cardBin: text('card_bin'),
+    networkTransactionReference: text('network_transaction_reference'),
+    authorizedAmount: integer('authorized_amount').notNull().default(0),
+    capturedAmount: integer('captured_amount').notNull().default(0),
+    refundedAmount: integer('refunded_amount').notNull().default(0),
+    cancelledAmount: integer('cancelled_amount').notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('epayments_msn_reference_uq').on(t.msn, t.reference),
+    uniqueIndex('epayments_token_uq').on(t.tokenHash),
+    index('epayments_due_idx').on(t.expiresAt).where(sql`state = 'CREATED'`),
+    index('epayments_psp_created_idx').on(t.pspId, t.createdAt, t.paymentId),
+  ],
+);
+
+/** The event log of an ePayment payment (GET …/events): one row per event, in order. */
+export const epaymentEvents = pgTable(
+  'epayment_events',
+  {
+    eventId: bigserial('event_id', { mode: 'number' }).primaryKey(),
+    paymentId: uuid('payment_id').notNull().references(() => epayments.paymentId),
+    name: text('name').notNull(),
+    amount: integer('amount').notNull(),
+    pspReference: text('psp_reference').notNull(),
+    idempotencyKey: text('idempotency_key'),
+    success: boolean('success').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('epayment_events_payment_idx').on(t.paymentId, t.eventId)],
+);
+
+/**
+ * Every card callback to a PSP's cardCallbackUrl, written ahead: recorded (IN_FLIGHT) before it is
+ * sent, in the statement that claims the payment, and completed with the answer. `outcome` is
+ * IN_FLIGHT, RESERVE, FAIL, SOFT_DECLINE, ERROR (HTTP error, timeout, a malformed answer) or
+ * ABANDONED (its process died before an answer was recorded).
+ */
+export const cardCallbacks = pgTable(
+  'card_callbacks',
+  {
+    callbackId: bigserial('callback_id', { mode: 'number' }).primaryKey(),
+    paymentId: uuid('payment_id').notNull().references(() => epayments.paymentId),
+    authorizationAttemptId: uuid('authorization_attempt_id').notNull(),
+    round: integer('round').notNull(),
+    url: text('url').notNull(),
+    /** The signature headers as sent (x-ms-date, x-ms-content-sha256, host, authorization). */
+    requestHeaders: jsonb('request_headers').$type<Record<string, string>>().notNull(),
+    /** The body as sent, the token number masked and the cryptogram left out. */
+    requestBody: jsonb('request_body').notNull(),
+    outcome: text('outcome').notNull(),
+    responseStatus: integer('response_status'),
+    responseBody: text('response_body'),
+    latencyMs: integer('latency_ms'),
+    error: text('error'),
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('card_callbacks_payment_idx').on(t.paymentId, t.callbackId),
+    index('card_callbacks_in_flight_idx').on(t.leaseUntil).where(sql`outcome = 'IN_FLIGHT'`),
+  ],
+);

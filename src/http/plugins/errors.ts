@@ -1,6 +1,8 @@
 // Renders every error in the shape of the route family it happened on:
 //   /psp/*          the PSP API's ErrorDetails array [{errorCode, errorMessage, contextId}]
 //   /accessToken/*  the token endpoint's {statusCode, error, message}
+//   /epayment/*     the ePayment API's Problem JSON: type https://httpstatuses.io/<status>, instance
+//                   (the path without /epayment), traceId, and the domain code in extraDetails
 //   everything else RFC 7807 problem details (Signup API, operator API)
 // (The PSP and Signup APIs' answers then get the media type their spec declares: plugins/protocol.ts.)
 // Framework errors (bad JSON, body too large, wrong method, unknown route) become clean 4xx; a
@@ -28,13 +30,37 @@ export function handleDatabaseUnavailable(error: unknown, request: FastifyReques
   return true;
 }
 
-type Family = 'psp' | 'token' | 'problem';
+type Family = 'psp' | 'token' | 'epayment' | 'problem';
 
 export function familyOf(url: string): Family {
   const path = url.toLowerCase();
   if (path.startsWith('/psp/')) return 'psp';
   if (path.startsWith('/accesstoken')) return 'token';
+  if (path.startsWith('/epayment/')) return 'epayment';
   return 'problem';
+}
+
+/** A W3C traceparent-shaped id for an ePayment problem, from the request's id. */
+function traceIdOf(requestId: string): string {
+  const hex = requestId.replace(/[^0-9a-f]/gi, '').toLowerCase().padEnd(48, '0');
+  return `00-${hex.slice(0, 32)}-${hex.slice(16, 32)}-01`;
+}
+
+/** The ePayment API's Problem for an error: a domain code (four digits or more) goes in extraDetails. */
+export function epaymentProblem(request: FastifyRequest, error: ApiError): Record<string, unknown> {
+  const path = request.url.split('?')[0];
+  const extraDetails = /^\d{4,5}$/.test(error.code)
+    ? [{ name: 'ErrorCode', reason: error.code }]
+    : error.details.length > 0 ? error.details : null;
+  return {
+    type: `https://httpstatuses.io/${error.status}`,
+    title: error.title,
+    detail: error.message,
+    instance: path.replace(/^\/epayment/i, ''),
+    status: error.status,
+    extraDetails,
+    traceId: traceIdOf(request.id),
+  };
 }
 
 /** The PSP API's ErrorDetails array for an error. */
@@ -65,6 +91,7 @@ function sendErrorShape(request: FastifyRequest, reply: FastifyReply, error: Api
   if (family === 'token') {
     return reply.type('application/json').send({ statusCode: error.status, error: error.code, message: error.message, contextId: request.id });
   }
+  if (family === 'epayment') return reply.type('application/problem+json').send(epaymentProblem(request, error));
   const body: Record<string, unknown> = {
     type: `about:blank#${error.code}`,
     title: error.title,
@@ -101,6 +128,9 @@ export function registerErrorHandling(app: FastifyInstance, opts: { onPspError?:
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
     if (error instanceof ApiError) return sendError(request, reply, error);
     const fe = error as FastifyError;
+    if (fe.validation && familyOf(request.url) === 'epayment') {
+      return sendError(request, reply, new ApiError(400, 'validation_error', 'See extraDetails for further details', { title: 'Bad Request', details: validationProblems(fe) }));
+    }
     if (fe.validation) {
       const where = fe.validationContext === 'headers' ? 'header' : fe.validationContext ?? 'body';
       return sendError(request, reply, new ApiError(400, 'validation_error', `Invalid request: the ${where} did not validate.`, {

@@ -25,13 +25,14 @@ declare module 'fastify' {
 /** The media type psp-api.openapi.yaml and psp-signup-api.openapi.yaml declare for most answers. */
 export const SPEC_JSON = 'application/json;charset=UTF-8';
 
-export type Api = 'psp' | 'signup' | 'token' | 'operator';
+export type Api = 'psp' | 'signup' | 'token' | 'operator' | 'epayment';
 
 /** The API a request path belongs to; undefined for the pages, assets, health and JWKS. */
 export function apiOf(path: string): Api | undefined {
   const p = path.toLowerCase();
   if (p.startsWith('/psp/')) return 'psp';
   if (p.startsWith('/merchant-management/')) return 'signup';
+  if (p.startsWith('/epayment/')) return 'epayment';
   if (p === '/accesstoken' || p.startsWith('/accesstoken/')) return 'token';
   if (p === '/admin' || p.startsWith('/admin/')) return 'operator';
   return undefined;

@@ -1,0 +1,168 @@
+// The card callback of a CARD_PASSTHROUGH payment: which of the user's cards may pay, the body POSTed
+// to the PSP's cardCallbackUrl (the newest published form, with cardInfo), and what the PSP's answer
+// means. Pure; the signing is security/request-signature.ts, the sending operations/epayment.
+import { createHash } from 'node:crypto';
+import { MAGIC_AMOUNTS, schemeOf } from '../network-tokens.ts';
+import type { Amount, CardType } from './create-request.ts';
+
+/** A test user's card as the wallet holds it. */
+export interface WalletCard {
+  cardId: string;
+  brand: string;
+  last4: string;
+  expiryMonth: string;
+  expiryYear: string;
+}
+
+/**
+ * The card type of a test user's card in allowedCardTypes' terms. The test users' cards are Visa
+ * and Mastercard debit cards (the brands of PSP API v3's test users).
+ */
+export function cardTypeOf(card: WalletCard): CardType | undefined {
+  switch (card.brand) {
+    case 'VISA': return 'VISA_DEBIT';
+    case 'MASTERCARD': return 'MC_DEBIT';
+    default: return undefined;
+  }
+}
+
+/** The user's cards that the payment's allowedCardTypes permits, in the user's order. */
+export function allowedCards<C extends WalletCard>(cards: C[], allowed: readonly CardType[]): C[] {
+  return cards.filter((c) => {
+    const type = cardTypeOf(c);
+    return type !== undefined && allowed.includes(type);
+  });
+}
+
+/** The first 8 digits of each card type's test card numbers (the masked number shows them). */
+const BIN8: Record<CardType, string> = {
+  VISA_DEBIT: '47969485', VISA_CREDIT: '45717360', MC_DEBIT: '51374100', MC_CREDIT: '54133300', DANKORT: '50190000',
+};
+
+export interface CallbackNetworkToken {
+  number: string;
+  cryptogram: string;
+  expiryMonth: string;
+  expiryYear: string;
+  tokenType: 'VISA' | 'MASTERCARD';
+  eci: string;
+  paymentAccountReference: string;
+}
+
+export interface CardCallbackBody {
+  pspReference: string;
+  authorizationAttemptId: string;
+  merchantSerialNumber: string;
+  amount: Amount;
+  softDeclineCompletedRedirectUrl: string;
+  cardInfo: {
+    maskedCardNumber: string;
+    cardType: string;
+    cardIssuedInCountryCode: string;
+    cardDataType: 'TOKEN';
+    networkToken: CallbackNetworkToken;
+  };
+}
+
+/** The network token of a card: the test token table's (magic amounts first), with a fresh cryptogram. */
+export function networkTokenFor(card: WalletCard, amount: number, cryptogram: string): CallbackNetworkToken {
+  const type = cardTypeOf(card) ?? 'VISA_DEBIT';
+  const scheme = type.startsWith('MC') ? 'MASTERCARD' : 'VISA';
+  const magic = MAGIC_AMOUNTS.get(amount);
+  const number = magic?.number ?? (scheme === 'VISA' ? '4895370013193500' : '5413330089010442');
+  const [month, year] = (magic?.expiry ?? `${card.expiryMonth}/${card.expiryYear.slice(-2)}`).split('/');
+  const tokenType = schemeOf(number);
+  return {
+    number,
+    cryptogram,
+    expiryMonth: month.padStart(2, '0'),
+    expiryYear: `20${year.slice(-2)}`,
+    tokenType,
+    eci: tokenType === 'VISA' ? '07' : '06',
+    // Stable for the card across token renewals, as a real PAR is: 29 characters derived from the card.
+    paymentAccountReference: `5001${createHash('sha256').update(card.cardId).digest('hex').toUpperCase().slice(0, 25)}`,
+  };
+}
+
+export function callbackBody(args: {
+  pspReference: string; authorizationAttemptId: string; msn: string; amount: Amount; softDeclineCompletedRedirectUrl: string;
+  card: WalletCard; cryptogram: string; issuedIn: string;
+}): CardCallbackBody {
+  const type = cardTypeOf(args.card) ?? 'VISA_DEBIT';
+  return {
+    pspReference: args.pspReference,
+    authorizationAttemptId: args.authorizationAttemptId,
+    merchantSerialNumber: args.msn,
+    amount: args.amount,
+    softDeclineCompletedRedirectUrl: args.softDeclineCompletedRedirectUrl,
+    cardInfo: {
+      maskedCardNumber: `${BIN8[type]}XXXX${args.card.last4}`,
+      cardType: type.replace('_', '-'),
+      cardIssuedInCountryCode: args.issuedIn,
+      cardDataType: 'TOKEN',
+      networkToken: networkTokenFor(args.card, args.amount.value, args.cryptogram),
+    },
+  };
+}
+
+/** The body as recorded: the token number masked and the cryptogram left out. */
+export function recordedBody(body: CardCallbackBody): CardCallbackBody {
+  const t = body.cardInfo.networkToken;
+  return {
+    ...body,
+    cardInfo: {
+      ...body.cardInfo,
+      networkToken: { ...t, number: `${t.number.slice(0, 6)}${'*'.repeat(Math.max(0, t.number.length - 10))}${t.number.slice(-4)}`, cryptogram: '[redacted]' },
+    },
+  };
+}
+
+/** The first six digits of the card the callback carried: GET's paymentMethod.cardBin. */
+export function cardBinOf(body: CardCallbackBody): string {
+  return body.cardInfo.maskedCardNumber.slice(0, 6);
+}
+
+/**
+ * FAIL errorCodes after which the user may not try again (183, suspected fraud); every other code (and 300, "Refused by
+ * Issuer", the one published) lets the user retry with the same or another card. A FAIL without an
+ * errorCode is final too: the wallet cannot tell the user anything better.
+ */
+export const FINAL_FAIL_CODES: ReadonlySet<number> = new Set([183]);
+
+export type CallbackAnswer =
+  | { kind: 'reserve'; networkTransactionReference: string | null }
+  | { kind: 'fail'; retryable: boolean; errorCode: number | null; errorMessage: string | null }
+  | { kind: 'soft-decline'; softDeclineUrl: string }
+  /** HTTP other than 200, no answer within the limit, a body that is not one of the three answers. */
+  | { kind: 'error'; reason: string };
+
+/** What the PSP's answer means. `round` 2 is the callback after 3-D Secure, which must not soft-decline again. */
+export function interpretCallbackAnswer(status: number | undefined, body: string | undefined, error: string | undefined, round: number): CallbackAnswer {
+  if (error !== undefined || status === undefined) return { kind: 'error', reason: error ?? 'no answer' };
+  if (status !== 200) return { kind: 'error', reason: `HTTP ${status}` };
+  let parsed: unknown;
+  try { parsed = JSON.parse(body ?? ''); } catch { return { kind: 'error', reason: 'the answer is not JSON' }; }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { kind: 'error', reason: 'the answer is not a JSON object' };
+  const a = parsed as Record<string, unknown>;
+  switch (a.status) {
+    case 'RESERVE': {
+      const ntr = a.networkTransactionReference;
+      return { kind: 'reserve', networkTransactionReference: typeof ntr === 'string' || typeof ntr === 'number' ? String(ntr).slice(0, 200) : null };
+    }
+    case 'FAIL': {
+      const code = typeof a.errorCode === 'number' && Number.isInteger(a.errorCode) ? a.errorCode
+        : typeof a.errorCode === 'string' && /^\d{1,9}$/.test(a.errorCode) ? Number(a.errorCode) : null;
+      const message = typeof a.errorMessage === 'string' ? a.errorMessage.slice(0, 500) : null;
+      return { kind: 'fail', retryable: code !== null && !FINAL_FAIL_CODES.has(code), errorCode: code, errorMessage: message };
+    }
+    case 'SOFT_DECLINE': {
+      if (round > 1) return { kind: 'fail', retryable: false, errorCode: null, errorMessage: 'SOFT_DECLINE after 3-D Secure' };
+      const url = a.softDeclineUrl;
+      if (typeof url !== 'string' || !/^https?:\/\//i.test(url)) return { kind: 'error', reason: 'SOFT_DECLINE without a softDeclineUrl' };
+      try { new URL(url); } catch { return { kind: 'error', reason: 'SOFT_DECLINE with an invalid softDeclineUrl' }; }
+      return { kind: 'soft-decline', softDeclineUrl: url };
+    }
+    default:
+      return { kind: 'error', reason: `unknown status ${JSON.stringify(a.status ?? null).slice(0, 40)}` };
+  }
+}

@@ -1,0 +1,97 @@
+// Sends one card callback for an ePayment payment and applies the PSP's answer. The callback is signed
+// with the PSP's client secret (HMAC-SHA256, the Webhooks scheme), claimed and recorded before it is
+// sent (store/epayments.ts beginCallback: exactly one callback per attempt, across processes), sent
+// once (never retried by the wallet), and completed with the answer, its latency and its outcome:
+//   RESERVE → AUTHORIZED with its AUTHORIZED event; FAIL → the attempt failed (a retryable code lets the
+//   user try again); SOFT_DECLINE → the user's 3-D Secure step, then a second callback with the same
+//   authorizationAttemptId; HTTP error, timeout, malformed answer → the payment takes no more attempts.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { callbackBody, cardBinOf, interpretCallbackAnswer, recordedBody, type CallbackAnswer, type WalletCard } from '../../domain/epayment/card-callback.ts';
+import { signRequest } from '../../security/request-signature.ts';
+import { unseal } from '../../security/sealed-secrets.ts';
+import { beginCallback, completeCallback, findEpaymentById, insertEvent, updateEpayment, type EpaymentRow } from '../../store/epayments.ts';
+import { findSealedClientSecret } from '../../store/psps.ts';
+import type { PaymentDeps } from '../payment-deps.ts';
+import { newPspReference } from './payments.ts';
+
+export interface CallbackAttempt {
+  payment: EpaymentRow;
+  card: WalletCard;
+  phone: string;
+  /** 1, or 2 for the callback after 3-D Secure (with the first one's authorizationAttemptId). */
+  round: number;
+  authorizationAttemptId?: string;
+}
+
+export type CallbackOutcome =
+  | { sent: false; reason: 'not-claimed' | 'no-secret' }
+  | { sent: true; answer: CallbackAnswer; authorizationAttemptId: string; payment: EpaymentRow };
+
+/** Where the PSP's 3-D Secure page sends the user back to; the app intercepts it. */
+export function softDeclineCompletedUrl(deps: PaymentDeps, p: EpaymentRow): string {
+  const ref = deps.paymentTokens.softDeclineRef(p.msn, p.reference);
+  return `${deps.config.publicUrl}/mobileintercept?transactionId=${encodeURIComponent(ref)}&responsecode=OK`;
+}
+
+export async function sendCardCallback(deps: PaymentDeps, a: CallbackAttempt): Promise<CallbackOutcome> {
+  const p = a.payment;
+  const sealed = await findSealedClientSecret(deps.database.db, p.pspId);
+  const secret = sealed ? unseal(deps.sealKey, sealed) : undefined;
+  if (secret === undefined) return { sent: false, reason: 'no-secret' };
+  const authorizationAttemptId = a.authorizationAttemptId ?? randomUUID();
+  const body = callbackBody({
+    pspReference: p.cardPspReference, authorizationAttemptId, msn: p.msn, amount: { currency: p.currency as 'NOK', value: p.amount },
+    softDeclineCompletedRedirectUrl: softDeclineCompletedUrl(deps, p), card: a.card, cryptogram: randomBytes(20).toString('base64'),
+    issuedIn: p.currency === 'DKK' ? 'DK' : p.currency === 'EUR' ? 'FI' : 'NO',
+  });
+  const text = JSON.stringify(body);
+  await deps.outbound.acquire(p.pspId);
+  try {
+    // The signature's date is the wall clock's: the PSP checks it against its own, whatever the
+    // test environment's time travel did to this server's clock.
+    const signature = signRequest(p.cardCallbackUrl, text, secret, new Date());
+    const begun = deps.clock.now();
+    const lease = new Date(begun.getTime() + deps.config.cardCallbackTimeoutMs + 5000);
+    const callbackId = await beginCallback(deps.database.db, {
+      paymentId: p.paymentId, authorizationAttemptId, round: a.round, url: p.cardCallbackUrl,
+      requestHeaders: { ...signature }, requestBody: recordedBody(body), lease, now: begun, phone: a.phone, cardId: a.card.cardId,
+    });
+    if (callbackId === undefined) return { sent: false, reason: 'not-claimed' };
+    // Host goes as the URL gives it (the same authority the signature covers).
+    const { host: _host, ...headers } = signature;
+    const result = await deps.callbackClient.sendRaw(p.cardCallbackUrl, { 'content-type': 'application/json', accept: 'application/json', ...headers }, text);
+    const answer = interpretCallbackAnswer(result.status, result.body, result.error, a.round);
+    const now = deps.clock.now();
+    const payment = await deps.database.db.transaction(async (tx) => {
+      const completed = await completeCallback(tx, callbackId, {
+        outcome: answer.kind === 'reserve' ? 'RESERVE' : answer.kind === 'fail' ? 'FAIL' : answer.kind === 'soft-decline' ? 'SOFT_DECLINE' : 'ERROR',
+        responseStatus: result.status ?? null, responseBody: result.body ?? null, latencyMs: result.latencyMs,
+        error: answer.kind === 'error' ? answer.reason : null, now,
+      });
+      const current = await findEpaymentById(tx, p.paymentId);
+      // A record already closed as abandoned (its lease ran out), or a payment no longer CREATED (it
+      // expired or was cancelled meanwhile): the answer is recorded, the payment is not changed.
+      if (!completed || !current || current.state !== 'CREATED') return current ?? p;
+      switch (answer.kind) {
+        case 'reserve': {
+          const updated = await updateEpayment(tx, p.paymentId, {
+            state: 'AUTHORIZED', authorizedAmount: p.amount, cardBin: cardBinOf(body), networkTransactionReference: answer.networkTransactionReference,
+            callbackLeaseUntil: null, expiresAt: null, updatedAt: now,
+          });
+          await insertEvent(tx, { paymentId: p.paymentId, name: 'AUTHORIZED', amount: p.amount, pspReference: newPspReference(), idempotencyKey: null, success: true, createdAt: now });
+          return updated;
+        }
+        case 'fail':
+          return updateEpayment(tx, p.paymentId, { callbackLeaseUntil: null, updatedAt: now, ...(answer.retryable ? {} : { closedReason: `FAIL${answer.errorCode === null ? '' : ` ${answer.errorCode}`}` }) });
+        case 'soft-decline':
+          return updateEpayment(tx, p.paymentId, { callbackLeaseUntil: null, updatedAt: now });
+        case 'error':
+          return updateEpayment(tx, p.paymentId, { callbackLeaseUntil: null, closedReason: answer.reason.slice(0, 200), updatedAt: now });
+      }
+    });
+    deps.log.info({ reference: p.reference, msn: p.msn, pspId: p.pspId, round: a.round, status: result.status, error: result.error, outcome: answer.kind, ms: result.latencyMs }, 'card callback sent');
+    return { sent: true, answer, authorizationAttemptId, payment };
+  } finally {
+    deps.outbound.release(p.pspId);
+  }
+}

@@ -1,0 +1,68 @@
+// The ePayment API's Idempotency-Key: the first request with a key runs; a retry with the same body
+// gets the first answer — its error too (a 4xx stays bound to its key) — and the same key with another
+// body is a 409 with the operation's code. The claim, the work and the stored answer are one
+// transaction, so a concurrent retry waits on the claim and then replays the answer. The work runs
+// under a savepoint: an error it throws undoes what it wrote before the error is stored.
+import { ApiError, type FieldProblem } from '../../domain/errors.ts';
+import { epaymentError, type EpaymentCode } from '../../domain/epayment/errors.ts';
+import type { Tx } from '../../store/db.ts';
+import { claimKey, storeResponse } from '../../store/idempotency.ts';
+import { canonicalJson } from '../merchants.ts';
+import { sha256 } from '../../security/secrets.ts';
+import type { PaymentDeps } from '../payment-deps.ts';
+
+export interface Keyed {
+  pspId: string;
+  /** Where the key is unique: the operation, the MSN and (for adjustments) the reference. */
+  scope: string;
+  key: string | undefined;
+  /** What makes two requests the same request. */
+  request: unknown;
+  /** The code of a reused key with another body. */
+  conflict: EpaymentCode;
+}
+
+interface StoredError {
+  error: { status: number; code: string; title: string; detail: string; details: FieldProblem[] };
+}
+
+/** Whether an error answer is bound to its key: client errors, not locks or limits (retry them). */
+function bindable(err: ApiError): boolean {
+  return err.status >= 400 && err.status < 500 && err.status !== 423 && err.status !== 429;
+}
+
+export async function keyed<T>(deps: PaymentDeps, k: Keyed, work: (tx: Tx) => Promise<T>): Promise<T> {
+  const requestHash = sha256(canonicalJson(k.request));
+  const outcome = await deps.database.db.transaction(async (tx): Promise<{ value: T } | { error: ApiError }> => {
+    if (k.key !== undefined) {
+      const earlier = await claimKey(tx, k.pspId, k.scope, k.key, requestHash, deps.clock.now(), deps.config.idempotencyRetentionHours);
+      if (earlier) {
+        if (earlier.requestHash !== requestHash) {
+          throw epaymentError(k.conflict, 'The Idempotency-Key was already used with a different request. Use a new key for a new request.');
+        }
+        const stored = earlier.responseBody as T | StoredError;
+        if (isStoredError(stored)) {
+          const e = stored.error;
+          return { error: new ApiError(e.status, e.code, e.detail, { title: e.title, details: e.details }) };
+        }
+        return { value: stored };
+      }
+    }
+    try {
+      const value = await tx.transaction((savepoint) => work(savepoint));
+      if (k.key !== undefined) await storeResponse(tx, k.pspId, k.scope, k.key, 200, value);
+      return { value };
+    } catch (err) {
+      if (k.key === undefined || !(err instanceof ApiError) || !bindable(err)) throw err;
+      const stored: StoredError = { error: { status: err.status, code: err.code, title: err.title, detail: err.message, details: err.details } };
+      await storeResponse(tx, k.pspId, k.scope, k.key, err.status, stored);
+      return { error: err };
+    }
+  });
+  if ('error' in outcome) throw outcome.error;
+  return outcome.value;
+}
+
+function isStoredError(value: unknown): value is StoredError {
+  return typeof value === 'object' && value !== null && 'error' in value && typeof (value as StoredError).error?.status === 'number';
+}

@@ -1,0 +1,204 @@
+// ePayment use cases: create, get, the event log, and capture / refund / cancel. Each state change is
+// one transaction with its event (and, with an Idempotency-Key, its stored answer: keyed.ts).
+import { randomInt } from 'node:crypto';
+import { ApiError } from '../../domain/errors.ts';
+import { epaymentError, schemaError } from '../../domain/epayment/errors.ts';
+import { checkAmount, DEFAULT_EXPIRY_MS, validateCreate, type Amount, type Currency } from '../../domain/epayment/create-request.ts';
+import { adjust, type Adjustment, type Totals } from '../../domain/epayment/payment.ts';
+import type { Tx } from '../../store/db.ts';
+import { eventsOf, findEpayment, insertEpayment, insertEvent, lockEpayment, updateEpayment, type EpaymentRow } from '../../store/epayments.ts';
+import { findSealedClientSecret } from '../../store/psps.ts';
+import { findUser } from '../../store/users.ts';
+import { sha256 } from '../../security/secrets.ts';
+import type { PaymentDeps } from '../payment-deps.ts';
+import { keyed } from './keyed.ts';
+
+/** A pspReference of the wallet's: ten digits, as in the published examples. */
+export function newPspReference(): string {
+  return String(randomInt(1_000_000_000, 9_999_999_999));
+}
+
+/**
+ * The test user a customer phone number names: the number as given, or (MSISDN) without the country
+ * code of Norway, Denmark or Finland (test users have 8-digit Norwegian numbers).
+ */
+export async function userForPhone(tx: Tx, msisdn: string): Promise<string | undefined> {
+  for (const candidate of [msisdn, ...['47', '45', '358'].filter((cc) => msisdn.startsWith(cc)).map((cc) => msisdn.slice(cc.length))]) {
+    if (candidate.length >= 8 && (await findUser(tx, candidate))) return candidate;
+  }
+  return undefined;
+}
+
+interface CreateAnswer {
+  reference: string;
+  redirectUrl?: string;
+}
+
+/** The redirectUrl of a payment, by its user flow (none for PUSH_MESSAGE). */
+export function redirectUrlOf(deps: PaymentDeps, p: { msn: string; reference: string; userFlow: string; qrFormat?: string }): string | undefined {
+  const token = deps.paymentTokens.epaymentToken(p.msn, p.reference);
+  const landing = `${deps.config.publicUrl}/landing?token=${token}`;
+  switch (p.userFlow) {
+    case 'WEB_REDIRECT': return landing;
+    case 'NATIVE_REDIRECT': return `${deps.config.vippsEnv === 'test' ? 'vippsMT' : 'vipps'}://?token=${token}`;
+    case 'QR': return p.qrFormat === 'TEXT/TARGETURL' ? landing : `${deps.config.publicUrl}/qr/v1?token=${token}`;
+    default: return undefined;
+  }
+}
+
+export async function createPayment(
+  deps: PaymentDeps, pspId: string, msn: string, body: unknown, idempotencyKey: string | undefined,
+): Promise<CreateAnswer> {
+  const stored = await keyed(deps, { pspId, scope: `epayment:create:${msn}`, key: idempotencyKey, request: body, conflict: 4020 }, async (tx) => {
+    const now = deps.clock.now();
+    const request = validateCreate(body, { allowHttp: deps.config.allowPrivateCallbacks, now });
+    if (!(await findSealedClientSecret(tx, pspId))) {
+      throw new ApiError(403, 'secret_not_sealed', 'This PSP\'s client secret was stored before this server kept secrets it can sign with. Rotate it (POST /admin/psps/{pspId}/rotate-secret) to sign card callbacks, then create the payment again.', { title: 'Forbidden' });
+    }
+    let customerPhone: string | undefined;
+    if (request.customerPhone !== undefined) {
+      customerPhone = await userForPhone(tx, request.customerPhone);
+      if (customerPhone === undefined) throw epaymentError(7010, `Customer not found: no test user has the phone number ${request.customerPhone}. Create one with POST /admin/users.`);
+    }
+    const pspReference = newPspReference();
+    const inserted = await insertEpayment(tx, {
+      pspId, msn, reference: request.reference, currency: request.amount.currency, amount: request.amount.value, state: 'CREATED',
+      userFlow: request.userFlow, paymentMethod: request.paymentMethod, pspReference,
+      cardPspReference: request.cardPassthrough.pspReference, cardCallbackUrl: request.cardPassthrough.cardCallbackUrl,
+      allowedCardTypes: request.cardPassthrough.allowedCardTypes, preferVisaPartOfVisaDankort: request.cardPassthrough.preferVisaPartOfVisaDankort,
+      publicEncryptionKeyId: request.cardPassthrough.publicEncryptionKeyId ?? null,
+      customerPhone: customerPhone ?? null, returnUrl: request.returnUrl ?? null, paymentDescription: request.paymentDescription ?? null,
+      metadata: request.metadata ?? null, extra: request.extra,
+      tokenHash: sha256(deps.paymentTokens.epaymentToken(msn, request.reference)),
+      expiresAt: request.expiresAt ?? new Date(now.getTime() + DEFAULT_EXPIRY_MS),
+      createdAt: now, updatedAt: now,
+    }, { name: 'CREATED', amount: request.amount.value, pspReference, idempotencyKey: idempotencyKey ?? null, success: true, createdAt: now });
+    if (inserted === 'duplicate') throw epaymentError(4150, `Reference exists: ${request.reference} is already used for a payment of sales unit ${msn}. Use a new reference.`);
+    // What is stored for a retry: enough to build the answer again; the token in the URL is derived.
+    return { reference: request.reference, userFlow: request.userFlow, qrFormat: request.qrFormat?.format };
+  });
+  const redirectUrl = redirectUrlOf(deps, { msn, ...stored });
+  return { reference: stored.reference, ...(redirectUrl ? { redirectUrl } : {}) };
+}
+
+const money = (currency: string, value: number) => ({ currency, value });
+
+function aggregateOf(p: EpaymentRow) {
+  return {
+    authorizedAmount: money(p.currency, p.authorizedAmount),
+    cancelledAmount: money(p.currency, p.cancelledAmount),
+    capturedAmount: money(p.currency, p.capturedAmount),
+    refundedAmount: money(p.currency, p.refundedAmount),
+  };
+}
+
+function notFound(reference: string, msn: string): ApiError {
+  return epaymentError(5090, `Reference not found: sales unit ${msn} has no payment with reference ${reference}.`);
+}
+
+/** GET /epayment/v1/payments/{reference} */
+export async function getPayment(deps: PaymentDeps, msn: string, reference: string) {
+  const p = await findEpayment(deps.database.db, msn, reference);
+  if (!p) throw notFound(reference, msn);
+  const redirectUrl = p.state === 'CREATED'
+    ? redirectUrlOf(deps, { msn, reference, userFlow: p.userFlow, qrFormat: (p.extra.qrFormat as { format?: string } | undefined)?.format })
+    : undefined;
+  return {
+    aggregate: aggregateOf(p),
+    amount: money(p.currency, p.amount),
+    state: p.state,
+    paymentMethod: { type: p.paymentMethod, ...(p.cardBin ? { cardBin: p.cardBin } : {}) },
+    profile: {},
+    pspReference: p.pspReference,
+    reference: p.reference,
+    ...(redirectUrl ? { redirectUrl } : {}),
+    ...(p.metadata ? { metadata: p.metadata } : {}),
+  };
+}
+
+/** GET /epayment/v1/payments/{reference}/events */
+export async function getEvents(deps: PaymentDeps, msn: string, reference: string) {
+  const p = await findEpayment(deps.database.db, msn, reference);
+  if (!p) throw notFound(reference, msn);
+  const events = await eventsOf(deps.database.db, p.paymentId);
+  return events.map((e) => ({
+    reference: p.reference,
+    pspReference: e.pspReference,
+    name: e.name,
+    amount: money(p.currency, e.amount),
+    timestamp: e.createdAt.toISOString(),
+    idempotencyKey: e.idempotencyKey,
+    success: e.success,
+  }));
+}
+
+type AdjustKind = Adjustment['kind'];
+const CONFLICT = { capture: 4010, refund: 4150, cancel: 4020 } as const;
+
+/** The modificationAmount of a capture or refund: an Amount in the payment's currency, more than 0. */
+function modificationAmount(body: unknown, currency: string): number {
+  const b = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+  const problems: Array<{ name: string; reason: string }> = [];
+  const code = checkAmount(b.modificationAmount, 'modificationAmount', problems);
+  if (problems.length > 0) throw schemaError(problems);
+  if (code) throw epaymentError(code, 'Invalid amount: an integer in minor units (øre, cents), without decimals.');
+  const amount = b.modificationAmount as Amount;
+  if (amount.currency !== currency) throw epaymentError(4040, `Invalid amount: the payment is in ${currency}, not ${amount.currency}.`);
+  if (amount.value <= 0) throw epaymentError(4040, 'Invalid amount: the value must be more than 0.');
+  return amount.value;
+}
+
+function cancelOptions(body: unknown): boolean {
+  if (body === undefined || body === null) return false;
+  if (typeof body !== 'object' || Array.isArray(body)) throw schemaError([{ name: 'body', reason: 'The body must be a JSON object or empty.' }]);
+  const only = (body as Record<string, unknown>).cancelTransactionOnly;
+  if (only !== undefined && only !== null && typeof only !== 'boolean') {
+    throw schemaError([{ name: 'cancelTransactionOnly', reason: 'The cancelTransactionOnly must be true or false.' }]);
+  }
+  return only === true;
+}
+
+/** POST …/capture, …/refund, …/cancel: the ModificationResponse. */
+export async function adjustPayment(
+  deps: PaymentDeps, kind: AdjustKind, pspId: string, msn: string, reference: string, body: unknown, idempotencyKey: string | undefined,
+) {
+  return keyed(deps, { pspId, scope: `epayment:${kind}:${msn}:${reference}`, key: idempotencyKey, request: body ?? null, conflict: CONFLICT[kind] }, async (tx) => {
+    const p = await lockEpayment(tx, msn, reference);
+    if (!p) throw notFound(reference, msn);
+    const now = deps.clock.now();
+    const adjustment: Adjustment = kind === 'cancel'
+      ? { kind, transactionOnly: cancelOptions(body) }
+      : { kind, value: modificationAmount(body, p.currency) };
+    const totals: Totals = {
+      state: p.state as Totals['state'], amount: p.amount, authorized: p.authorizedAmount, captured: p.capturedAmount,
+      refunded: p.refundedAmount, cancelled: p.cancelledAmount,
+      authorizing: p.callbackLeaseUntil !== null && p.callbackLeaseUntil > now,
+    };
+    const outcome = adjust(totals, adjustment);
+    let row = p;
+    let pspReference = p.pspReference;
+    if (outcome.event) {
+      pspReference = newPspReference();
+      const t = outcome.totals;
+      row = await updateEpayment(tx, p.paymentId, {
+        state: t.state, capturedAmount: t.captured, refundedAmount: t.refunded, cancelledAmount: t.cancelled, updatedAt: now,
+        ...(t.state !== 'CREATED' ? { expiresAt: null } : {}),
+      });
+      await insertEvent(tx, {
+        paymentId: p.paymentId, name: outcome.event.name, amount: outcome.event.amount, pspReference,
+        idempotencyKey: idempotencyKey ?? null, success: true, createdAt: now,
+      });
+    } else {
+      pspReference = (await eventsOf(tx, p.paymentId)).at(-1)?.pspReference ?? p.pspReference;
+    }
+    return {
+      amount: money(row.currency, row.amount),
+      state: row.state,
+      aggregate: aggregateOf(row),
+      pspReference,
+      reference: row.reference,
+    };
+  });
+}
+
+export type { Currency };

@@ -1,0 +1,150 @@
+// ePayment payments, their events and their card callbacks. Every change of a payment is one
+// transaction with its event; a card callback is claimed and recorded (IN_FLIGHT) in one statement, so
+// of two processes (or two requests) approving one payment exactly one sends a callback.
+import { and, asc, eq, sql } from 'drizzle-orm';
+import type { Db, Tx } from './db.ts';
+import { rows } from './db.ts';
+import { cardCallbacks, epaymentEvents, epayments } from './schema.ts';
+
+export type EpaymentRow = typeof epayments.$inferSelect;
+export type NewEpayment = typeof epayments.$inferInsert;
+export type EpaymentEventRow = typeof epaymentEvents.$inferSelect;
+export type CardCallbackRow = typeof cardCallbacks.$inferSelect;
+
+export interface NewEvent {
+  paymentId: string;
+  name: string;
+  amount: number;
+  pspReference: string;
+  idempotencyKey: string | null;
+  success: boolean;
+  createdAt: Date;
+}
+
+/** Inserts a payment and its CREATED event; 'duplicate' when its reference exists for the MSN. */
+export async function insertEpayment(tx: Tx, row: NewEpayment, event: Omit<NewEvent, 'paymentId'>): Promise<EpaymentRow | 'duplicate'> {
+  // Within the caller's transaction: a conflict on (msn, reference) must not abort it.
+  const [inserted] = await tx.insert(epayments).values(row).onConflictDoNothing().returning();
+  if (!inserted) return 'duplicate';
+  await tx.insert(epaymentEvents).values({ ...event, paymentId: inserted.paymentId });
+  return inserted;
+}
+
+export async function findEpayment(tx: Tx, msn: string, reference: string): Promise<EpaymentRow | undefined> {
+  const [row] = await tx.select().from(epayments).where(and(eq(epayments.msn, msn), eq(epayments.reference, reference)));
+  return row;
+}
+
+export async function findEpaymentById(tx: Tx, paymentId: string): Promise<EpaymentRow | undefined> {
+  const [row] = await tx.select().from(epayments).where(eq(epayments.paymentId, paymentId));
+  return row;
+}
+
+/** The payment, locked until the end of the transaction (capture, refund, cancel). */
+export async function lockEpayment(tx: Tx, msn: string, reference: string): Promise<EpaymentRow | undefined> {
+  const [row] = await tx.select().from(epayments).where(and(eq(epayments.msn, msn), eq(epayments.reference, reference))).for('update');
+  return row;
+}
+
+export async function eventsOf(tx: Tx, paymentId: string): Promise<EpaymentEventRow[]> {
+  return tx.select().from(epaymentEvents).where(eq(epaymentEvents.paymentId, paymentId)).orderBy(asc(epaymentEvents.eventId));
+}
+
+export async function insertEvent(tx: Tx, event: NewEvent): Promise<void> {
+  await tx.insert(epaymentEvents).values(event);
+}
+
+export async function updateEpayment(tx: Tx, paymentId: string, changes: Partial<NewEpayment>): Promise<EpaymentRow> {
+  const [row] = await tx.update(epayments).set(changes).where(eq(epayments.paymentId, paymentId)).returning();
+  return row;
+}
+
+export interface CallbackStart {
+  paymentId: string;
+  authorizationAttemptId: string;
+  round: number;
+  url: string;
+  requestHeaders: Record<string, string>;
+  requestBody: unknown;
+  lease: Date;
+  now: Date;
+  phone: string;
+  cardId: string;
+}
+
+/**
+ * Claims the payment for one card callback and records it as IN_FLIGHT, in one statement: only while
+ * the payment is CREATED, before its deadline, open to attempts, and with no other callback in flight
+ * (one whose lease ran out counts as abandoned, and is marked so in the same statement). Returns the
+ * callback's id, or undefined when the payment could not be claimed.
+ */
+export async function beginCallback(db: Db, s: CallbackStart): Promise<number | undefined> {
+  const now = s.now.toISOString();
+  const found = await rows<{ callback_id: string | number }>(db, sql`
+    with claimed as (
+      update epayments set callback_lease_until = ${s.lease.toISOString()}::timestamptz, phone = ${s.phone}, card_id = ${s.cardId}::uuid,
+        updated_at = ${now}::timestamptz
+      where payment_id = ${s.paymentId}::uuid and state = 'CREATED' and closed_reason is null
+        and (expires_at is null or expires_at > ${now}::timestamptz)
+        and (callback_lease_until is null or callback_lease_until < ${now}::timestamptz)
+      returning payment_id
+    ), abandoned as (
+      update card_callbacks set outcome = 'ABANDONED', completed_at = ${now}::timestamptz, lease_until = null
+      where payment_id in (select payment_id from claimed) and outcome = 'IN_FLIGHT'
+    )
+    insert into card_callbacks (payment_id, authorization_attempt_id, round, url, request_headers, request_body, outcome, lease_until, created_at)
+    select payment_id, ${s.authorizationAttemptId}::uuid, ${s.round}, ${s.url}, ${JSON.stringify(s.requestHeaders)}::jsonb,
+      ${JSON.stringify(s.requestBody)}::jsonb, 'IN_FLIGHT', ${s.lease.toISOString()}::timestamptz, ${now}::timestamptz
+    from claimed
+    returning callback_id`);
+  return found.length > 0 ? Number(found[0].callback_id) : undefined;
+}
+
+export interface CallbackResult {
+  outcome: 'RESERVE' | 'FAIL' | 'SOFT_DECLINE' | 'ERROR';
+  responseStatus: number | null;
+  responseBody: string | null;
+  latencyMs: number;
+  error: string | null;
+  now: Date;
+}
+
+/** Completes a callback record (only one still IN_FLIGHT: a late answer never overwrites ABANDONED). */
+export async function completeCallback(tx: Tx, callbackId: number, r: CallbackResult): Promise<boolean> {
+  const done = await tx.update(cardCallbacks).set({
+    outcome: r.outcome, responseStatus: r.responseStatus, responseBody: r.responseBody, latencyMs: r.latencyMs,
+    error: r.error, completedAt: r.now, leaseUntil: null,
+  }).where(and(eq(cardCallbacks.callbackId, callbackId), eq(cardCallbacks.outcome, 'IN_FLIGHT'))).returning({ id: cardCallbacks.callbackId });
+  return done.length > 0;
+}
+
+export async function callbacksOf(tx: Tx, paymentId: string): Promise<CardCallbackRow[]> {
+  return tx.select().from(cardCallbacks).where(eq(cardCallbacks.paymentId, paymentId)).orderBy(asc(cardCallbacks.callbackId));
+}
+
+/**
+ * Ends CREATED payments whose deadline has passed (and that have no callback in flight) as EXPIRED,
+ * with their EXPIRED events, at most `limit` at a time; rows another transaction holds are skipped.
+ * Returns how many.
+ */
+export async function expireDueEpayments(db: Db, now: Date, limit: number): Promise<number> {
+  const at = now.toISOString();
+  const expired = await rows<{ payment_id: string; amount: number }>(db, sql`
+    with due as (
+      select payment_id from epayments
+      where state = 'CREATED' and expires_at <= ${at}::timestamptz
+        and (callback_lease_until is null or callback_lease_until < ${at}::timestamptz)
+      order by expires_at
+      limit ${limit}
+      for update skip locked
+    ), ended as (
+      update epayments e set state = 'EXPIRED', callback_lease_until = null, updated_at = ${at}::timestamptz
+      from due where e.payment_id = due.payment_id
+      returning e.payment_id, e.amount
+    ), logged as (
+      insert into epayment_events (payment_id, name, amount, psp_reference, idempotency_key, success, created_at)
+      select payment_id, 'EXPIRED', amount, (1000000000 + floor(random() * 9000000000))::bigint::text, null, true, ${at}::timestamptz from ended
+    )
+    select payment_id, amount from ended`);
+  return expired.length;
+}
