@@ -73,4 +73,6 @@ CREATE INDEX "epayment_events_payment_idx" ON "epayment_events" USING btree ("pa
 CREATE UNIQUE INDEX "epayments_msn_reference_uq" ON "epayments" USING btree ("msn","reference");--> statement-breakpoint
 CREATE UNIQUE INDEX "epayments_token_uq" ON "epayments" USING btree ("token_hash");--> statement-breakpoint
 CREATE INDEX "epayments_due_idx" ON "epayments" USING btree ("expires_at") WHERE state = 'CREATED';--> statement-breakpoint
-CREATE INDEX "epayments_psp_created_idx" ON "epayments" USING btree ("psp_id","created_at","payment_id");
+CREATE INDEX "epayments_created_idx" ON "epayments" USING btree ("created_at","payment_id");--> statement-breakpoint
+CREATE INDEX "epayments_psp_created_idx" ON "epayments" USING btree ("psp_id","created_at","payment_id");--> statement-breakpoint
+CREATE INDEX "epayments_msn_created_idx" ON "epayments" USING btree ("msn","created_at","payment_id");

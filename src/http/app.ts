@@ -22,6 +22,7 @@ import { registerAdminRoutes } from './admin/routes.ts';
 import { registerPaymentRoutes } from './api/psp-v3/payments.ts';
 import { registerEpaymentRoutes } from './api/epayment/payments.ts';
 import { registerAdminPaymentRoutes } from './admin/payments.ts';
+import { registerAdminEpaymentRoutes } from './admin/epayments.ts';
 import { registerAdminStatusBatchRoutes } from './admin/status-batch.ts';
 import { registerAdminPspRoutes } from './admin/psps.ts';
 import { registerWebRoutes } from './web/routes.ts';
@@ -211,6 +212,7 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
   registerPaymentRoutes(app, auth, services.payments);
   registerEpaymentRoutes(app, auth, services.payments);
   registerAdminPaymentRoutes(app, services);
+  registerAdminEpaymentRoutes(app, services);
   registerAdminStatusBatchRoutes(app, services);
   registerAdminPspRoutes(app, services);
   registerControlRoutes(app, services);

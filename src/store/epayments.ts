@@ -148,3 +148,46 @@ export async function expireDueEpayments(db: Db, now: Date, limit: number): Prom
     select payment_id, amount from ended`);
   return expired.length;
 }
+
+export interface EpaymentFilters {
+  pspId?: string;
+  msn?: string;
+  state?: string;
+}
+
+export interface ListedEpayment {
+  paymentId: string;
+  pspId: string;
+  msn: string;
+  reference: string;
+  amount: number;
+  currency: string;
+  state: string;
+  userFlow: string;
+  createdAt: Date;
+  /** The created_at as PostgreSQL writes it (microseconds): the keyset position. */
+  at: string;
+}
+
+/**
+ * One page of ePayment payments, newest first, after the keyset position `after` (exclusive); each
+ * filter walks one of the epayments_*_created indexes.
+ */
+export async function listEpayments(tx: Tx, f: EpaymentFilters, after: { at: string; paymentId: string } | undefined, limit: number): Promise<{ payments: ListedEpayment[]; more: boolean }> {
+  const where = [sql`true`];
+  if (f.pspId) where.push(sql`psp_id = ${f.pspId}`);
+  if (f.msn) where.push(sql`msn = ${f.msn}`);
+  if (f.state) where.push(sql`state = ${f.state}`);
+  if (after) where.push(sql`(created_at, payment_id) < (${after.at}::timestamptz, ${after.paymentId}::uuid)`);
+  const found = await rows<{ payment_id: string; psp_id: string; msn: string; reference: string; amount: number; currency: string; state: string; user_flow: string; created_at: string | Date; at: string }>(tx, sql`
+    select payment_id, psp_id, msn, reference, amount, currency, state, user_flow, created_at, created_at::text as at
+    from epayments where ${sql.join(where, sql` and `)}
+    order by created_at desc, payment_id desc limit ${limit + 1}`);
+  return {
+    payments: found.slice(0, limit).map((r) => ({
+      paymentId: r.payment_id, pspId: r.psp_id, msn: r.msn, reference: r.reference, amount: Number(r.amount), currency: r.currency,
+      state: r.state, userFlow: r.user_flow, createdAt: new Date(r.created_at), at: r.at,
+    })),
+    more: found.length > limit,
+  };
+}

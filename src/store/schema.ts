@@ -441,7 +441,10 @@ export const epayments = pgTable(
     uniqueIndex('epayments_msn_reference_uq').on(t.msn, t.reference),
     uniqueIndex('epayments_token_uq').on(t.tokenHash),
     index('epayments_due_idx').on(t.expiresAt).where(sql`state = 'CREATED'`),
+    // The operator's list, newest first by (created_at, payment_id): all payments, a PSP's, an MSN's.
+    index('epayments_created_idx').on(t.createdAt, t.paymentId),
     index('epayments_psp_created_idx').on(t.pspId, t.createdAt, t.paymentId),
+    index('epayments_msn_created_idx').on(t.msn, t.createdAt, t.paymentId),
   ],
 );
 

@@ -11,6 +11,7 @@ import addFormats from 'ajv-formats';
 import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { adminHeaders, call, DEMO, pspHeaders, startTestServer, type TestServer } from '../support/server.ts';
 import { PspStub } from '../support/psp-stub.ts';
+import { CardCallbackStub } from '../support/card-callback-stub.ts';
 import { forceApprove, initBody, initOk } from '../support/payments.ts';
 import { MAKE_PAYMENT_CALLBACK, MAKE_PAYMENT_PSEUDO_PATH } from '../../src/http/docs/published.ts';
 
@@ -241,7 +242,7 @@ describe('API documents and explorer', () => {
         assert.ok(Object.keys(operation.responses).some((code) => /^2\d\d$/.test(code)), `${method} ${path} documents its answer`);
       }
       assert.deepEqual(Object.keys(doc.components.schemas).sort(),
-        ['BatchRun', 'Card', 'Merchant', 'Payment', 'Problem', 'PspCredentials', 'PspSummary', 'RejectedUpdate', 'TestUser']);
+        ['BatchRun', 'Card', 'EPayment', 'Merchant', 'Payment', 'Problem', 'PspCredentials', 'PspSummary', 'RejectedUpdate', 'TestUser']);
       const tags = new Set(doc.tags.map((t: Doc) => t.name));
       for (const { operation } of operationsOf(doc)) assert.ok(tags.has(operation.tags[0]), operation.tags[0]);
     });
@@ -297,7 +298,32 @@ describe('API documents and explorer', () => {
       assert.ok(rejected.body.rejected.length > 0, 'a rejected update was checked');
       const payment = await call(server.url, 'GET', `/admin/payments/${DEMO.psp.pspId}/${id}`, { headers: adminHeaders() });
       assert.ok(payment.body.deliveries.length > 0, 'a makePayment attempt was checked');
-      assert.equal(checked, 20);
+
+      // An ePayment payment, authorised through a card callback, then captured.
+      const callbacks = await CardCallbackStub.start(DEMO.psp.clientSecret);
+      try {
+        const reference = `docs-${Date.now()}`;
+        const created = await call(server.url, 'POST', '/epayment/v1/payments', {
+          headers: { ...h, 'idempotency-key': reference },
+          body: {
+            amount: { currency: 'NOK', value: 1000 }, paymentMethod: { type: 'CARD_PASSTHROUGH' }, reference, userFlow: 'WEB_REDIRECT',
+            returnUrl: 'https://shop.example/return',
+            cardPassthrough: { pspReference: 'docs-1', cardCallbackUrl: callbacks.url, allowedCardTypes: ['VISA_DEBIT'] },
+          },
+        });
+        assert.equal(created.status, 201, created.text);
+        const approved = await call(server.url, 'POST', `/epayment/v1/test/payments/${reference}/approve`, { headers: h, body: { customer: { phoneNumber: DEMO.userPhone } } });
+        assert.equal(approved.status, 200, approved.text);
+        await check('GET', '/admin/epayments', '/admin/epayments?limit=5');
+        await check('GET', '/admin/epayments', '/admin/epayments?after=nonsense');
+        const shown = await check('GET', '/admin/epayments/{msn}/{reference}', `/admin/epayments/${DEMO.msn}/${reference}`);
+        assert.equal(shown.body.cardCallbacks.length, 1, 'a card callback was checked');
+        assert.equal(shown.body.cardCallbacks[0].outcome, 'RESERVE');
+        await check('GET', '/admin/epayments/{msn}/{reference}', `/admin/epayments/${DEMO.msn}/nothing-here`);
+      } finally {
+        await callbacks.close();
+      }
+      assert.equal(checked, 24);
     });
   });
 

@@ -402,6 +402,43 @@ describe('ePayment API (card passthrough)', () => {
     assertProblem(await approve(body.reference as string), 400, '10020');
   });
 
+  it('shows the operator each payment with its events and every card callback: signature headers, answer, latency; no card data', async () => {
+    stub.on('psp-admin', { kind: 'sequence', steps: [{ kind: 'soft-decline' }, { kind: 'reserve', networkTransactionReference: 'ntr-admin' }] });
+    const body = createBody(stub.url);
+    (body.cardPassthrough as Record<string, unknown>).pspReference = 'psp-admin';
+    assert.equal((await create(body)).status, 201);
+    assert.equal((await approve(body.reference as string)).status, 200);
+    const shown = await call(server.url, 'GET', `/admin/epayments/${DEMO.msn}/${body.reference}`, { headers: adminHeaders() });
+    assert.equal(shown.status, 200, shown.text);
+    assert.equal(shown.body.state, 'AUTHORIZED');
+    assert.equal(shown.body.networkTransactionReference, 'ntr-admin');
+    assert.equal(shown.body.phone, DEMO.userPhone);
+    assert.deepEqual(shown.body.events.map((e: { name: string }) => e.name), ['CREATED', 'AUTHORIZED']);
+    assert.deepEqual(shown.body.cardCallbacks.map((c: { round: number; outcome: string }) => [c.round, c.outcome]), [[1, 'SOFT_DECLINE'], [2, 'RESERVE']]);
+    for (const c of shown.body.cardCallbacks) {
+      assert.match(c.requestHeaders.authorization, /^HMAC-SHA256 /);
+      assert.equal(c.requestHeaders['x-ms-content-sha256'].length, 44);
+      assert.equal(c.responseStatus, 200);
+      assert.ok(c.latencyMs >= 0);
+      assert.equal(c.request.cardInfo.networkToken.cryptogram, '[redacted]');
+      assert.match(c.request.cardInfo.networkToken.number, /^\d{6}\*+\d{4}$/);
+    }
+    const sent = stub.callsFor('psp-admin')[0];
+    assert.equal(shown.body.cardCallbacks[0].requestHeaders.authorization, sent.headers.authorization, 'the record is what was sent');
+    const text = JSON.stringify(shown.body);
+    assert.ok(!text.includes(sent.body.cardInfo.networkToken.cryptogram), 'no cryptogram in the record');
+    assert.ok(!text.includes(DEMO.psp.clientSecret), 'no secret in the record');
+
+    const list = await call(server.url, 'GET', `/admin/epayments?psp=${DEMO.psp.pspId}&limit=2`, { headers: adminHeaders() });
+    assert.equal(list.status, 200, list.text);
+    assert.equal(list.body.payments.length, 2);
+    assert.ok(list.body.next);
+    const next = await call(server.url, 'GET', `/admin/epayments?psp=${DEMO.psp.pspId}&limit=2&after=${list.body.next}`, { headers: adminHeaders() });
+    assert.equal(next.status, 200);
+    assert.ok(next.body.payments.every((p: { createdAt: string }) => p.createdAt <= list.body.payments[1].createdAt));
+    assert.ok(!next.body.payments.some((p: { reference: string }) => list.body.payments.some((q: { reference: string }) => q.reference === p.reference)));
+  });
+
   it('answers an unknown route under /epayment with a 404 problem and a wrong method with 405', async () => {
     const unknown = await call(server.url, 'GET', '/epayment/v1/nothing-here', { headers: h });
     assertProblem(unknown, 404);

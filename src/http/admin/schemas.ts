@@ -10,6 +10,7 @@ export const OPERATOR_TAGS = [
   { name: 'Merchants', description: "Every PSP's merchants (sales units) and the operator's flags on them." },
   { name: 'Test users', description: 'The users of the app simulator, their PINs and cards.' },
   { name: 'Payments', description: 'A payment as the operator sees it, and acting as its user.' },
+  { name: 'ePayment payments', description: 'The ePayment API\'s card passthrough payments: their events and every card callback.' },
   { name: 'Status batch', description: 'The batch that applies the status updates of /v3/psppayments/updatestatus.' },
   { name: 'Test controls', description: 'Time travel, reset and fault injection for automated tests (test environment only).' },
 ] as const;
@@ -254,9 +255,78 @@ const rejectedUpdate = {
   },
 } as const;
 
-const SHARED = [problem, pspSummary, pspCredentials, merchant, card, user, payment, batchRun, rejectedUpdate];
+const amountObject = { type: 'object', properties: { currency: string, value: integer } } as const;
 
-export type SharedId = 'Problem' | 'PspSummary' | 'PspCredentials' | 'Merchant' | 'Card' | 'TestUser' | 'Payment' | 'BatchRun' | 'RejectedUpdate';
+/** An ePayment API payment as the operator sees it: the payment, its events and every card callback. */
+const epayment = {
+  $id: 'EPayment',
+  type: 'object',
+  additionalProperties: false,
+  required: ['paymentId', 'pspId', 'merchantSerialNumber', 'reference', 'amount', 'state', 'aggregate', 'events', 'cardCallbacks'],
+  properties: {
+    paymentId: { type: 'string', format: 'uuid' },
+    pspId: string,
+    merchantSerialNumber: string,
+    reference: string,
+    pspReference: { type: 'string', description: 'The CREATED event\'s: the payment\'s own in GET.' },
+    amount: amountObject,
+    state: { type: 'string', enum: ['CREATED', 'AUTHORIZED', 'ABORTED', 'EXPIRED', 'TERMINATED'] },
+    userFlow: string,
+    paymentMethod: string,
+    cardPassthrough: {
+      type: 'object',
+      properties: {
+        pspReference: string, cardCallbackUrl: string, allowedCardTypes: { type: 'array', items: string },
+        preferVisaPartOfVisaDankort: boolean, publicEncryptionKeyId: nullableString,
+      },
+    },
+    customerPhone: { type: 'string', nullable: true, description: 'The test user named by customer.phoneNumber.' },
+    phone: { type: 'string', nullable: true, description: 'The user who approved (or is approving) it.' },
+    returnUrl: nullableString,
+    paymentDescription: nullableString,
+    cardBin: nullableString,
+    networkTransactionReference: { type: 'string', nullable: true, description: 'From the PSP\'s RESERVE answer.' },
+    closedReason: { type: 'string', nullable: true, description: 'Why the payment takes no more attempts (a final FAIL, an HTTP error, a timeout).' },
+    expiresAt: nullableDateTime,
+    createdAt: dateTime,
+    updatedAt: dateTime,
+    aggregate: {
+      type: 'object',
+      properties: { authorizedAmount: amountObject, cancelledAmount: amountObject, capturedAmount: amountObject, refundedAmount: amountObject },
+    },
+    events: {
+      type: 'array',
+      description: 'As in GET …/events.',
+      items: { type: 'object', properties: { name: string, amount: amountObject, pspReference: string, idempotencyKey: nullableString, success: boolean, timestamp: dateTime } },
+    },
+    cardCallbacks: {
+      type: 'array',
+      description: 'Every card callback to the PSP for this payment, in order.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          at: dateTime,
+          round: { type: 'integer', description: '1, or 2 for the callback after 3-D Secure.' },
+          authorizationAttemptId: string,
+          url: string,
+          requestHeaders: { type: 'object', description: 'The signature headers sent (x-ms-date, x-ms-content-sha256, host, authorization).' },
+          request: { description: 'The body sent (network token masked, cryptogram left out).' },
+          responseStatus: { type: 'integer', nullable: true },
+          responseBody: { type: 'string', nullable: true, description: 'The PSP\'s answer, as far as it was read.' },
+          latencyMs: { type: 'integer', nullable: true },
+          outcome: { type: 'string', enum: ['IN_FLIGHT', 'RESERVE', 'FAIL', 'SOFT_DECLINE', 'ERROR', 'ABANDONED'] },
+          error: nullableString,
+          completedAt: nullableDateTime,
+        },
+      },
+    },
+  },
+} as const;
+
+const SHARED = [problem, pspSummary, pspCredentials, merchant, card, user, payment, batchRun, rejectedUpdate, epayment];
+
+export type SharedId = 'Problem' | 'PspSummary' | 'PspCredentials' | 'Merchant' | 'Card' | 'TestUser' | 'Payment' | 'BatchRun' | 'RejectedUpdate' | 'EPayment';
 
 /** A 2xx answer with a JSON body. */
 export function ok(description: string, schema: object): object {
