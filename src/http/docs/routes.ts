@@ -1,9 +1,11 @@
 // The API documents and the explorer:
 //   GET /openapi/psp-api.yaml, /openapi/psp-signup-api.yaml   the published documents as this server
 //                                                             serves them (published.ts); .json too
+//   GET /openapi/epayment.yaml                                the published ePayment document with the
+//                                                             PSP parts merged in (epayment.ts); .json too
 //   GET /openapi/admin.json                                   the operator API, generated from its
 //                                                             route schemas (operator.ts); .yaml too
-//   GET /docs                                                 Swagger UI for the three, "Try it out"
+//   GET /docs                                                 Swagger UI for the four, "Try it out"
 //                                                             against this server
 // The documents carry an ETag (a conditional GET is answered 304) and may be read from any origin
 // (they hold nothing secret). The explorer's files come from @fastify/swagger-ui's copy of
@@ -15,10 +17,12 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Document } from 'yaml';
 import { loadPublished, served, type ServedDocument } from './published.ts';
 import { registerOperatorSpec } from './operator.ts';
+import { epaymentDocument } from './epayment.ts';
 
 export const DOCUMENTS = {
   psp: '/openapi/psp-api.yaml',
   signup: '/openapi/psp-signup-api.yaml',
+  epayment: '/openapi/epayment.yaml',
   operator: '/openapi/admin.json',
 } as const;
 
@@ -70,6 +74,7 @@ const uiConfig = {
   urls: [
     { url: DOCUMENTS.psp, name: 'PSP API' },
     { url: DOCUMENTS.signup, name: 'Signup API' },
+    { url: DOCUMENTS.epayment, name: 'ePayment API (PSP)' },
     { url: DOCUMENTS.operator, name: 'Operator API' },
   ],
   'urls.primaryName': 'PSP API',
@@ -84,7 +89,9 @@ export function registerApiDocs(app: FastifyInstance, services: { config: { publ
 
   app.register(async (scope) => {
     const published = loadPublished(publicUrl);
-    const byName: Array<[string, ServedDocument]> = [['psp-api', published['psp-api']], ['psp-signup-api', published['psp-signup-api']]];
+    const byName: Array<[string, ServedDocument]> = [
+      ['psp-api', published['psp-api']], ['psp-signup-api', published['psp-signup-api']], ['epayment', served(epaymentDocument(publicUrl))],
+    ];
     for (const [name, doc] of byName) {
       scope.get(`/openapi/${name}.yaml`, async (request, reply) => send(request, reply, doc.yaml, YAML_TYPE));
       scope.get(`/openapi/${name}.json`, async (request, reply) => send(request, reply, doc.json, JSON_TYPE));
