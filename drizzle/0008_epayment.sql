@@ -52,6 +52,10 @@ CREATE TABLE "epayments" (
 	"expires_at" timestamp with time zone,
 	"callback_lease_until" timestamp with time zone,
 	"closed_reason" text,
+	"failure_message" text,
+	"soft_decline_url" text,
+	"pending_attempt_id" uuid,
+	"soft_decline_ref_hash" text NOT NULL,
 	"phone" text,
 	"card_id" uuid,
 	"card_bin" text,
@@ -72,6 +76,8 @@ CREATE INDEX "card_callbacks_in_flight_idx" ON "card_callbacks" USING btree ("le
 CREATE INDEX "epayment_events_payment_idx" ON "epayment_events" USING btree ("payment_id","event_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "epayments_msn_reference_uq" ON "epayments" USING btree ("msn","reference");--> statement-breakpoint
 CREATE UNIQUE INDEX "epayments_token_uq" ON "epayments" USING btree ("token_hash");--> statement-breakpoint
+CREATE UNIQUE INDEX "epayments_soft_decline_ref_uq" ON "epayments" USING btree ("soft_decline_ref_hash");--> statement-breakpoint
+CREATE INDEX "epayments_phone_idx" ON "epayments" USING btree ("phone","created_at") WHERE phone is not null;--> statement-breakpoint
 CREATE INDEX "epayments_due_idx" ON "epayments" USING btree ("expires_at") WHERE state = 'CREATED';--> statement-breakpoint
 CREATE INDEX "epayments_created_idx" ON "epayments" USING btree ("created_at","payment_id");--> statement-breakpoint
 CREATE INDEX "epayments_psp_created_idx" ON "epayments" USING btree ("psp_id","created_at","payment_id");--> statement-breakpoint

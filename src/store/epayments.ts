@@ -191,3 +191,49 @@ export async function listEpayments(tx: Tx, f: EpaymentFilters, after: { at: str
     more: found.length > limit,
   };
 }
+
+export async function findEpaymentByTokenHash(tx: Tx, tokenHash: string): Promise<EpaymentRow | undefined> {
+  const [row] = await tx.select().from(epayments).where(eq(epayments.tokenHash, tokenHash));
+  return row;
+}
+
+export async function findEpaymentBySoftDeclineRef(tx: Tx, refHash: string): Promise<EpaymentRow | undefined> {
+  const [row] = await tx.select().from(epayments).where(eq(epayments.softDeclineRefHash, refHash));
+  return row;
+}
+
+/** The user who goes on from the landing page: set while the payment is CREATED, before its deadline, and has no user yet. */
+export async function setEpaymentUser(tx: Tx, paymentId: string, phone: string, now: Date): Promise<boolean> {
+  const done = await rows<{ payment_id: string }>(tx, sql`
+    update epayments set phone = ${phone}, updated_at = ${now.toISOString()}::timestamptz
+    where payment_id = ${paymentId}::uuid and state = 'CREATED' and (phone is null or phone = ${phone})
+      and (expires_at is null or expires_at > ${now.toISOString()}::timestamptz)
+    returning payment_id`);
+  return done.length > 0;
+}
+
+/**
+ * The user rejects (or cancels on the landing page): ABORTED with its event, only while the payment is
+ * CREATED and no card callback is in flight. Returns whether it was aborted.
+ */
+export async function abortEpayment(db: Db, paymentId: string, now: Date, pspReference: string): Promise<boolean> {
+  const at = now.toISOString();
+  const done = await rows<{ payment_id: string }>(db, sql`
+    with ended as (
+      update epayments set state = 'ABORTED', updated_at = ${at}::timestamptz, expires_at = null, soft_decline_url = null, pending_attempt_id = null
+      where payment_id = ${paymentId}::uuid and state = 'CREATED' and (callback_lease_until is null or callback_lease_until < ${at}::timestamptz)
+      returning payment_id, amount
+    ), logged as (
+      insert into epayment_events (payment_id, name, amount, psp_reference, idempotency_key, success, created_at)
+      select payment_id, 'ABORTED', amount, ${pspReference}, null, true, ${at}::timestamptz from ended
+    )
+    select payment_id from ended`);
+  return done.length > 0;
+}
+
+/** A user's ePayment payment requests that wait for them: CREATED, before the deadline, newest first. */
+export async function pendingEpaymentsOf(tx: Tx, phone: string, now: Date): Promise<EpaymentRow[]> {
+  return tx.select().from(epayments)
+    .where(and(eq(epayments.phone, phone), eq(epayments.state, 'CREATED'), sql`(${epayments.expiresAt} is null or ${epayments.expiresAt} > ${now.toISOString()}::timestamptz)`))
+    .orderBy(sql`${epayments.createdAt} desc`).limit(50);
+}

@@ -426,6 +426,13 @@ export const epayments = pgTable(
     callbackLeaseUntil: timestamp('callback_lease_until', { withTimezone: true }),
     /** Set when a callback failed so that the user may not try again (a non-retryable FAIL, 500, timeout). */
     closedReason: text('closed_reason'),
+    /** What the user was told after the last retryable FAIL (cleared by the next attempt). */
+    failureMessage: text('failure_message'),
+    /** After SOFT_DECLINE: the PSP's 3-D Secure page, and the attempt its second callback continues. */
+    softDeclineUrl: text('soft_decline_url'),
+    pendingAttemptId: uuid('pending_attempt_id'),
+    /** sha256 of the reference in softDeclineCompletedRedirectUrl (derived again when it is sent). */
+    softDeclineRefHash: text('soft_decline_ref_hash').notNull(),
     phone: text('phone'),
     cardId: uuid('card_id'),
     cardBin: text('card_bin'),
@@ -440,6 +447,9 @@ export const epayments = pgTable(
   (t) => [
     uniqueIndex('epayments_msn_reference_uq').on(t.msn, t.reference),
     uniqueIndex('epayments_token_uq').on(t.tokenHash),
+    uniqueIndex('epayments_soft_decline_ref_uq').on(t.softDeclineRefHash),
+    // The app's payment requests of one user.
+    index('epayments_phone_idx').on(t.phone, t.createdAt).where(sql`phone is not null`),
     index('epayments_due_idx').on(t.expiresAt).where(sql`state = 'CREATED'`),
     // The operator's list, newest first by (created_at, payment_id): all payments, a PSP's, an MSN's.
     index('epayments_created_idx').on(t.createdAt, t.paymentId),

@@ -30,6 +30,10 @@ export class CardCallbackStub {
   defaultBehaviour: CallbackBehaviour = { kind: 'reserve', networkTransactionReference: 'ntr-0001' };
   private server!: http.Server;
   url = '';
+  /** Base of a returnUrl that lands on the stub's "store" page; visits are recorded in storeVisits. */
+  storeUrl = '';
+  readonly storeVisits: string[] = [];
+  private base = '';
   private readonly secret: string;
 
   private constructor(secret: string) {
@@ -41,7 +45,9 @@ export class CardCallbackStub {
     stub.server = http.createServer((req, res) => stub.handle(req, res));
     await new Promise<void>((resolve) => stub.server.listen(0, '127.0.0.1', resolve));
     const { port } = stub.server.address() as AddressInfo;
-    stub.url = `http://127.0.0.1:${port}/psp-callback?acquirer=test`;
+    stub.base = `http://127.0.0.1:${port}`;
+    stub.url = `${stub.base}/psp-callback?acquirer=test`;
+    stub.storeUrl = `${stub.base}/store`;
     return stub;
   }
 
@@ -57,6 +63,7 @@ export class CardCallbackStub {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      if (req.method === 'GET') return this.page(req, res);
       const rawBytes = Buffer.concat(chunks);
       const raw = rawBytes.toString('utf8');
       let body: any;
@@ -68,11 +75,34 @@ export class CardCallbackStub {
       let behaviour = (ref && this.behaviours.get(ref)) || this.defaultBehaviour;
       const nth = ref ? this.callsFor(ref).length - 1 : 0;
       if (behaviour.kind === 'sequence') behaviour = behaviour.steps[Math.min(nth, behaviour.steps.length - 1)];
-      this.answer(res, behaviour);
+      this.answer(res, behaviour, body?.authorizationAttemptId);
     });
   }
 
-  private answer(res: http.ServerResponse, b: CallbackBehaviour): void {
+  /**
+   * The PSP's pages: /3ds?attempt=<authorizationAttemptId>, a 3-D Secure page whose "Complete" link is
+   * the softDeclineCompletedRedirectUrl of that attempt's callback; /store…, the merchant's page.
+   */
+  private page(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = new URL(req.url ?? '/', this.base);
+    const html = (body: string) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(`<!doctype html><html lang="en">${body}</html>`);
+    };
+    if (url.pathname === '/3ds') {
+      const call = this.calls.find((c) => c.body?.authorizationAttemptId === url.searchParams.get('attempt'));
+      const back = String(call?.body?.softDeclineCompletedRedirectUrl ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+      return html(`<title>3DS</title><h1>Bank 3-D Secure</h1><p>Confirm the payment with your bank.</p><p><a href="${back}">Complete</a></p>`);
+    }
+    if (url.pathname.startsWith('/store')) {
+      this.storeVisits.push(url.pathname + url.search);
+      return html('<title>Store</title><h1>Thank you for shopping with us</h1>');
+    }
+    res.writeHead(404);
+    res.end();
+  }
+
+  private answer(res: http.ServerResponse, b: CallbackBehaviour, attemptId?: string): void {
     const json = (value: unknown) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(value));
@@ -80,15 +110,15 @@ export class CardCallbackStub {
     switch (b.kind) {
       case 'reserve': return json({ status: 'RESERVE', networkTransactionReference: b.networkTransactionReference ?? 'ntr-0001' });
       case 'fail': return json({ status: 'FAIL', ...(b.errorCode === undefined ? {} : { errorCode: b.errorCode }), errorMessage: b.errorMessage ?? 'Refused by Issuer' });
-      case 'soft-decline': return json({ status: 'SOFT_DECLINE', softDeclineUrl: b.softDeclineUrl ?? 'https://psp.example/3ds' });
+      case 'soft-decline': return json({ status: 'SOFT_DECLINE', softDeclineUrl: b.softDeclineUrl ?? `${this.base}/3ds?attempt=${attemptId ?? ''}` });
       case 'status':
         res.writeHead(b.status, { 'content-type': 'text/plain' });
         return void res.end(b.body ?? 'error');
       case 'slow':
-        setTimeout(() => this.answer(res, b.then ?? { kind: 'reserve' }), b.ms);
+        setTimeout(() => this.answer(res, b.then ?? { kind: 'reserve' }, attemptId), b.ms);
         return;
       case 'sequence':
-        return this.answer(res, b.steps[0]);
+        return this.answer(res, b.steps[0], attemptId);
     }
   }
 

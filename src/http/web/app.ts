@@ -12,6 +12,7 @@
 //   GET  /app/receipts              the user's finished payments, newest first
 //   GET  /app/deeplink?token=…      the isApp deeplink (vippsMT://?token=… rewritten to this URL)
 //   GET  /app/requests/state, /app/payments/:id/state   {"v": …} for the pages' polling script
+//   /app/epayments/:id…             an ePayment payment's screens (epayment.ts)
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PaymentDeps } from '../../operations/payment-deps.ts';
 import { approve, NotApprovable } from '../../operations/psp-v3/approve.ts';
@@ -29,6 +30,7 @@ import { cardLabel, formatDateTime, formatNok, sendPage, type FrameData } from '
 import { effectiveState, merchantOf, outcomeOf, storeUrl } from './payment-views.ts';
 import { normalizePhone } from './landing.ts';
 import { applyFault } from '../plugins/faults.ts';
+import { epaymentPages, registerEpaymentAppRoutes } from './epayment.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -141,8 +143,14 @@ export async function registerAppRoutes(app: FastifyInstance, deps: PaymentDeps,
 
   // ---- the list of payment requests ----
 
-  function requestsFingerprint(pending: PaymentView[]): string {
-    return pending.map((v) => `${v.payment.paymentId}:${v.payment.state}`).join(',') || 'none';
+  const epayments = epaymentPages(deps, security);
+  registerEpaymentAppRoutes(app, deps, security, {
+    user: currentUser,
+    loginPage: (request, reply, next) => loginPage(request, reply, 200, { next: safeNext(next), note: 'Log in to see this payment request.' }),
+  });
+
+  function requestsFingerprint(pending: PaymentView[], others: Array<{ id: string; state: string }>): string {
+    return [...pending.map((v) => `${v.payment.paymentId}:${v.payment.state}`), ...others.map((o) => `${o.id}:${o.state}`)].join(',') || 'none';
   }
 
   app.get('/', async (request, reply) => {
@@ -155,14 +163,18 @@ export async function registerAppRoutes(app: FastifyInstance, deps: PaymentDeps,
       return loginPage(request, reply, 200, { phone: wanted, next, note });
     }
     const pending = await pendingPaymentsOf(db, user.phone, deps.clock.now());
+    const others = await epayments.pendingItems(user.phone);
     return send(reply, 200, 'app-requests', {
       appUser: chrome(request, reply),
-      watch: { url: '/app/requests/state', value: requestsFingerprint(pending) },
+      watch: { url: '/app/requests/state', value: requestsFingerprint(pending, others) },
       user,
-      items: pending.map((v) => ({
-        url: paymentUrl(v.payment.paymentId), merchantName: v.merchantName, paymentText: v.payment.paymentText ?? '',
-        amount: formatNok(v.payment.amount), badge: outcomeOf(v.payment).badge,
-      })),
+      items: [
+        ...pending.map((v) => ({
+          url: paymentUrl(v.payment.paymentId), merchantName: v.merchantName, paymentText: v.payment.paymentText ?? '',
+          amount: formatNok(v.payment.amount), badge: outcomeOf(v.payment).badge,
+        })),
+        ...others,
+      ],
     });
   });
 
@@ -170,7 +182,7 @@ export async function registerAppRoutes(app: FastifyInstance, deps: PaymentDeps,
     reply.header('cache-control', 'no-store');
     const user = await currentUser(request);
     if (!user) return reply.code(401).send({ v: 'LOGGED_OUT' });
-    return { v: requestsFingerprint(await pendingPaymentsOf(db, user.phone, deps.clock.now())) };
+    return { v: requestsFingerprint(await pendingPaymentsOf(db, user.phone, deps.clock.now()), await epayments.pendingItems(user.phone)) };
   });
 
   // ---- a payment ----

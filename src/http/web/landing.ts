@@ -6,6 +6,7 @@
 //   POST /landing                 token, phone: INITIATED → AWAITING_USER, then back to GET (303)
 //   POST /landing/cancel          token: the user cancels on the landing page (USER_CANCEL)
 //   GET  /landing/state?token=…   {"v": state}, polled by the page's script
+// A token of an ePayment payment (its redirectUrl) is served by epayment.ts's pages, on the same paths.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PaymentDeps } from '../../operations/payment-deps.ts';
 import { passLanding } from '../../operations/psp-v3/pass-landing.ts';
@@ -17,6 +18,7 @@ import { formBody, WebError, type WebSecurity } from './security.ts';
 import { sendPage, type FrameData } from './layout.ts';
 import { effectiveState, outcomeOf, storeUrl, summaryOf } from './payment-views.ts';
 import { DEMO } from '../../operations/seed.ts';
+import { epaymentPages } from './epayment.ts';
 
 /** "92929292", "+47 929 29 292", "0047-92929292" → "92929292"; anything else → undefined. */
 export function normalizePhone(input: string | undefined): string | undefined {
@@ -37,6 +39,7 @@ function landingUrl(token: string): string {
 
 export function registerLandingRoutes(app: FastifyInstance, deps: PaymentDeps, security: WebSecurity): void {
   const db = deps.database.db;
+  const epayment = epaymentPages(deps, security);
 
   async function find(token: string | undefined): Promise<PaymentView> {
     const view = token ? await paymentViewByTokenHash(db, sha256(token)) : undefined;
@@ -81,15 +84,20 @@ export function registerLandingRoutes(app: FastifyInstance, deps: PaymentDeps, s
 
   app.get('/', async (request, reply) => {
     const token = tokenParam((request.query as Record<string, unknown>).token);
-    const view = await find(token);
-    return pageFor(request, reply, view, token!);
+    const view = token ? await paymentViewByTokenHash(db, sha256(token)) : undefined;
+    if (view) return pageFor(request, reply, view, token!);
+    const page = token ? await epayment.landing(request, reply, token) : undefined;
+    return page ?? pageFor(request, reply, await find(token), token!);
   });
 
   app.get('/state', async (request, reply) => {
     const token = tokenParam((request.query as Record<string, unknown>).token);
     const view = token ? await paymentViewByTokenHash(db, sha256(token)) : undefined;
     reply.header('cache-control', 'no-store');
-    if (!view) return reply.code(404).send({ v: 'UNKNOWN' });
+    if (!view) {
+      const state = token ? await epayment.landingState(token) : undefined;
+      return state ? { v: state } : reply.code(404).send({ v: 'UNKNOWN' });
+    }
     return { v: effectiveState(view.payment, deps.clock.now()) };
   });
 
@@ -97,11 +105,15 @@ export function registerLandingRoutes(app: FastifyInstance, deps: PaymentDeps, s
     const body = formBody(request.body);
     security.checkCsrf(request, body);
     const token = tokenParam(body.token);
+    const entered = (body.phone ?? '').trim();
+    const phone = normalizePhone(entered);
+    if (token && !(await paymentViewByTokenHash(db, sha256(token)))) {
+      const page = await epayment.landingPost(request, reply, token, phone, entered);
+      if (page) return page;
+    }
     const view = await find(token);
     const state = effectiveState(view.payment, deps.clock.now());
     if (state !== 'INITIATED') return reply.redirect(landingUrl(token!), 303);
-    const entered = (body.phone ?? '').trim();
-    const phone = normalizePhone(entered);
     if (!phone) {
       return formPage(request, reply, 400, view, token!, entered.slice(0, 20), 'Enter a Norwegian mobile number with 8 digits.');
     }
@@ -122,6 +134,10 @@ export function registerLandingRoutes(app: FastifyInstance, deps: PaymentDeps, s
     const body = formBody(request.body);
     security.checkCsrf(request, body);
     const token = tokenParam(body.token);
+    if (token && !(await paymentViewByTokenHash(db, sha256(token)))) {
+      const page = await epayment.landingCancel(reply, token);
+      if (page) return page;
+    }
     const view = await find(token);
     if (effectiveState(view.payment, deps.clock.now()) === 'INITIATED') {
       try {

@@ -76,17 +76,25 @@ export async function sendCardCallback(deps: PaymentDeps, a: CallbackAttempt): P
         case 'reserve': {
           const updated = await updateEpayment(tx, p.paymentId, {
             state: 'AUTHORIZED', authorizedAmount: p.amount, cardBin: cardBinOf(body), networkTransactionReference: answer.networkTransactionReference,
-            callbackLeaseUntil: null, expiresAt: null, updatedAt: now,
+            callbackLeaseUntil: null, expiresAt: null, updatedAt: now, softDeclineUrl: null, pendingAttemptId: null, failureMessage: null,
           });
           await insertEvent(tx, { paymentId: p.paymentId, name: 'AUTHORIZED', amount: p.amount, pspReference: newPspReference(), idempotencyKey: null, success: true, createdAt: now });
           return updated;
         }
         case 'fail':
-          return updateEpayment(tx, p.paymentId, { callbackLeaseUntil: null, updatedAt: now, ...(answer.retryable ? {} : { closedReason: `FAIL${answer.errorCode === null ? '' : ` ${answer.errorCode}`}` }) });
+          return updateEpayment(tx, p.paymentId, {
+            callbackLeaseUntil: null, updatedAt: now, softDeclineUrl: null, pendingAttemptId: null,
+            failureMessage: answer.errorMessage ?? 'The card was declined.',
+            ...(answer.retryable ? {} : { closedReason: `FAIL${answer.errorCode === null ? '' : ` ${answer.errorCode}`}` }),
+          });
         case 'soft-decline':
-          return updateEpayment(tx, p.paymentId, { callbackLeaseUntil: null, updatedAt: now });
+          return updateEpayment(tx, p.paymentId, {
+            callbackLeaseUntil: null, updatedAt: now, softDeclineUrl: answer.softDeclineUrl, pendingAttemptId: authorizationAttemptId, failureMessage: null,
+          });
         case 'error':
-          return updateEpayment(tx, p.paymentId, { callbackLeaseUntil: null, closedReason: answer.reason.slice(0, 200), updatedAt: now });
+          return updateEpayment(tx, p.paymentId, {
+            callbackLeaseUntil: null, closedReason: answer.reason.slice(0, 200), updatedAt: now, softDeclineUrl: null, pendingAttemptId: null,
+          });
       }
     });
     deps.log.info({ reference: p.reference, msn: p.msn, pspId: p.pspId, round: a.round, status: result.status, error: result.error, outcome: answer.kind, ms: result.latencyMs }, 'card callback sent');

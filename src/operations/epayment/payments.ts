@@ -70,6 +70,7 @@ export async function createPayment(
       customerPhone: customerPhone ?? null, returnUrl: request.returnUrl ?? null, paymentDescription: request.paymentDescription ?? null,
       metadata: request.metadata ?? null, extra: request.extra,
       tokenHash: sha256(deps.paymentTokens.epaymentToken(msn, request.reference)),
+      softDeclineRefHash: sha256(deps.paymentTokens.softDeclineRef(msn, request.reference)),
       expiresAt: request.expiresAt ?? new Date(now.getTime() + DEFAULT_EXPIRY_MS),
       createdAt: now, updatedAt: now,
     }, { name: 'CREATED', amount: request.amount.value, pspReference, idempotencyKey: idempotencyKey ?? null, success: true, createdAt: now });

@@ -10,6 +10,7 @@ import type { PaymentDeps } from '../../../operations/payment-deps.ts';
 import { ApiError } from '../../../domain/errors.ts';
 import { MAX_STATUS_BODY_BYTES } from '../../../domain/psp-v3/status-payload.ts';
 import { sendThreeDsReturnPage } from '../../web/three-ds-return.ts';
+import { softDeclineCompleted } from '../../../operations/epayment/user.ts';
 
 function idempotencyKey(request: FastifyRequest): string | undefined {
   const raw = request.headers['idempotency-key'] ?? request.headers['request-id'];
@@ -65,6 +66,13 @@ export function registerPaymentRoutes(app: FastifyInstance, auth: AuthDeps, deps
     if (typeof q.transactionId !== 'string' || typeof q.responsecode !== 'string' || !q.transactionId || !q.responsecode) {
       return sendThreeDsReturnPage(reply, 'missing', hsts);
     }
-    return sendThreeDsReturnPage(reply, await threeDsReturn(deps, q.transactionId, q.responsecode), hsts);
+    const result = await threeDsReturn(deps, q.transactionId, q.responsecode);
+    // Not a PSP API v3 payment's: an ePayment payment's softDeclineCompletedRedirectUrl, whatever its
+    // responsecode — the second card callback goes out, and its answer decides.
+    if (result.kind === 'unknown') {
+      const after = await softDeclineCompleted(deps, q.transactionId);
+      if (after) return reply.redirect(`/app/epayments/${encodeURIComponent(after.paymentId)}`, 303);
+    }
+    return sendThreeDsReturnPage(reply, result, hsts);
   });
 }
