@@ -145,6 +145,32 @@ describe('ePayment payments in Chromium', { skip: skipWithoutChromium }, () => {
     }
   });
 
+  it('a PUSH_MESSAGE payment waits in the app, and a NATIVE_REDIRECT deeplink opens its payment there', async () => {
+    const pushed = await create({ userFlow: 'PUSH_MESSAGE', returnUrl: undefined, customer: { phoneNumber: `47${DEMO.userPhone}` } });
+    const native = await create({ userFlow: 'NATIVE_REDIRECT', returnUrl: undefined });
+    assert.match(native.url, /^vippsMT:\/\/\?token=/);
+    const { context, page } = await open();
+    try {
+      await page.goto(`${base}/app`);
+      await page.getByLabel('Phone number').fill(DEMO.userPhone);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await heading(page, 'Payment requests');
+      await page.getByRole('link', { name: new RegExp(pushed.description) }).click();
+      await page.getByRole('button', { name: 'Pay' }).click();
+      await heading(page, 'Payment approved');
+      assert.equal(await state(pushed.reference), 'AUTHORIZED');
+
+      // The app's deeplink (the vippsMT:// URL, as the app simulator takes it).
+      const token = decodeURIComponent(native.url.slice('vippsMT://?token='.length));
+      await page.goto(`${base}/app/deeplink?token=${encodeURIComponent(token)}`);
+      await page.getByRole('button', { name: 'Pay' }).click();
+      await heading(page, 'Payment approved');
+      assert.equal(await state(native.reference), 'AUTHORIZED');
+    } finally {
+      await context.close();
+    }
+  });
+
   it('a payment whose callback failed for good tells the person to check with the store', async () => {
     const p = await create();
     stub.on(p.pspReference, { kind: 'status', status: 500 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { adminHeaders, call, createPsp, DEMO, pspHeaders, startTestServer, type Answer, type TestServer } from '../support/server.ts';
 import { CardCallbackStub } from '../support/card-callback-stub.ts';
+import QRCode from 'qrcode';
 
 const TRACE_ID = /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/;
 
@@ -132,6 +133,38 @@ describe('ePayment API (card passthrough)', () => {
     const push = await create(createBody(stub.url, { userFlow: 'PUSH_MESSAGE', returnUrl: undefined, customer: { phoneNumber: `47${DEMO.userPhone}` } }));
     assert.equal(push.status, 201, push.text);
     assert.deepEqual(Object.keys(push.body), ['reference']);
+  });
+
+  it('serves the QR code of a QR payment: an SVG (or a PNG of the size asked for) of its landing page', async () => {
+    const svgPayment = await create(createBody(stub.url, { userFlow: 'QR', returnUrl: undefined }));
+    const svg = await fetch(svgPayment.body.redirectUrl);
+    assert.equal(svg.status, 200);
+    assert.equal(svg.headers.get('content-type'), 'image/svg+xml');
+    const token = new URL(svgPayment.body.redirectUrl).searchParams.get('token')!;
+    const target = `${server.services.config.publicUrl}/landing?token=${encodeURIComponent(token)}`;
+    assert.equal(await svg.text(), await QRCode.toString(target, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' }), 'it encodes the landing page');
+
+    const pngPayment = await create(createBody(stub.url, { userFlow: 'QR', returnUrl: undefined, qrFormat: { format: 'IMAGE/PNG', size: 300 } }));
+    const png = await fetch(pngPayment.body.redirectUrl);
+    assert.equal(png.headers.get('content-type'), 'image/png');
+    const bytes = Buffer.from(await png.arrayBuffer());
+    assert.equal(bytes.subarray(1, 4).toString('latin1'), 'PNG');
+    assert.equal(bytes.readUInt32BE(16), 300, 'as wide as qrFormat.size');
+    const landing = await fetch(target);
+    assert.equal(landing.status, 200, 'scanning it opens the landing page');
+
+    const other = await create(createBody(stub.url));
+    const notQr = await fetch(`${server.services.config.publicUrl}/qr/v1?token=${new URL(other.body.redirectUrl).searchParams.get('token')}`);
+    assert.equal(notQr.status, 404);
+    await notQr.text();
+  });
+
+  it('sends a PUSH_MESSAGE payment straight to the user\'s app', async () => {
+    const body = createBody(stub.url, { userFlow: 'PUSH_MESSAGE', returnUrl: undefined, customer: { phoneNumber: `47${DEMO.userPhone}` } });
+    assert.equal((await create(body)).status, 201);
+    const shown = await call(server.url, 'GET', `/admin/epayments/${DEMO.msn}/${body.reference}`, { headers: adminHeaders() });
+    assert.equal(shown.body.phone, DEMO.userPhone, 'the request waits in the app of the customer');
+    assert.equal(shown.body.customerPhone, DEMO.userPhone);
   });
 
   it('answers schema errors with 400 problems naming each field, and domain errors with their published code', async () => {

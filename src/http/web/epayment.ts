@@ -5,9 +5,11 @@
 //   POST /app/epayments/:id/pay     cardId → the card callback; RESERVE → paid; FAIL → try again (or
 //                                   not); SOFT_DECLINE → a link to the PSP's 3-D Secure page (softDeclineUrl)
 //   POST /app/epayments/:id/reject  → ABORTED
+//   GET  /qr/v1?token=…         the QR image of a QR payment (its target: the landing page)
 //   /mobileintercept?transactionId=…  softDeclineCompletedRedirectUrl: the second callback, then back
 //                                     to the payment (the v3 route hands ePayment references on)
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import QRCode from 'qrcode';
 import type { PaymentDeps } from '../../operations/payment-deps.ts';
 import { cardsFor, enterPhone, payInApp, rejectByUser, userState } from '../../operations/epayment/user.ts';
 import { findEpaymentById, findEpaymentByTokenHash, pendingEpaymentsOf, type EpaymentRow } from '../../store/epayments.ts';
@@ -70,6 +72,11 @@ export interface EpaymentPages {
   landingPost(request: FastifyRequest, reply: FastifyReply, token: string, phone: string | undefined, entered: string): Promise<FastifyReply | undefined>;
   landingCancel(reply: FastifyReply, token: string): Promise<FastifyReply | undefined>;
   landingState(token: string): Promise<string | undefined>;
+  /**
+   * The app opened by an ePayment payment's deeplink: the payment goes to the logged-in user (who is
+   * asked to log in first). Undefined when the token is not an ePayment payment's.
+   */
+  deeplink(request: FastifyRequest, reply: FastifyReply, token: string, user: { phone: string } | undefined, login: (note: string) => FastifyReply): Promise<FastifyReply | undefined>;
   /** The user's waiting ePayment requests, for the app's list. */
   pendingItems(phone: string): Promise<Array<{ id: string; url: string; merchantName: string; paymentText: string; amount: string; badge: string; state: string }>>;
 }
@@ -133,6 +140,18 @@ export function epaymentPages(deps: PaymentDeps, security: WebSecurity): Epaymen
       if (!p) return undefined;
       const state = userState(p, deps.clock.now());
       return state === 'CREATED' ? (p.phone === null ? 'CREATED' : 'IN_APP') : state;
+    },
+
+    async deeplink(_request, reply, token, user, login) {
+      const p = await findEpaymentByTokenHash(db, sha256(token));
+      if (!p) return undefined;
+      if (!user) return login(`Log in to pay ${formatAmount(p.amount, p.currency)} to ${(await merchantName(p)).name}.`);
+      const state = userState(p, deps.clock.now());
+      if (state === 'EXPIRED') throw new WebError(410, 'Payment link expired', 'This payment request has expired, and nothing was paid. Go back to the store to start the payment again.');
+      if (state === 'CREATED' && p.phone === null) await enterPhone(deps, p, user.phone);
+      const now = await findEpaymentById(db, p.paymentId);
+      if (now?.phone === user.phone) return reply.redirect(epaymentUrl(p.paymentId), 303);
+      throw new WebError(410, 'Payment link already used', 'This payment request has already been opened by another user or is finished.');
     },
 
     async pendingItems(phone) {
@@ -218,5 +237,28 @@ export function registerEpaymentAppRoutes(
     const p = await paymentOf(user.phone, id);
     await rejectByUser(deps, p);
     return reply.redirect(epaymentUrl(p.paymentId), 303);
+  });
+}
+
+/**
+ * GET /qr/v1?token=… — the QR code of a QR payment's redirectUrl: an image (SVG by default, PNG with
+ * qrFormat IMAGE/PNG at its size, 1024 by default) of the payment's landing page URL, which a phone's
+ * camera opens. 404 for a token that is no QR payment's.
+ */
+export function registerQrRoute(app: FastifyInstance, deps: PaymentDeps): void {
+  app.get('/qr/v1', async (request, reply) => {
+    const raw = (request.query as Record<string, unknown>).token;
+    const token = typeof raw === 'string' && raw.length > 0 && raw.length <= 200 ? raw : undefined;
+    const p = token ? await findEpaymentByTokenHash(deps.database.db, sha256(token)) : undefined;
+    if (!p || !token || p.userFlow !== 'QR') return reply.code(404).type('text/plain; charset=utf-8').send('No QR payment has this token.');
+    const target = `${deps.config.publicUrl}/landing?token=${encodeURIComponent(token)}`;
+    const format = p.extra.qrFormat as { format?: string; size?: number } | undefined;
+    reply.header('cache-control', 'no-store');
+    if (format?.format === 'IMAGE/PNG') {
+      const png = await QRCode.toBuffer(target, { type: 'png', width: format.size ?? 1024, margin: 2, errorCorrectionLevel: 'M' });
+      return reply.type('image/png').send(png);
+    }
+    const svg = await QRCode.toString(target, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' });
+    return reply.type('image/svg+xml').send(svg);
   });
 }

@@ -10,6 +10,7 @@ import { registerAssetRoutes } from './assets.ts';
 import { registerLandingRoutes } from './landing.ts';
 import { registerAppRoutes } from './app.ts';
 import { registerFrontDoor } from './front-door.ts';
+import { registerQrRoute } from './epayment.ts';
 import { loadWebKey, WebError, WebSecurity } from './security.ts';
 import { sendPage } from './layout.ts';
 import { pageErrorOf } from './page-errors.ts';
@@ -41,6 +42,7 @@ export function registerWebRoutes(app: FastifyInstance, services: Services): voi
     await web.register(fastifyCookie);
     registerAssetRoutes(web);
     registerFrontDoor(web, services.config, security.hsts);
+    registerQrRoute(web, deps);
     await web.register(async (scope) => {
       formParser(scope);
       htmlErrors(scope, security.hsts);

@@ -68,6 +68,8 @@ export async function createPayment(
       allowedCardTypes: request.cardPassthrough.allowedCardTypes, preferVisaPartOfVisaDankort: request.cardPassthrough.preferVisaPartOfVisaDankort,
       publicEncryptionKeyId: request.cardPassthrough.publicEncryptionKeyId ?? null,
       customerPhone: customerPhone ?? null, returnUrl: request.returnUrl ?? null, paymentDescription: request.paymentDescription ?? null,
+      // A push message goes straight to the user's app: the request waits there, with no landing page.
+      phone: request.userFlow === 'PUSH_MESSAGE' ? customerPhone ?? null : null,
       metadata: request.metadata ?? null, extra: request.extra,
       tokenHash: sha256(deps.paymentTokens.epaymentToken(msn, request.reference)),
       softDeclineRefHash: sha256(deps.paymentTokens.softDeclineRef(msn, request.reference)),
