@@ -209,3 +209,56 @@ export async function fillPayments(databaseUrl: string, count: number, prefix: s
   await c.query('analyze payments');
   await c.end();
 }
+
+/**
+ * Stoplight Prism serving `specFile` (fetched from npm on demand by npx, never a dependency), ready once
+ * `probePath` answers. Stopped with its whole process group.
+ */
+export async function startPrism(specFile: string, probePath: string, version: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  process.stdout.write(`Starting Prism ${version} (npx fetches it on first use)…\n`);
+  const child: ChildProcess = spawn('npx', ['--yes', `@stoplight/prism-cli@${version}`, 'mock', '-h', '127.0.0.1', '-p', String(port), specFile], {
+    stdio: ['ignore', 'ignore', 'pipe'], detached: true,
+  });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`Prism exited: ${err.slice(-2000)}`);
+    try {
+      await fetch(`${url}${probePath}`);
+      break;
+    } catch { /* not yet */ }
+    if (Date.now() > deadline) throw new Error(`Prism did not start: ${err.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    url,
+    async stop() {
+      // npx runs Prism as a child of its own: end the whole process group.
+      try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* gone */ }
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    },
+  };
+}
+
+/** The bare Fastify server of bench/ceiling-server.ts, run as the server is (same Node, same flags). */
+export async function startCeiling(): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=8', path.resolve(import.meta.dirname, 'ceiling-server.ts')], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the ceiling server exited (${code})`)));
+    child.stdout!.once('data', () => resolve());
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      child.removeAllListeners('exit');
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    },
+  };
+}

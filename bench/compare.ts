@@ -9,12 +9,11 @@
 //   PRISM_VERSION (5.16.0), BENCH_RUN (src, or dist: the built JavaScript the package runs; build first).
 //   On PostgreSQL init and details are also measured with WORKERS=2.
 import type autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { DEMO, ensureBenchDatabase, fillPayments, initPayload, pspHeaders, startBenchServer, startOkPsp, freePort, type BenchServer } from './common.ts';
+import { DEMO, ensureBenchDatabase, fillPayments, initPayload, pspHeaders, startBenchServer, startCeiling, startOkPsp, startPrism, type BenchServer } from './common.ts';
 import { batch, cannon, detailsRequests, flows, initRequests, type LoadResult } from './measure.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -51,55 +50,6 @@ function prismSpec(): string {
   return file;
 }
 
-async function startPrism(): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await freePort();
-  process.stdout.write(`Starting Prism ${prismVersion} (npx fetches it on first use)…\n`);
-  const child: ChildProcess = spawn('npx', ['--yes', `@stoplight/prism-cli@${prismVersion}`, 'mock', '-h', '127.0.0.1', '-p', String(port), prismSpec()], {
-    stdio: ['ignore', 'ignore', 'pipe'], detached: true,
-  });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 300_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`Prism exited: ${err.slice(-2000)}`);
-    try {
-      await fetch(`${url}/v3/psppayments/x/details`);
-      break;
-    } catch { /* not yet */ }
-    if (Date.now() > deadline) throw new Error(`Prism did not start: ${err.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return {
-    url,
-    async stop() {
-      // npx runs Prism as a child of its own: end the whole process group.
-      try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* gone */ }
-      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
-    },
-  };
-}
-
-/** The bare Fastify server of bench/ceiling-server.ts, run as the server is (same Node, same flags). */
-async function startCeiling(): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=8', path.resolve(import.meta.dirname, 'ceiling-server.ts')], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`the ceiling server exited (${code})`)));
-    child.stdout!.once('data', () => resolve());
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async stop() {
-      child.removeAllListeners('exit');
-      child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
-    },
-  };
-}
-
 /** The highest resident memory of `server` while `work` runs, sampled every 250 ms (MiB). */
 async function peakRssDuring<T>(server: BenchServer, work: Promise<T>): Promise<{ result: T; peakMiB: number }> {
   let peak = server.rssMiB();
@@ -118,7 +68,7 @@ const load = (opts: Omit<autocannon.Options, 'connections' | 'duration'>) => can
 process.stdout.write(`bench:compare on ${onPostgres ? 'PostgreSQL' : 'the embedded database (PGlite)'}, ${connections} connections, ${seconds} s per load, server from ${process.env.BENCH_RUN === 'dist' ? 'dist/ (built)' : 'src/ (type stripping)'}\n`);
 
 // 1. Prism, alone on the machine.
-const prism = await startPrism();
+const prism = await startPrism(prismSpec(), '/v3/psppayments/x/details', prismVersion);
 let prismInit: LoadResult;
 let prismDetails: LoadResult;
 try {

@@ -2,8 +2,15 @@
 // Pure: the rules are stored and counted in store/controls.ts, applied in http/plugins/faults.ts and
 // to outbound makePayment calls in delivery/.
 
-/** The request families a rule can match. `makePayment` is the outbound call to the PSP (delay only). */
-export const FAULT_ROUTES = ['accessToken', 'init', 'details', 'updatestatus', 'approve', 'signup', 'makePayment'] as const;
+/**
+ * The request families a rule can match. `makePayment` and `cardCallback` are the outbound calls to the
+ * PSP (delay only). The ePayment routes: create, get (a payment and its events), adjust (capture,
+ * refund, cancel) and approve (the test-only force approve); their `pspTransactionId` is the reference.
+ */
+export const FAULT_ROUTES = [
+  'accessToken', 'init', 'details', 'updatestatus', 'approve', 'signup', 'makePayment',
+  'epaymentCreate', 'epaymentGet', 'epaymentAdjust', 'epaymentApprove', 'cardCallback',
+] as const;
 export type FaultRoute = typeof FAULT_ROUTES[number];
 
 /** The error statuses a rule may answer with (each in the route's own error shape). */
@@ -74,8 +81,8 @@ export function faultInputProblems(input: FaultInput): Array<{ name: string; rea
   if (input.retryAfterSeconds !== undefined && input.status !== 429 && input.status !== 503) {
     problems.push({ name: 'retryAfterSeconds', reason: 'Only with status 429 or 503' });
   }
-  if (input.route === 'makePayment') {
-    if (input.status !== undefined || input.drop === true) problems.push({ name: 'route', reason: 'A makePayment rule only delays the outbound call: give delayMs alone' });
+  if (input.route === 'makePayment' || input.route === 'cardCallback') {
+    if (input.status !== undefined || input.drop === true) problems.push({ name: 'route', reason: `A ${input.route} rule only delays the outbound call: give delayMs alone` });
   }
   if (input.route === 'accessToken' || input.route === 'signup') {
     if (input.msn !== undefined || input.pspTransactionId !== undefined) {

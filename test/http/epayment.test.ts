@@ -472,6 +472,25 @@ describe('ePayment API (card passthrough)', () => {
     assert.ok(!next.body.payments.some((p: { reference: string }) => list.body.payments.some((q: { reference: string }) => q.reference === p.reference)));
   });
 
+  it('takes fault rules: an ePayment route answers the rule\'s status in its problem shape; a card callback is held back', async () => {
+    const body = createBody(stub.url);
+    const rule = await call(server.url, 'POST', '/admin/faults', { headers: adminHeaders(), body: { route: 'epaymentCreate', pspTransactionId: body.reference, status: 503, retryAfterSeconds: 2, times: 1 } });
+    assert.equal(rule.status, 201, rule.text);
+    const faulted = await create(body);
+    assertProblem(faulted, 503);
+    assert.equal(faulted.headers.get('retry-after'), '2');
+    assert.equal((await create(body)).status, 201, 'once');
+
+    const slow = await call(server.url, 'POST', '/admin/faults', { headers: adminHeaders(), body: { route: 'cardCallback', pspTransactionId: body.reference, delayMs: 900 } });
+    assert.equal(slow.status, 201, slow.text);
+    const approved = await approve(body.reference as string);
+    assertProblem(approved, 400, '10010');
+    assert.match(approved.body.detail, /no answer within 500 ms/);
+    const refused = await call(server.url, 'POST', '/admin/faults', { headers: adminHeaders(), body: { route: 'cardCallback', status: 500 } });
+    assert.equal(refused.status, 400, 'a cardCallback rule only delays');
+    await call(server.url, 'DELETE', '/admin/faults', { headers: adminHeaders() });
+  });
+
   it('answers an unknown route under /epayment with a 404 problem and a wrong method with 405', async () => {
     const unknown = await call(server.url, 'GET', '/epayment/v1/nothing-here', { headers: h });
     assertProblem(unknown, 404);

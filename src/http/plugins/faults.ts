@@ -19,6 +19,10 @@ const ROUTES: ReadonlyArray<{ method: string; url: RegExp; route: FaultRoute }> 
   { method: 'POST', url: /^\/psp\/v3\/psppayments\/updatestatus$/, route: 'updatestatus' },
   { method: 'POST', url: /^\/psp\/v3\/integration-test\/psppayments\/:pspTransactionId\/approve$/, route: 'approve' },
   { method: '*', url: /^\/merchant-management\/psp\/v1\/merchants/, route: 'signup' },
+  { method: 'POST', url: /^\/epayment\/v1\/payments$/, route: 'epaymentCreate' },
+  { method: 'GET', url: /^\/epayment\/v1\/payments\/:reference(\/events)?$/, route: 'epaymentGet' },
+  { method: 'POST', url: /^\/epayment\/v1\/payments\/:reference\/(capture|refund|cancel)$/, route: 'epaymentAdjust' },
+  { method: 'POST', url: /^\/epayment\/v1\/test\/payments\/:reference\/approve$/, route: 'epaymentApprove' },
 ];
 
 const TITLES: Record<number, string> = { 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable' };
@@ -48,11 +52,13 @@ export async function applyFault(rule: FaultRule, request: FastifyRequest, reply
 }
 
 function targetOf(route: FaultRoute, request: FastifyRequest): FaultTarget {
-  const params = request.params as { pspTransactionId?: string } | undefined;
+  const params = request.params as { pspTransactionId?: string; reference?: string } | undefined;
   const ids: string[] = [];
   if (typeof params?.pspTransactionId === 'string') ids.push(params.pspTransactionId);
-  const body = request.body as { pspTransactionId?: unknown; transactions?: unknown } | undefined;
+  if (typeof params?.reference === 'string') ids.push(params.reference);
+  const body = request.body as { pspTransactionId?: unknown; transactions?: unknown; reference?: unknown } | undefined;
   if (route === 'init' && typeof body?.pspTransactionId === 'string') ids.push(body.pspTransactionId);
+  if (route === 'epaymentCreate' && typeof body?.reference === 'string') ids.push(body.reference);
   if (route === 'updatestatus' && Array.isArray(body?.transactions)) {
     for (const t of body.transactions) {
       const id = (t as { pspTransactionId?: unknown } | null)?.pspTransactionId;

@@ -59,7 +59,11 @@ export async function sendCardCallback(deps: PaymentDeps, a: CallbackAttempt): P
     if (callbackId === undefined) return { sent: false, reason: 'not-claimed' };
     // Host goes as the URL gives it (the same authority the signature covers).
     const { host: _host, ...headers } = signature;
-    const result = await deps.callbackClient.sendRaw(p.cardCallbackUrl, { 'content-type': 'application/json', accept: 'application/json', ...headers }, text);
+    // A cardCallback fault rule (test environment) holds the callback back as a slow network would.
+    const rule = deps.controls?.has('cardCallback')
+      ? await deps.controls.take('cardCallback', { pspId: p.pspId, msn: p.msn, pspTransactionIds: [p.reference] }).catch(() => undefined)
+      : undefined;
+    const result = await deps.callbackClient.sendRaw(p.cardCallbackUrl, { 'content-type': 'application/json', accept: 'application/json', ...headers }, text, rule?.delayMs ?? 0);
     const answer = interpretCallbackAnswer(result.status, result.body, result.error, a.round);
     const now = deps.clock.now();
     const payment = await deps.database.db.transaction(async (tx) => {
