@@ -10,6 +10,7 @@ import type { QueryConfig } from 'pg';
 import * as schema from './schema.ts';
 import { DetailsCache } from './details-cache.ts';
 import { DetailsReader } from './details-reader.ts';
+import { EpaymentReader } from './epayment-reader.ts';
 import { databaseFailure } from './db-errors.ts';
 import { isNewDataDir, lockDataDir } from './data-dir-lock.ts';
 import { packagedImage } from './packaged-image.ts';
@@ -35,6 +36,8 @@ export interface Database {
   detailsCache?: DetailsCache;
   /** Reads payment details, the requests of one moment in one statement. */
   details: DetailsReader;
+  /** Reads ePayment payments for GET, the requests of one moment in one statement. */
+  epayments: EpaymentReader;
   ping(): Promise<void>;
   /** The embedded database in memory only: its files as a gzipped tarball, to open a copy with `initialImage`. */
   dumpImage?(): Promise<Blob>;
@@ -95,6 +98,7 @@ async function openPostgres(url: string, poolSize: number, log?: DbLog): Promise
     describe: described,
     query,
     details: new DetailsReader(query),
+    epayments: new EpaymentReader(query),
     async ping() {
       // Bounded also when a connection's peer vanished silently: a ping that gets no answer fails.
       await pool.query({ text: 'select 1', query_timeout: CONNECT_TIMEOUT_MS } as QueryConfig);
@@ -194,6 +198,7 @@ async function openPglite(dataDir: string, initialImage?: Blob): Promise<Databas
     detailsCache: new DetailsCache(),
     query,
     details: new DetailsReader(query),
+    epayments: new EpaymentReader(query),
     async ping() { await client.query('select 1'); },
     ...(inMemory ? { dumpImage: () => client.dumpDataDir('gzip') as Promise<Blob> } : {}),
     async close() {

@@ -1,6 +1,7 @@
 // ePayment payments, their events and their card callbacks. Every change of a payment is one
 // transaction with its event; a card callback is claimed and recorded (IN_FLIGHT) in one statement, so
 // of two processes (or two requests) approving one payment exactly one sends a callback.
+import { randomUUID } from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Db, Tx } from './db.ts';
 import { rows } from './db.ts';
@@ -21,13 +22,39 @@ export interface NewEvent {
   createdAt: Date;
 }
 
-/** Inserts a payment and its CREATED event; 'duplicate' when its reference exists for the MSN. */
-export async function insertEpayment(tx: Tx, row: NewEpayment, event: Omit<NewEvent, 'paymentId'>): Promise<EpaymentRow | 'duplicate'> {
-  // Within the caller's transaction: a conflict on (msn, reference) must not abort it.
-  const [inserted] = await tx.insert(epayments).values(row).onConflictDoNothing().returning();
-  if (!inserted) return 'duplicate';
-  await tx.insert(epaymentEvents).values({ ...event, paymentId: inserted.paymentId });
-  return inserted;
+/** The columns of a new payment, as epayments' row type reads them from JSON (jsonb_populate_record). */
+function rowJson(row: NewEpayment, paymentId: string): Record<string, unknown> {
+  const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+  return {
+    payment_id: paymentId, psp_id: row.pspId, msn: row.msn, reference: row.reference, currency: row.currency, amount: row.amount,
+    state: row.state, user_flow: row.userFlow, payment_method: row.paymentMethod, psp_reference: row.pspReference,
+    card_psp_reference: row.cardPspReference, card_callback_url: row.cardCallbackUrl, allowed_card_types: row.allowedCardTypes,
+    prefer_visa_part_of_visa_dankort: row.preferVisaPartOfVisaDankort ?? false, public_encryption_key_id: row.publicEncryptionKeyId ?? null,
+    customer_phone: row.customerPhone ?? null, return_url: row.returnUrl ?? null, payment_description: row.paymentDescription ?? null,
+    metadata: row.metadata ?? null, extra: row.extra ?? {}, token_hash: row.tokenHash, expires_at: iso(row.expiresAt),
+    callback_lease_until: null, closed_reason: null, failure_message: null, soft_decline_url: null, pending_attempt_id: null,
+    soft_decline_ref_hash: row.softDeclineRefHash, phone: row.phone ?? null, card_id: null, card_bin: null, network_transaction_reference: null,
+    authorized_amount: 0, captured_amount: 0, refunded_amount: 0, cancelled_amount: 0, created_at: iso(row.createdAt), updated_at: iso(row.updatedAt),
+  };
+}
+
+/**
+ * Inserts a payment and its CREATED event in one statement; 'duplicate' when its reference exists for
+ * the MSN (a conflict does not abort the caller's transaction).
+ */
+export async function insertEpayment(tx: Tx, row: NewEpayment, event: Omit<NewEvent, 'paymentId'>): Promise<{ paymentId: string } | 'duplicate'> {
+  const paymentId = randomUUID();
+  const inserted = await rows<{ payment_id: string }>(tx, sql`
+    with p as (
+      insert into epayments select * from jsonb_populate_record(null::epayments, ${JSON.stringify(rowJson(row, paymentId))}::jsonb)
+      on conflict do nothing
+      returning payment_id
+    )
+    insert into epayment_events (payment_id, name, amount, psp_reference, idempotency_key, success, created_at)
+    select payment_id, ${event.name}, ${event.amount}, ${event.pspReference}, ${event.idempotencyKey}, ${event.success}, ${event.createdAt.toISOString()}::timestamptz
+    from p
+    returning payment_id`);
+  return inserted.length > 0 ? { paymentId } : 'duplicate';
 }
 
 export async function findEpayment(tx: Tx, msn: string, reference: string): Promise<EpaymentRow | undefined> {

@@ -1,8 +1,8 @@
 // The ePayment API's Idempotency-Key: the first request with a key runs; a retry with the same body
 // gets the first answer — its error too (a 4xx stays bound to its key) — and the same key with another
 // body is a 409 with the operation's code. The claim, the work and the stored answer are one
-// transaction, so a concurrent retry waits on the claim and then replays the answer. The work runs
-// under a savepoint: an error it throws undoes what it wrote before the error is stored.
+// transaction, so a concurrent retry waits on the claim and then replays the answer. An error of the
+// work rolls its transaction back; a second one claims the key again and stores the error.
 import { ApiError, type FieldProblem } from '../../domain/errors.ts';
 import { epaymentError, type EpaymentCode } from '../../domain/epayment/errors.ts';
 import type { Tx } from '../../store/db.ts';
@@ -33,32 +33,42 @@ function bindable(err: ApiError): boolean {
 
 export async function keyed<T>(deps: PaymentDeps, k: Keyed, work: (tx: Tx) => Promise<T>): Promise<T> {
   const requestHash = sha256(canonicalJson(k.request));
-  const outcome = await deps.database.db.transaction(async (tx): Promise<{ value: T } | { error: ApiError }> => {
-    if (k.key !== undefined) {
-      const earlier = await claimKey(tx, k.pspId, k.scope, k.key, requestHash, deps.clock.now(), deps.config.idempotencyRetentionHours);
-      if (earlier) {
-        if (earlier.requestHash !== requestHash) {
-          throw epaymentError(k.conflict, 'The Idempotency-Key was already used with a different request. Use a new key for a new request.');
-        }
-        const stored = earlier.responseBody as T | StoredError;
-        if (isStoredError(stored)) {
-          const e = stored.error;
-          return { error: new ApiError(e.status, e.code, e.detail, { title: e.title, details: e.details }) };
-        }
-        return { value: stored };
-      }
+  const now = deps.clock.now();
+  const replay = (earlier: { requestHash: string; responseBody: unknown }): { value: T } | { error: ApiError } => {
+    if (earlier.requestHash !== requestHash) {
+      throw epaymentError(k.conflict, 'The Idempotency-Key was already used with a different request. Use a new key for a new request.');
     }
-    try {
-      const value = await tx.transaction((savepoint) => work(savepoint));
+    const stored = earlier.responseBody as T | StoredError;
+    if (isStoredError(stored)) {
+      const e = stored.error;
+      return { error: new ApiError(e.status, e.code, e.detail, { title: e.title, details: e.details }) };
+    }
+    return { value: stored };
+  };
+  let outcome: { value: T } | { error: ApiError };
+  try {
+    outcome = await deps.database.db.transaction(async (tx): Promise<{ value: T } | { error: ApiError }> => {
+      if (k.key !== undefined) {
+        const earlier = await claimKey(tx, k.pspId, k.scope, k.key, requestHash, now, deps.config.idempotencyRetentionHours);
+        if (earlier) return replay(earlier);
+      }
+      const value = await work(tx);
       if (k.key !== undefined) await storeResponse(tx, k.pspId, k.scope, k.key, 200, value);
       return { value };
-    } catch (err) {
-      if (k.key === undefined || !(err instanceof ApiError) || !bindable(err)) throw err;
-      const stored: StoredError = { error: { status: err.status, code: err.code, title: err.title, detail: err.message, details: err.details } };
-      await storeResponse(tx, k.pspId, k.scope, k.key, err.status, stored);
+    });
+  } catch (err) {
+    if (k.key === undefined || !(err instanceof ApiError) || !bindable(err) || err.code === String(k.conflict)) throw err;
+    // The work's error rolled its transaction back (nothing it wrote stays); the key is claimed again
+    // to keep the error, unless a concurrent request with the key got there first: its answer counts.
+    const key = k.key;
+    const stored: StoredError = { error: { status: err.status, code: err.code, title: err.title, detail: err.message, details: err.details } };
+    outcome = await deps.database.db.transaction(async (tx): Promise<{ value: T } | { error: ApiError }> => {
+      const earlier = await claimKey(tx, k.pspId, k.scope, key, requestHash, now, deps.config.idempotencyRetentionHours);
+      if (earlier) return replay(earlier);
+      await storeResponse(tx, k.pspId, k.scope, key, err.status, stored);
       return { error: err };
-    }
-  });
+    });
+  }
   if ('error' in outcome) throw outcome.error;
   return outcome.value;
 }

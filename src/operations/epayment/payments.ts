@@ -6,7 +6,8 @@ import { epaymentError, schemaError } from '../../domain/epayment/errors.ts';
 import { checkAmount, DEFAULT_EXPIRY_MS, validateCreate, type Amount, type Currency } from '../../domain/epayment/create-request.ts';
 import { adjust, type Adjustment, type Totals } from '../../domain/epayment/payment.ts';
 import type { Tx } from '../../store/db.ts';
-import { eventsOf, findEpayment, insertEpayment, insertEvent, lockEpayment, updateEpayment, type EpaymentRow } from '../../store/epayments.ts';
+import { eventsOf, insertEpayment, insertEvent, lockEpayment, updateEpayment, type EpaymentRow } from '../../store/epayments.ts';
+import { EVENTS_OF_REFERENCE } from '../../store/epayment-reader.ts';
 import { findSealedClientSecret } from '../../store/psps.ts';
 import { findUser } from '../../store/users.ts';
 import { sha256 } from '../../security/secrets.ts';
@@ -28,6 +29,12 @@ export async function userForPhone(tx: Tx, msisdn: string): Promise<string | und
   }
   return undefined;
 }
+
+/**
+ * The PSPs whose client secret is known to be sealed (so their callbacks can be signed). A sealed
+ * secret stays sealed (a rotation seals the new one), so remembering it in each process is safe.
+ */
+const SEALED = new Set<string>();
 
 interface CreateAnswer {
   reference: string;
@@ -52,7 +59,7 @@ export async function createPayment(
   const stored = await keyed(deps, { pspId, scope: `epayment:create:${msn}`, key: idempotencyKey, request: body, conflict: 4020 }, async (tx) => {
     const now = deps.clock.now();
     const request = validateCreate(body, { allowHttp: deps.config.allowPrivateCallbacks, now });
-    if (!(await findSealedClientSecret(tx, pspId))) {
+    if (!SEALED.has(pspId) && !(await findSealedClientSecret(tx, pspId))) {
       throw new ApiError(403, 'secret_not_sealed', 'This PSP\'s client secret was stored before this server kept secrets it can sign with. Rotate it (POST /admin/psps/{pspId}/rotate-secret) to sign card callbacks, then create the payment again.', { title: 'Forbidden' });
     }
     let customerPhone: string | undefined;
@@ -60,6 +67,7 @@ export async function createPayment(
       customerPhone = await userForPhone(tx, request.customerPhone);
       if (customerPhone === undefined) throw epaymentError(7010, `Customer not found: no test user has the phone number ${request.customerPhone}. Create one with POST /admin/users.`);
     }
+    SEALED.add(pspId);
     const pspReference = newPspReference();
     const inserted = await insertEpayment(tx, {
       pspId, msn, reference: request.reference, currency: request.amount.currency, amount: request.amount.value, state: 'CREATED',
@@ -101,36 +109,40 @@ function notFound(reference: string, msn: string): ApiError {
 
 /** GET /epayment/v1/payments/{reference} */
 export async function getPayment(deps: PaymentDeps, msn: string, reference: string) {
-  const p = await findEpayment(deps.database.db, msn, reference);
+  const p = await deps.database.epayments.read(msn, reference);
   if (!p) throw notFound(reference, msn);
-  const redirectUrl = p.state === 'CREATED'
-    ? redirectUrlOf(deps, { msn, reference, userFlow: p.userFlow, qrFormat: (p.extra.qrFormat as { format?: string } | undefined)?.format })
-    : undefined;
+  const redirectUrl = p.state === 'CREATED' ? redirectUrlOf(deps, { msn, reference, userFlow: p.user_flow, qrFormat: p.qr_format ?? undefined }) : undefined;
   return {
-    aggregate: aggregateOf(p),
+    aggregate: {
+      authorizedAmount: money(p.currency, p.authorized_amount),
+      cancelledAmount: money(p.currency, p.cancelled_amount),
+      capturedAmount: money(p.currency, p.captured_amount),
+      refundedAmount: money(p.currency, p.refunded_amount),
+    },
     amount: money(p.currency, p.amount),
     state: p.state,
-    paymentMethod: { type: p.paymentMethod, ...(p.cardBin ? { cardBin: p.cardBin } : {}) },
+    paymentMethod: { type: p.payment_method, ...(p.card_bin ? { cardBin: p.card_bin } : {}) },
     profile: {},
-    pspReference: p.pspReference,
+    pspReference: p.psp_reference,
     reference: p.reference,
     ...(redirectUrl ? { redirectUrl } : {}),
     ...(p.metadata ? { metadata: p.metadata } : {}),
   };
 }
 
-/** GET /epayment/v1/payments/{reference}/events */
+/** GET /epayment/v1/payments/{reference}/events: one statement. */
 export async function getEvents(deps: PaymentDeps, msn: string, reference: string) {
-  const p = await findEpayment(deps.database.db, msn, reference);
-  if (!p) throw notFound(reference, msn);
-  const events = await eventsOf(deps.database.db, p.paymentId);
+  const events = await deps.database.query<{
+    reference: string; currency: string; name: string; amount: number; psp_reference: string; idempotency_key: string | null; success: boolean; created_at: Date | string;
+  }>('epayment_events', EVENTS_OF_REFERENCE, [msn, reference]);
+  if (events.length === 0) throw notFound(reference, msn);
   return events.map((e) => ({
-    reference: p.reference,
-    pspReference: e.pspReference,
+    reference: e.reference,
+    pspReference: e.psp_reference,
     name: e.name,
-    amount: money(p.currency, e.amount),
-    timestamp: e.createdAt.toISOString(),
-    idempotencyKey: e.idempotencyKey,
+    amount: money(e.currency, Number(e.amount)),
+    timestamp: new Date(e.created_at).toISOString(),
+    idempotencyKey: e.idempotency_key,
     success: e.success,
   }));
 }
