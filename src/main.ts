@@ -15,6 +15,7 @@ import { buildApp, createLogger, type Services } from './http/app.ts';
 import { MakePaymentClient } from './delivery/make-payment-client.ts';
 import { sweeper as startSweeper } from './jobs/sweeper.ts';
 import { PaymentInserter } from './store/payment-inserter.ts';
+import { EpaymentCreator } from './store/epayment-creator.ts';
 import { statusBatchScheduler } from './jobs/status-batch-scheduler.ts';
 import { idempotencyCleanup } from './jobs/idempotency-cleanup.ts';
 import { OutboundLimiter } from './delivery/outbound-limiter.ts';
@@ -81,6 +82,7 @@ export async function startServer(givenConfig: Config, opts: StartOptions = {}):
       paymentTokens: await PaymentTokens.load(database), controls,
       callbackClient: new MakePaymentClient({ timeoutMs: config.cardCallbackTimeoutMs, allowPrivate: config.allowPrivateCallbacks }),
       sealKey: await sharedKey(database.db, SEAL_KEY_SETTING),
+      epaymentCreator: new EpaymentCreator(database),
     };
     const tokens = await TokenService.create(database, { issuer: config.publicUrl, ttlSeconds: config.accessTokenTtlSeconds, clock });
     const services: Services = {

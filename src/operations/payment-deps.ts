@@ -4,6 +4,7 @@ import type { Clock } from '../clock.ts';
 import type { Database } from '../store/db.ts';
 import type { MakePaymentClient } from '../delivery/make-payment-client.ts';
 import type { PaymentInserter } from '../store/payment-inserter.ts';
+import type { EpaymentCreator } from '../store/epayment-creator.ts';
 import type { OutboundLimiter } from '../delivery/outbound-limiter.ts';
 import type { Notifier } from './psp-v3/notify.ts';
 import type { PaymentTokens } from '../security/payment-tokens.ts';
@@ -38,6 +39,8 @@ export interface PaymentDeps {
   callbackClient: MakePaymentClient;
   /** The key that seals stored secrets (security/sealed-secrets.ts): the PSPs' client secrets. */
   sealKey: Buffer;
+  /** Creates the ePayment payments of one moment in one transaction. */
+  epaymentCreator: EpaymentCreator;
 }
 
 /** ISO-8601 with an explicit offset and whole seconds, as the spec's example "2018-06-13T18:34:25-07:00". */

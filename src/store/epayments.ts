@@ -23,7 +23,7 @@ export interface NewEvent {
 }
 
 /** The columns of a new payment, as epayments' row type reads them from JSON (jsonb_populate_record). */
-function rowJson(row: NewEpayment, paymentId: string): Record<string, unknown> {
+export function newEpaymentJson(row: NewEpayment, paymentId: string = randomUUID()): Record<string, unknown> {
   const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
   return {
     payment_id: paymentId, psp_id: row.pspId, msn: row.msn, reference: row.reference, currency: row.currency, amount: row.amount,
@@ -46,7 +46,7 @@ export async function insertEpayment(tx: Tx, row: NewEpayment, event: Omit<NewEv
   const paymentId = randomUUID();
   const inserted = await rows<{ payment_id: string }>(tx, sql`
     with p as (
-      insert into epayments select * from jsonb_populate_record(null::epayments, ${JSON.stringify(rowJson(row, paymentId))}::jsonb)
+      insert into epayments select * from jsonb_populate_record(null::epayments, ${JSON.stringify(newEpaymentJson(row, paymentId))}::jsonb)
       on conflict do nothing
       returning payment_id
     )

@@ -224,6 +224,32 @@ describe('ePayment API (card passthrough)', () => {
     assert.equal(missing.body.extraDetails[0].name, 'Idempotency-Key');
   });
 
+  it('settles creates that race: one key once, another body under it 409 4020, one reference once (4150 for the others)', async () => {
+    const body = createBody(stub.url);
+    const key = randomUUID();
+    const same = await Promise.all(Array.from({ length: 6 }, () => create(body, key)));
+    for (const a of same) assert.equal(a.status, 201, a.text);
+    assert.equal(new Set(same.map((a) => a.body.redirectUrl)).size, 1);
+    assert.equal((await events(body.reference as string)).body.length, 1, 'one payment');
+
+    const shared = randomUUID();
+    const bodies = Array.from({ length: 4 }, () => createBody(stub.url));
+    const mixed = await Promise.all(bodies.map((b) => create(b, shared)));
+    assert.equal(mixed.filter((a) => a.status === 201).length, 1, mixed.map((a) => a.text).join('\n'));
+    for (const a of mixed.filter((x) => x.status !== 201)) assertProblem(a, 409, '4020');
+    const made = bodies.filter((_, i) => mixed[i].status === 201)[0];
+    for (const b of bodies.filter((x) => x !== made)) assertProblem(await get(b.reference as string), 404, '5090');
+
+    const ref = createBody(stub.url);
+    const keys = Array.from({ length: 5 }, () => randomUUID());
+    const refs = await Promise.all(keys.map((k) => create(ref, k)));
+    assert.equal(refs.filter((a) => a.status === 201).length, 1, refs.map((a) => a.text).join('\n'));
+    for (const a of refs.filter((x) => x.status !== 201)) assertProblem(a, 409, '4150');
+    // Each losing key keeps its 4150.
+    const loser = keys[refs.findIndex((a) => a.status !== 201)];
+    assertProblem(await create(ref, loser), 409, '4150');
+  });
+
   it('keeps a 4xx bound to its Idempotency-Key: the same request again gets the same error, even once it would succeed', async () => {
     const body = createBody(stub.url, { customer: { phoneNumber: '4799887766' } });
     const key = randomUUID();

@@ -31,8 +31,13 @@ function bindable(err: ApiError): boolean {
   return err.status >= 400 && err.status < 500 && err.status !== 423 && err.status !== 429;
 }
 
+/** What makes two requests with one key the same request. */
+export function requestHashOf(request: unknown): string {
+  return sha256(canonicalJson(request));
+}
+
 export async function keyed<T>(deps: PaymentDeps, k: Keyed, work: (tx: Tx) => Promise<T>): Promise<T> {
-  const requestHash = sha256(canonicalJson(k.request));
+  const requestHash = requestHashOf(k.request);
   const now = deps.clock.now();
   const replay = (earlier: { requestHash: string; responseBody: unknown }): { value: T } | { error: ApiError } => {
     if (earlier.requestHash !== requestHash) {

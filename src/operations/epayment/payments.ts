@@ -3,16 +3,16 @@
 import { randomInt } from 'node:crypto';
 import { ApiError } from '../../domain/errors.ts';
 import { epaymentError, schemaError } from '../../domain/epayment/errors.ts';
-import { checkAmount, DEFAULT_EXPIRY_MS, validateCreate, type Amount, type Currency } from '../../domain/epayment/create-request.ts';
+import { checkAmount, DEFAULT_EXPIRY_MS, validateCreate, type Amount, type CreatePayment, type Currency } from '../../domain/epayment/create-request.ts';
 import { adjust, type Adjustment, type Totals } from '../../domain/epayment/payment.ts';
 import type { Tx } from '../../store/db.ts';
-import { eventsOf, insertEpayment, insertEvent, lockEpayment, updateEpayment, type EpaymentRow } from '../../store/epayments.ts';
+import { eventsOf, insertEpayment, insertEvent, lockEpayment, updateEpayment, type EpaymentRow, type NewEpayment } from '../../store/epayments.ts';
 import { EVENTS_OF_REFERENCE } from '../../store/epayment-reader.ts';
 import { findSealedClientSecret } from '../../store/psps.ts';
 import { findUser } from '../../store/users.ts';
 import { sha256 } from '../../security/secrets.ts';
 import type { PaymentDeps } from '../payment-deps.ts';
-import { keyed } from './keyed.ts';
+import { keyed, requestHashOf } from './keyed.ts';
 
 /** A pspReference of the wallet's: ten digits, as in the published examples. */
 export function newPspReference(): string {
@@ -53,43 +53,76 @@ export function redirectUrlOf(deps: PaymentDeps, p: { msn: string; reference: st
   }
 }
 
+/** The payment row of a valid create request. */
+function newRow(deps: PaymentDeps, pspId: string, msn: string, request: CreatePayment, customerPhone: string | undefined, pspReference: string, now: Date): NewEpayment {
+  return {
+    pspId, msn, reference: request.reference, currency: request.amount.currency, amount: request.amount.value, state: 'CREATED',
+    userFlow: request.userFlow, paymentMethod: request.paymentMethod, pspReference,
+    cardPspReference: request.cardPassthrough.pspReference, cardCallbackUrl: request.cardPassthrough.cardCallbackUrl,
+    allowedCardTypes: request.cardPassthrough.allowedCardTypes, preferVisaPartOfVisaDankort: request.cardPassthrough.preferVisaPartOfVisaDankort,
+    publicEncryptionKeyId: request.cardPassthrough.publicEncryptionKeyId ?? null,
+    customerPhone: customerPhone ?? null, returnUrl: request.returnUrl ?? null, paymentDescription: request.paymentDescription ?? null,
+    // A push message goes straight to the user's app: the request waits there, with no landing page.
+    phone: request.userFlow === 'PUSH_MESSAGE' ? customerPhone ?? null : null,
+    metadata: request.metadata ?? null, extra: request.extra,
+    tokenHash: sha256(deps.paymentTokens.epaymentToken(msn, request.reference)),
+    softDeclineRefHash: sha256(deps.paymentTokens.softDeclineRef(msn, request.reference)),
+    expiresAt: request.expiresAt ?? new Date(now.getTime() + DEFAULT_EXPIRY_MS),
+    createdAt: now, updatedAt: now,
+  };
+}
+
+type StoredCreate = { reference: string; userFlow: string; qrFormat?: string };
+
+const referenceExists = (reference: string, msn: string) =>
+  epaymentError(4150, `Reference exists: ${reference} is already used for a payment of sales unit ${msn}. Use a new reference.`);
+
+function answerOf(deps: PaymentDeps, msn: string, stored: StoredCreate): CreateAnswer {
+  const redirectUrl = redirectUrlOf(deps, { msn, ...stored });
+  return { reference: stored.reference, ...(redirectUrl ? { redirectUrl } : {}) };
+}
+
+/**
+ * POST /epayment/v1/payments. The common case — a valid request of a PSP whose secret is sealed, with
+ * no customer to look up — goes with the other creates of the moment in one transaction
+ * (store/epayment-creator.ts); the rest (errors to keep under the key, customers) on its own.
+ */
 export async function createPayment(
   deps: PaymentDeps, pspId: string, msn: string, body: unknown, idempotencyKey: string | undefined,
 ): Promise<CreateAnswer> {
+  const now = deps.clock.now();
+  let request: CreatePayment | undefined;
+  try {
+    request = validateCreate(body, { allowHttp: deps.config.allowPrivateCallbacks, now });
+  } catch { /* answered, and kept under the key, by the single create */ }
+  if (request && idempotencyKey !== undefined && request.customerPhone === undefined && SEALED.has(pspId)) {
+    const pspReference = newPspReference();
+    const stored: StoredCreate = { reference: request.reference, userFlow: request.userFlow, ...(request.qrFormat ? { qrFormat: request.qrFormat.format } : {}) };
+    const outcome = await deps.epaymentCreator.create({
+      pspId, scope: `epayment:create:${msn}`, key: idempotencyKey, requestHash: requestHashOf(body), now,
+      row: newRow(deps, pspId, msn, request, undefined, pspReference, now), pspReference, created: stored,
+    });
+    if (outcome.kind === 'created') return answerOf(deps, msn, stored);
+  }
   const stored = await keyed(deps, { pspId, scope: `epayment:create:${msn}`, key: idempotencyKey, request: body, conflict: 4020 }, async (tx) => {
-    const now = deps.clock.now();
-    const request = validateCreate(body, { allowHttp: deps.config.allowPrivateCallbacks, now });
+    const checked = validateCreate(body, { allowHttp: deps.config.allowPrivateCallbacks, now });
     if (!SEALED.has(pspId) && !(await findSealedClientSecret(tx, pspId))) {
       throw new ApiError(403, 'secret_not_sealed', 'This PSP\'s client secret was stored before this server kept secrets it can sign with. Rotate it (POST /admin/psps/{pspId}/rotate-secret) to sign card callbacks, then create the payment again.', { title: 'Forbidden' });
     }
     let customerPhone: string | undefined;
-    if (request.customerPhone !== undefined) {
-      customerPhone = await userForPhone(tx, request.customerPhone);
-      if (customerPhone === undefined) throw epaymentError(7010, `Customer not found: no test user has the phone number ${request.customerPhone}. Create one with POST /admin/users.`);
+    if (checked.customerPhone !== undefined) {
+      customerPhone = await userForPhone(tx, checked.customerPhone);
+      if (customerPhone === undefined) throw epaymentError(7010, `Customer not found: no test user has the phone number ${checked.customerPhone}. Create one with POST /admin/users.`);
     }
     SEALED.add(pspId);
     const pspReference = newPspReference();
-    const inserted = await insertEpayment(tx, {
-      pspId, msn, reference: request.reference, currency: request.amount.currency, amount: request.amount.value, state: 'CREATED',
-      userFlow: request.userFlow, paymentMethod: request.paymentMethod, pspReference,
-      cardPspReference: request.cardPassthrough.pspReference, cardCallbackUrl: request.cardPassthrough.cardCallbackUrl,
-      allowedCardTypes: request.cardPassthrough.allowedCardTypes, preferVisaPartOfVisaDankort: request.cardPassthrough.preferVisaPartOfVisaDankort,
-      publicEncryptionKeyId: request.cardPassthrough.publicEncryptionKeyId ?? null,
-      customerPhone: customerPhone ?? null, returnUrl: request.returnUrl ?? null, paymentDescription: request.paymentDescription ?? null,
-      // A push message goes straight to the user's app: the request waits there, with no landing page.
-      phone: request.userFlow === 'PUSH_MESSAGE' ? customerPhone ?? null : null,
-      metadata: request.metadata ?? null, extra: request.extra,
-      tokenHash: sha256(deps.paymentTokens.epaymentToken(msn, request.reference)),
-      softDeclineRefHash: sha256(deps.paymentTokens.softDeclineRef(msn, request.reference)),
-      expiresAt: request.expiresAt ?? new Date(now.getTime() + DEFAULT_EXPIRY_MS),
-      createdAt: now, updatedAt: now,
-    }, { name: 'CREATED', amount: request.amount.value, pspReference, idempotencyKey: idempotencyKey ?? null, success: true, createdAt: now });
-    if (inserted === 'duplicate') throw epaymentError(4150, `Reference exists: ${request.reference} is already used for a payment of sales unit ${msn}. Use a new reference.`);
+    const inserted = await insertEpayment(tx, newRow(deps, pspId, msn, checked, customerPhone, pspReference, now),
+      { name: 'CREATED', amount: checked.amount.value, pspReference, idempotencyKey: idempotencyKey ?? null, success: true, createdAt: now });
+    if (inserted === 'duplicate') throw referenceExists(checked.reference, msn);
     // What is stored for a retry: enough to build the answer again; the token in the URL is derived.
-    return { reference: request.reference, userFlow: request.userFlow, qrFormat: request.qrFormat?.format };
+    return { reference: checked.reference, userFlow: checked.userFlow, ...(checked.qrFormat ? { qrFormat: checked.qrFormat.format } : {}) } as StoredCreate;
   });
-  const redirectUrl = redirectUrlOf(deps, { msn, ...stored });
-  return { reference: stored.reference, ...(redirectUrl ? { redirectUrl } : {}) };
+  return answerOf(deps, msn, stored);
 }
 
 const money = (currency: string, value: number) => ({ currency, value });
