@@ -103,46 +103,108 @@ export interface CallbackStart {
  * Claims the payment for one card callback and records it as IN_FLIGHT, in one statement: only while
  * the payment is CREATED, before its deadline, open to attempts, and with no other callback in flight
  * (one whose lease ran out counts as abandoned, and is marked so in the same statement). Returns the
- * callback's id, or undefined when the payment could not be claimed.
+ * callback's id and the PSP's sealed client secret as stored now, or undefined when the payment could
+ * not be claimed.
  */
-export async function beginCallback(db: Db, s: CallbackStart): Promise<number | undefined> {
+export async function beginCallback(db: Db, s: CallbackStart): Promise<{ callbackId: number; sealedSecret: string | null } | undefined> {
   const now = s.now.toISOString();
-  const found = await rows<{ callback_id: string | number }>(db, sql`
+  const found = await rows<{ callback_id: string | number; sealed: string | null }>(db, sql`
     with claimed as (
       update epayments set callback_lease_until = ${s.lease.toISOString()}::timestamptz, phone = ${s.phone}, card_id = ${s.cardId}::uuid,
         updated_at = ${now}::timestamptz
       where payment_id = ${s.paymentId}::uuid and state = 'CREATED' and closed_reason is null
         and (expires_at is null or expires_at > ${now}::timestamptz)
         and (callback_lease_until is null or callback_lease_until < ${now}::timestamptz)
-      returning payment_id
+      returning payment_id, psp_id
     ), abandoned as (
       update card_callbacks set outcome = 'ABANDONED', completed_at = ${now}::timestamptz, lease_until = null
       where payment_id in (select payment_id from claimed) and outcome = 'IN_FLIGHT'
+    ), recorded as (
+      insert into card_callbacks (payment_id, authorization_attempt_id, round, url, request_headers, request_body, outcome, lease_until, created_at)
+      select payment_id, ${s.authorizationAttemptId}::uuid, ${s.round}, ${s.url}, ${JSON.stringify(s.requestHeaders)}::jsonb,
+        ${JSON.stringify(s.requestBody)}::jsonb, 'IN_FLIGHT', ${s.lease.toISOString()}::timestamptz, ${now}::timestamptz
+      from claimed
+      returning callback_id
     )
-    insert into card_callbacks (payment_id, authorization_attempt_id, round, url, request_headers, request_body, outcome, lease_until, created_at)
-    select payment_id, ${s.authorizationAttemptId}::uuid, ${s.round}, ${s.url}, ${JSON.stringify(s.requestHeaders)}::jsonb,
-      ${JSON.stringify(s.requestBody)}::jsonb, 'IN_FLIGHT', ${s.lease.toISOString()}::timestamptz, ${now}::timestamptz
-    from claimed
-    returning callback_id`);
-  return found.length > 0 ? Number(found[0].callback_id) : undefined;
+    select r.callback_id, (select ps.client_secret_sealed from psps ps join claimed c on ps.psp_id = c.psp_id) as sealed from recorded r`);
+  return found.length > 0 ? { callbackId: Number(found[0].callback_id), sealedSecret: found[0].sealed } : undefined;
+}
+
+/** The signature headers of a callback signed again (its PSP's secret was rotated meanwhile). */
+export async function setCallbackHeaders(db: Db, callbackId: number, headers: Record<string, string>): Promise<void> {
+  await db.update(cardCallbacks).set({ requestHeaders: headers }).where(eq(cardCallbacks.callbackId, callbackId));
+}
+
+/** What a PSP's answer changes on a payment (absent: unchanged; the lease always ends). */
+export interface CallbackChanges {
+  state?: 'AUTHORIZED';
+  /** authorized_amount = amount */
+  authorize?: boolean;
+  cardBin?: string;
+  networkTransactionReference?: string | null;
+  closedReason?: string;
+  failureMessage?: string;
+  softDeclineUrl?: string;
+  pendingAttemptId?: string;
 }
 
 export interface CallbackResult {
+  callbackId: number;
+  paymentId: string;
   outcome: 'RESERVE' | 'FAIL' | 'SOFT_DECLINE' | 'ERROR';
   responseStatus: number | null;
   responseBody: string | null;
   latencyMs: number;
   error: string | null;
   now: Date;
+  changes: CallbackChanges;
+  /** RESERVE: the AUTHORIZED event. */
+  authorizedEvent?: { pspReference: string; amount: number };
 }
 
-/** Completes a callback record (only one still IN_FLIGHT: a late answer never overwrites ABANDONED). */
-export async function completeCallback(tx: Tx, callbackId: number, r: CallbackResult): Promise<boolean> {
-  const done = await tx.update(cardCallbacks).set({
-    outcome: r.outcome, responseStatus: r.responseStatus, responseBody: r.responseBody, latencyMs: r.latencyMs,
-    error: r.error, completedAt: r.now, leaseUntil: null,
-  }).where(and(eq(cardCallbacks.callbackId, callbackId), eq(cardCallbacks.outcome, 'IN_FLIGHT'))).returning({ id: cardCallbacks.callbackId });
-  return done.length > 0;
+const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * Completes a callback record (only one still IN_FLIGHT: a late answer never overwrites ABANDONED) and
+ * applies the answer to the payment while it is CREATED, with the AUTHORIZED event of a RESERVE: one
+ * statement. The payment as it is afterwards; undefined when it was not changed.
+ */
+export async function applyCallbackResult(db: Db, r: CallbackResult): Promise<EpaymentRow | undefined> {
+  const c = r.changes;
+  const at = r.now.toISOString();
+  const changed = await rows<Record<string, unknown>>(db, sql`
+    with cb as (
+      update card_callbacks set outcome = ${r.outcome}, response_status = ${r.responseStatus}, response_body = ${r.responseBody},
+        latency_ms = ${r.latencyMs}, error = ${r.error}, completed_at = ${at}::timestamptz, lease_until = null
+      where callback_id = ${r.callbackId} and outcome = 'IN_FLIGHT'
+      returning callback_id
+    ), p as (
+      update epayments set
+        state = coalesce(${c.state ?? null}, state),
+        authorized_amount = case when ${c.authorize === true} then amount else authorized_amount end,
+        card_bin = coalesce(${c.cardBin ?? null}, card_bin),
+        network_transaction_reference = case when ${c.authorize === true} then ${c.networkTransactionReference ?? null} else network_transaction_reference end,
+        expires_at = case when ${c.authorize === true} then null else expires_at end,
+        closed_reason = coalesce(${c.closedReason ?? null}, closed_reason),
+        failure_message = ${c.failureMessage ?? null},
+        soft_decline_url = ${c.softDeclineUrl ?? null},
+        pending_attempt_id = ${c.pendingAttemptId ?? null}::uuid,
+        callback_lease_until = null,
+        updated_at = ${at}::timestamptz
+      where payment_id = ${r.paymentId}::uuid and state = 'CREATED' and exists (select 1 from cb)
+      returning *
+    ), ev as (
+      insert into epayment_events (payment_id, name, amount, psp_reference, idempotency_key, success, created_at)
+      select payment_id, 'AUTHORIZED', ${r.authorizedEvent?.amount ?? 0}, ${r.authorizedEvent?.pspReference ?? ''}, null, true, ${at}::timestamptz
+      from p where ${r.authorizedEvent !== undefined}
+    )
+    select * from p`);
+  if (changed.length === 0) return findEpaymentById(db, r.paymentId);
+  const row = Object.fromEntries(Object.entries(changed[0]).map(([k, v]) => [camel(k), v])) as Record<string, unknown>;
+  for (const k of ['expiresAt', 'callbackLeaseUntil', 'createdAt', 'updatedAt']) {
+    if (row[k] !== null && row[k] !== undefined && !(row[k] instanceof Date)) row[k] = new Date(row[k] as string);
+  }
+  return row as unknown as EpaymentRow;
 }
 
 export async function callbacksOf(tx: Tx, paymentId: string): Promise<CardCallbackRow[]> {

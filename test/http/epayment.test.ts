@@ -523,4 +523,21 @@ describe('ePayment API (card passthrough)', () => {
     const method = await call(server.url, 'DELETE', '/epayment/v1/payments/some-reference-1', { headers: h });
     assertProblem(method, 405);
   });
+
+  // Last: it rotates the demo PSP's client secret.
+  it('signs with the new client secret as soon as it is rotated', async () => {
+    const before = createBody(stub.url);
+    assert.equal((await create(before)).status, 201);
+    assert.equal((await approve(before.reference as string)).status, 200, 'signed with the secret of now');
+    const rotated = await call(server.url, 'POST', `/admin/psps/${DEMO.psp.pspId}/rotate-secret`, { headers: adminHeaders() });
+    assert.equal(rotated.status, 200, rotated.text);
+    stub.secret = rotated.body.clientSecret;
+    const after = createBody(stub.url);
+    (after.cardPassthrough as Record<string, unknown>).pspReference = 'psp-rotated';
+    assert.equal((await create(after)).status, 201);
+    const approved = await approve(after.reference as string);
+    assert.equal(approved.status, 200, approved.text);
+    const call0 = stub.callsFor('psp-rotated')[0];
+    assert.equal(call0.signatureProblem, undefined, 'the callback verifies with the rotated secret');
+  });
 });

@@ -34,7 +34,8 @@ export class CardCallbackStub {
   storeUrl = '';
   readonly storeVisits: string[] = [];
   private base = '';
-  private readonly secret: string;
+  /** The PSP's client secret the signatures are checked with (a test that rotates it sets the new one). */
+  secret: string;
 
   private constructor(secret: string) {
     this.secret = secret;

@@ -6,13 +6,13 @@
 //   user try again); SOFT_DECLINE → the user's 3-D Secure step, then a second callback with the same
 //   authorizationAttemptId; HTTP error, timeout, malformed answer → the payment takes no more attempts.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { callbackBody, cardBinOf, interpretCallbackAnswer, recordedBody, type CallbackAnswer, type WalletCard } from '../../domain/epayment/card-callback.ts';
+import { callbackBody, cardBinOf, interpretCallbackAnswer, recordedBody, type CallbackAnswer, type CardCallbackBody, type WalletCard } from '../../domain/epayment/card-callback.ts';
 import { signRequest } from '../../security/request-signature.ts';
 import { unseal } from '../../security/sealed-secrets.ts';
-import { beginCallback, completeCallback, findEpaymentById, insertEvent, updateEpayment, type EpaymentRow } from '../../store/epayments.ts';
+import { applyCallbackResult, beginCallback, setCallbackHeaders, type CallbackChanges, type EpaymentRow } from '../../store/epayments.ts';
+import { newPspReference } from './ids.ts';
 import { findSealedClientSecret } from '../../store/psps.ts';
 import type { PaymentDeps } from '../payment-deps.ts';
-import { newPspReference } from './payments.ts';
 
 export interface CallbackAttempt {
   payment: EpaymentRow;
@@ -33,11 +33,45 @@ export function softDeclineCompletedUrl(deps: PaymentDeps, p: EpaymentRow): stri
   return `${deps.config.publicUrl}/mobileintercept?transactionId=${encodeURIComponent(ref)}&responsecode=OK`;
 }
 
+/** What the PSP's answer changes on the payment. */
+function changesFor(answer: CallbackAnswer, body: CardCallbackBody, authorizationAttemptId: string): CallbackChanges {
+  switch (answer.kind) {
+    case 'reserve':
+      return { state: 'AUTHORIZED', authorize: true, cardBin: cardBinOf(body), networkTransactionReference: answer.networkTransactionReference };
+    case 'fail':
+      return {
+        failureMessage: answer.errorMessage ?? 'The card was declined.',
+        ...(answer.retryable ? {} : { closedReason: `FAIL${answer.errorCode === null ? '' : ` ${answer.errorCode}`}` }),
+      };
+    case 'soft-decline':
+      return { softDeclineUrl: answer.softDeclineUrl, pendingAttemptId: authorizationAttemptId };
+    case 'error':
+      return { closedReason: answer.reason.slice(0, 200) };
+  }
+}
+
+/**
+ * The PSPs' client secrets, unsealed, by the sealed text they came from. beginCallback returns the
+ * sealed text stored now: when a rotation changed it, the signature is made again before sending.
+ */
+const SECRETS = new Map<string, { sealed: string; secret: string }>();
+
+function secretOf(deps: PaymentDeps, pspId: string, sealed: string | null | undefined): string | undefined {
+  if (!sealed) return undefined;
+  const known = SECRETS.get(pspId);
+  if (known?.sealed === sealed) return known.secret;
+  const secret = unseal(deps.sealKey, sealed);
+  if (secret !== undefined) SECRETS.set(pspId, { sealed, secret });
+  return secret;
+}
+
 export async function sendCardCallback(deps: PaymentDeps, a: CallbackAttempt): Promise<CallbackOutcome> {
   const p = a.payment;
-  const sealed = await findSealedClientSecret(deps.database.db, p.pspId);
-  const secret = sealed ? unseal(deps.sealKey, sealed) : undefined;
-  if (secret === undefined) return { sent: false, reason: 'no-secret' };
+  let secret = SECRETS.get(p.pspId)?.secret;
+  if (secret === undefined) {
+    secret = secretOf(deps, p.pspId, await findSealedClientSecret(deps.database.db, p.pspId));
+    if (secret === undefined) return { sent: false, reason: 'no-secret' };
+  }
   const authorizationAttemptId = a.authorizationAttemptId ?? randomUUID();
   const body = callbackBody({
     pspReference: p.cardPspReference, authorizationAttemptId, msn: p.msn, amount: { currency: p.currency as 'NOK', value: p.amount },
@@ -49,14 +83,27 @@ export async function sendCardCallback(deps: PaymentDeps, a: CallbackAttempt): P
   try {
     // The signature's date is the wall clock's: the PSP checks it against its own, whatever the
     // test environment's time travel did to this server's clock.
-    const signature = signRequest(p.cardCallbackUrl, text, secret, new Date());
+    let signature = signRequest(p.cardCallbackUrl, text, secret, new Date());
     const begun = deps.clock.now();
     const lease = new Date(begun.getTime() + deps.config.cardCallbackTimeoutMs + 5000);
-    const callbackId = await beginCallback(deps.database.db, {
+    const begin = await beginCallback(deps.database.db, {
       paymentId: p.paymentId, authorizationAttemptId, round: a.round, url: p.cardCallbackUrl,
       requestHeaders: { ...signature }, requestBody: recordedBody(body), lease, now: begun, phone: a.phone, cardId: a.card.cardId,
     });
-    if (callbackId === undefined) return { sent: false, reason: 'not-claimed' };
+    if (begin === undefined) return { sent: false, reason: 'not-claimed' };
+    const current = secretOf(deps, p.pspId, begin.sealedSecret);
+    if (current === undefined) {
+      await applyCallbackResult(deps.database.db, {
+        callbackId: begin.callbackId, paymentId: p.paymentId, outcome: 'ERROR', responseStatus: null, responseBody: null, latencyMs: 0,
+        error: 'not sent: the PSP has no client secret to sign with', now: deps.clock.now(), changes: { closedReason: 'no client secret to sign with' },
+      });
+      return { sent: false, reason: 'no-secret' };
+    }
+    if (current !== secret) {
+      // Rotated since this process last signed for the PSP: signed again, and the record says so.
+      signature = signRequest(p.cardCallbackUrl, text, current, new Date());
+      await setCallbackHeaders(deps.database.db, begin.callbackId, { ...signature });
+    }
     // Host goes as the URL gives it (the same authority the signature covers).
     const { host: _host, ...headers } = signature;
     // A cardCallback fault rule (test environment) holds the callback back as a slow network would.
@@ -66,41 +113,15 @@ export async function sendCardCallback(deps: PaymentDeps, a: CallbackAttempt): P
     const result = await deps.callbackClient.sendRaw(p.cardCallbackUrl, { 'content-type': 'application/json', accept: 'application/json', ...headers }, text, rule?.delayMs ?? 0);
     const answer = interpretCallbackAnswer(result.status, result.body, result.error, a.round);
     const now = deps.clock.now();
-    const payment = await deps.database.db.transaction(async (tx) => {
-      const completed = await completeCallback(tx, callbackId, {
-        outcome: answer.kind === 'reserve' ? 'RESERVE' : answer.kind === 'fail' ? 'FAIL' : answer.kind === 'soft-decline' ? 'SOFT_DECLINE' : 'ERROR',
-        responseStatus: result.status ?? null, responseBody: result.body ?? null, latencyMs: result.latencyMs,
-        error: answer.kind === 'error' ? answer.reason : null, now,
-      });
-      const current = await findEpaymentById(tx, p.paymentId);
-      // A record already closed as abandoned (its lease ran out), or a payment no longer CREATED (it
-      // expired or was cancelled meanwhile): the answer is recorded, the payment is not changed.
-      if (!completed || !current || current.state !== 'CREATED') return current ?? p;
-      switch (answer.kind) {
-        case 'reserve': {
-          const updated = await updateEpayment(tx, p.paymentId, {
-            state: 'AUTHORIZED', authorizedAmount: p.amount, cardBin: cardBinOf(body), networkTransactionReference: answer.networkTransactionReference,
-            callbackLeaseUntil: null, expiresAt: null, updatedAt: now, softDeclineUrl: null, pendingAttemptId: null, failureMessage: null,
-          });
-          await insertEvent(tx, { paymentId: p.paymentId, name: 'AUTHORIZED', amount: p.amount, pspReference: newPspReference(), idempotencyKey: null, success: true, createdAt: now });
-          return updated;
-        }
-        case 'fail':
-          return updateEpayment(tx, p.paymentId, {
-            callbackLeaseUntil: null, updatedAt: now, softDeclineUrl: null, pendingAttemptId: null,
-            failureMessage: answer.errorMessage ?? 'The card was declined.',
-            ...(answer.retryable ? {} : { closedReason: `FAIL${answer.errorCode === null ? '' : ` ${answer.errorCode}`}` }),
-          });
-        case 'soft-decline':
-          return updateEpayment(tx, p.paymentId, {
-            callbackLeaseUntil: null, updatedAt: now, softDeclineUrl: answer.softDeclineUrl, pendingAttemptId: authorizationAttemptId, failureMessage: null,
-          });
-        case 'error':
-          return updateEpayment(tx, p.paymentId, {
-            callbackLeaseUntil: null, closedReason: answer.reason.slice(0, 200), updatedAt: now, softDeclineUrl: null, pendingAttemptId: null,
-          });
-      }
-    });
+    // The answer recorded, and applied to the payment while it is still CREATED (not expired or
+    // cancelled meanwhile) and the record still in flight (not closed as abandoned): one statement.
+    const payment = await applyCallbackResult(deps.database.db, {
+      callbackId: begin.callbackId, paymentId: p.paymentId,
+      outcome: answer.kind === 'reserve' ? 'RESERVE' : answer.kind === 'fail' ? 'FAIL' : answer.kind === 'soft-decline' ? 'SOFT_DECLINE' : 'ERROR',
+      responseStatus: result.status ?? null, responseBody: result.body ?? null, latencyMs: result.latencyMs,
+      error: answer.kind === 'error' ? answer.reason : null, now, changes: changesFor(answer, body, authorizationAttemptId),
+      ...(answer.kind === 'reserve' ? { authorizedEvent: { pspReference: newPspReference(), amount: p.amount } } : {}),
+    }) ?? p;
     deps.log.info({ reference: p.reference, msn: p.msn, pspId: p.pspId, round: a.round, status: result.status, error: result.error, outcome: answer.kind, ms: result.latencyMs }, 'card callback sent');
     return { sent: true, answer, authorizationAttemptId, payment };
   } finally {

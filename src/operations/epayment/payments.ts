@@ -1,6 +1,6 @@
 // ePayment use cases: create, get, the event log, and capture / refund / cancel. Each state change is
 // one transaction with its event (and, with an Idempotency-Key, its stored answer: keyed.ts).
-import { randomInt } from 'node:crypto';
+import { newPspReference } from './ids.ts';
 import { ApiError } from '../../domain/errors.ts';
 import { epaymentError, schemaError } from '../../domain/epayment/errors.ts';
 import { checkAmount, DEFAULT_EXPIRY_MS, validateCreate, type Amount, type CreatePayment, type Currency } from '../../domain/epayment/create-request.ts';
@@ -14,10 +14,6 @@ import { sha256 } from '../../security/secrets.ts';
 import type { PaymentDeps } from '../payment-deps.ts';
 import { keyed, requestHashOf } from './keyed.ts';
 
-/** A pspReference of the wallet's: ten digits, as in the published examples. */
-export function newPspReference(): string {
-  return String(randomInt(1_000_000_000, 9_999_999_999));
-}
 
 /**
  * The test user a customer phone number names: the number as given, or (MSISDN) without the country

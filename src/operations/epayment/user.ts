@@ -8,7 +8,7 @@ import { cardsOf, findUser } from '../../store/users.ts';
 import { sha256 } from '../../security/secrets.ts';
 import type { PaymentDeps } from '../payment-deps.ts';
 import { sendCardCallback, type CallbackOutcome } from './card-callback.ts';
-import { newPspReference } from './payments.ts';
+import { newPspReference } from './ids.ts';
 
 /** The state as the user must see it: a CREATED payment past its deadline has expired, swept or not. */
 export function userState(p: EpaymentRow, now: Date): string {
