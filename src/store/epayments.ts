@@ -3,7 +3,7 @@
 // of two processes (or two requests) approving one payment exactly one sends a callback.
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
-import type { Db, Tx } from './db.ts';
+import type { Database, Db, Tx } from './db.ts';
 import { rows } from './db.ts';
 import { cardCallbacks, epaymentEvents, epayments } from './schema.ts';
 
@@ -69,21 +69,39 @@ export async function findEpaymentById(tx: Tx, paymentId: string): Promise<Epaym
 
 /** The payment, locked until the end of the transaction (capture, refund, cancel). */
 export async function lockEpayment(tx: Tx, msn: string, reference: string): Promise<EpaymentRow | undefined> {
-  const [row] = await tx.select().from(epayments).where(and(eq(epayments.msn, msn), eq(epayments.reference, reference))).for('update');
-  return row;
+  const [row] = await rows<Record<string, unknown>>(tx, sql`select * from epayments where msn = ${msn} and reference = ${reference} for update`);
+  return row ? camelRow(row) : undefined;
+}
+
+export interface Adjusted {
+  paymentId: string;
+  state: string;
+  captured: number;
+  refunded: number;
+  cancelled: number;
+  now: Date;
+  event: { name: string; amount: number; pspReference: string; idempotencyKey: string | null };
+}
+
+/** A capture, refund or cancel: the new totals and its event, in one statement; the payment afterwards. */
+export async function applyAdjustment(tx: Tx, a: Adjusted): Promise<EpaymentRow> {
+  const at = a.now.toISOString();
+  const [row] = await rows<Record<string, unknown>>(tx, sql`
+    with p as (
+      update epayments set state = ${a.state}, captured_amount = ${a.captured}, refunded_amount = ${a.refunded}, cancelled_amount = ${a.cancelled},
+        updated_at = ${at}::timestamptz, expires_at = case when ${a.state} = 'CREATED' then expires_at else null end
+      where payment_id = ${a.paymentId}::uuid
+      returning *
+    ), ev as (
+      insert into epayment_events (payment_id, name, amount, psp_reference, idempotency_key, success, created_at)
+      select payment_id, ${a.event.name}, ${a.event.amount}, ${a.event.pspReference}, ${a.event.idempotencyKey}, true, ${at}::timestamptz from p
+    )
+    select * from p`);
+  return camelRow(row);
 }
 
 export async function eventsOf(tx: Tx, paymentId: string): Promise<EpaymentEventRow[]> {
   return tx.select().from(epaymentEvents).where(eq(epaymentEvents.paymentId, paymentId)).orderBy(asc(epaymentEvents.eventId));
-}
-
-export async function insertEvent(tx: Tx, event: NewEvent): Promise<void> {
-  await tx.insert(epaymentEvents).values(event);
-}
-
-export async function updateEpayment(tx: Tx, paymentId: string, changes: Partial<NewEpayment>): Promise<EpaymentRow> {
-  const [row] = await tx.update(epayments).set(changes).where(eq(epayments.paymentId, paymentId)).returning();
-  return row;
 }
 
 export interface CallbackStart {
@@ -106,27 +124,29 @@ export interface CallbackStart {
  * callback's id and the PSP's sealed client secret as stored now, or undefined when the payment could
  * not be claimed.
  */
-export async function beginCallback(db: Db, s: CallbackStart): Promise<{ callbackId: number; sealedSecret: string | null } | undefined> {
-  const now = s.now.toISOString();
-  const found = await rows<{ callback_id: string | number; sealed: string | null }>(db, sql`
-    with claimed as (
-      update epayments set callback_lease_until = ${s.lease.toISOString()}::timestamptz, phone = ${s.phone}, card_id = ${s.cardId}::uuid,
-        updated_at = ${now}::timestamptz
-      where payment_id = ${s.paymentId}::uuid and state = 'CREATED' and closed_reason is null
-        and (expires_at is null or expires_at > ${now}::timestamptz)
-        and (callback_lease_until is null or callback_lease_until < ${now}::timestamptz)
-      returning payment_id, psp_id
-    ), abandoned as (
-      update card_callbacks set outcome = 'ABANDONED', completed_at = ${now}::timestamptz, lease_until = null
-      where payment_id in (select payment_id from claimed) and outcome = 'IN_FLIGHT'
-    ), recorded as (
-      insert into card_callbacks (payment_id, authorization_attempt_id, round, url, request_headers, request_body, outcome, lease_until, created_at)
-      select payment_id, ${s.authorizationAttemptId}::uuid, ${s.round}, ${s.url}, ${JSON.stringify(s.requestHeaders)}::jsonb,
-        ${JSON.stringify(s.requestBody)}::jsonb, 'IN_FLIGHT', ${s.lease.toISOString()}::timestamptz, ${now}::timestamptz
-      from claimed
-      returning callback_id
-    )
-    select r.callback_id, (select ps.client_secret_sealed from psps ps join claimed c on ps.psp_id = c.psp_id) as sealed from recorded r`);
+const BEGIN_CALLBACK = `
+  with claimed as (
+    update epayments set callback_lease_until = $2::timestamptz, phone = $3, card_id = $4::uuid, updated_at = $5::timestamptz
+    where payment_id = $1::uuid and state = 'CREATED' and closed_reason is null
+      and (expires_at is null or expires_at > $5::timestamptz)
+      and (callback_lease_until is null or callback_lease_until < $5::timestamptz)
+    returning payment_id, psp_id
+  ), abandoned as (
+    update card_callbacks set outcome = 'ABANDONED', completed_at = $5::timestamptz, lease_until = null
+    where payment_id in (select payment_id from claimed) and outcome = 'IN_FLIGHT'
+  ), recorded as (
+    insert into card_callbacks (payment_id, authorization_attempt_id, round, url, request_headers, request_body, outcome, lease_until, created_at)
+    select payment_id, $6::uuid, $7::integer, $8, $9::jsonb, $10::jsonb, 'IN_FLIGHT', $2::timestamptz, $5::timestamptz
+    from claimed
+    returning callback_id
+  )
+  select r.callback_id, (select ps.client_secret_sealed from psps ps join claimed c on ps.psp_id = c.psp_id) as sealed from recorded r`;
+
+export async function beginCallback(database: Database, s: CallbackStart): Promise<{ callbackId: number; sealedSecret: string | null } | undefined> {
+  const found = await database.query<{ callback_id: string | number; sealed: string | null }>('epayment_begin_callback', BEGIN_CALLBACK, [
+    s.paymentId, s.lease.toISOString(), s.phone, s.cardId, s.now.toISOString(), s.authorizationAttemptId, s.round, s.url,
+    JSON.stringify(s.requestHeaders), JSON.stringify(s.requestBody),
+  ]);
   return found.length > 0 ? { callbackId: Number(found[0].callback_id), sealedSecret: found[0].sealed } : undefined;
 }
 
@@ -169,42 +189,78 @@ const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpp
  * applies the answer to the payment while it is CREATED, with the AUTHORIZED event of a RESERVE: one
  * statement. The payment as it is afterwards; undefined when it was not changed.
  */
-export async function applyCallbackResult(db: Db, r: CallbackResult): Promise<EpaymentRow | undefined> {
+const APPLY_CALLBACK = `
+  with cb as (
+    update card_callbacks set outcome = $2, response_status = $3::integer, response_body = $4, latency_ms = $5::integer, error = $6,
+      completed_at = $7::timestamptz, lease_until = null
+    where callback_id = $1 and outcome = 'IN_FLIGHT'
+    returning callback_id
+  ), p as (
+    update epayments set
+      state = coalesce($9, state),
+      authorized_amount = case when $10::boolean then amount else authorized_amount end,
+      card_bin = coalesce($11, card_bin),
+      network_transaction_reference = case when $10::boolean then $12 else network_transaction_reference end,
+      expires_at = case when $10::boolean then null else expires_at end,
+      closed_reason = coalesce($13, closed_reason),
+      failure_message = $14,
+      soft_decline_url = $15,
+      pending_attempt_id = $16::uuid,
+      callback_lease_until = null,
+      updated_at = $7::timestamptz
+    where payment_id = $8::uuid and state = 'CREATED' and exists (select 1 from cb)
+    returning *
+  ), ev as (
+    insert into epayment_events (payment_id, name, amount, psp_reference, idempotency_key, success, created_at)
+    select payment_id, 'AUTHORIZED', amount, $17, null, true, $7::timestamptz from p where $17::text is not null
+  )
+  select * from p`;
+
+export async function applyCallbackResult(database: Database, r: CallbackResult): Promise<EpaymentRow | undefined> {
   const c = r.changes;
-  const at = r.now.toISOString();
-  const changed = await rows<Record<string, unknown>>(db, sql`
-    with cb as (
-      update card_callbacks set outcome = ${r.outcome}, response_status = ${r.responseStatus}, response_body = ${r.responseBody},
-        latency_ms = ${r.latencyMs}, error = ${r.error}, completed_at = ${at}::timestamptz, lease_until = null
-      where callback_id = ${r.callbackId} and outcome = 'IN_FLIGHT'
-      returning callback_id
-    ), p as (
-      update epayments set
-        state = coalesce(${c.state ?? null}, state),
-        authorized_amount = case when ${c.authorize === true} then amount else authorized_amount end,
-        card_bin = coalesce(${c.cardBin ?? null}, card_bin),
-        network_transaction_reference = case when ${c.authorize === true} then ${c.networkTransactionReference ?? null} else network_transaction_reference end,
-        expires_at = case when ${c.authorize === true} then null else expires_at end,
-        closed_reason = coalesce(${c.closedReason ?? null}, closed_reason),
-        failure_message = ${c.failureMessage ?? null},
-        soft_decline_url = ${c.softDeclineUrl ?? null},
-        pending_attempt_id = ${c.pendingAttemptId ?? null}::uuid,
-        callback_lease_until = null,
-        updated_at = ${at}::timestamptz
-      where payment_id = ${r.paymentId}::uuid and state = 'CREATED' and exists (select 1 from cb)
-      returning *
-    ), ev as (
-      insert into epayment_events (payment_id, name, amount, psp_reference, idempotency_key, success, created_at)
-      select payment_id, 'AUTHORIZED', ${r.authorizedEvent?.amount ?? 0}, ${r.authorizedEvent?.pspReference ?? ''}, null, true, ${at}::timestamptz
-      from p where ${r.authorizedEvent !== undefined}
-    )
-    select * from p`);
-  if (changed.length === 0) return findEpaymentById(db, r.paymentId);
-  const row = Object.fromEntries(Object.entries(changed[0]).map(([k, v]) => [camel(k), v])) as Record<string, unknown>;
+  const changed = await database.query<Record<string, unknown>>('epayment_apply_callback', APPLY_CALLBACK, [
+    r.callbackId, r.outcome, r.responseStatus, r.responseBody, r.latencyMs, r.error, r.now.toISOString(), r.paymentId,
+    c.state ?? null, c.authorize === true, c.cardBin ?? null, c.networkTransactionReference ?? null, c.closedReason ?? null,
+    c.failureMessage ?? null, c.softDeclineUrl ?? null, c.pendingAttemptId ?? null, r.authorizedEvent?.pspReference ?? null,
+  ]);
+  if (changed.length === 0) return findEpaymentById(database.db, r.paymentId);
+  return camelRow(changed[0]);
+}
+
+/** A row of epayments as the raw driver gives it (snake_case), as Drizzle's select would. */
+export function camelRow(raw: Record<string, unknown>): EpaymentRow {
+  const row = Object.fromEntries(Object.entries(raw).map(([k, v]) => [camel(k), v])) as Record<string, unknown>;
   for (const k of ['expiresAt', 'callbackLeaseUntil', 'createdAt', 'updatedAt']) {
     if (row[k] !== null && row[k] !== undefined && !(row[k] instanceof Date)) row[k] = new Date(row[k] as string);
   }
+  for (const k of ['amount', 'authorizedAmount', 'capturedAmount', 'refundedAmount', 'cancelledAmount']) row[k] = Number(row[k]);
   return row as unknown as EpaymentRow;
+}
+
+const APPROVAL_CONTEXT = `
+  select p.*, u.phone as user_phone,
+    coalesce((select json_agg(json_build_object('cardId', c.card_id, 'brand', c.brand, 'last4', c.last4, 'expiryMonth', c.expiry_month,
+      'expiryYear', c.expiry_year) order by c.position, c.created_at) from cards c where c.phone = u.phone), '[]'::json) as user_cards
+  from epayments p
+  left join lateral (
+    select t.phone from test_users t
+    where t.phone = any(case when cardinality($3::text[]) > 0 then $3::text[] else array[p.customer_phone] end)
+    order by array_position($3::text[], t.phone) nulls last
+    limit 1
+  ) u on true
+  where p.msn = $1 and p.reference = $2`;
+
+/**
+ * A payment with the test user who approves it — the first of `phones` that is one, or without any the
+ * payment's customer — and that user's cards: one statement.
+ */
+export async function approvalContextOf(database: Database, msn: string, reference: string, phones: string[]): Promise<{
+  payment: EpaymentRow; phone: string | undefined; cards: Array<{ cardId: string; brand: string; last4: string; expiryMonth: string; expiryYear: string }>;
+} | undefined> {
+  const [raw] = await database.query<Record<string, unknown>>('epayment_approval_context', APPROVAL_CONTEXT, [msn, reference, phones]);
+  if (!raw) return undefined;
+  const { user_phone: phone, user_cards: cards, ...payment } = raw;
+  return { payment: camelRow(payment), phone: (phone as string | null) ?? undefined, cards: (typeof cards === 'string' ? JSON.parse(cards) : cards) as never };
 }
 
 export async function callbacksOf(tx: Tx, paymentId: string): Promise<CardCallbackRow[]> {

@@ -86,14 +86,14 @@ export async function sendCardCallback(deps: PaymentDeps, a: CallbackAttempt): P
     let signature = signRequest(p.cardCallbackUrl, text, secret, new Date());
     const begun = deps.clock.now();
     const lease = new Date(begun.getTime() + deps.config.cardCallbackTimeoutMs + 5000);
-    const begin = await beginCallback(deps.database.db, {
+    const begin = await beginCallback(deps.database, {
       paymentId: p.paymentId, authorizationAttemptId, round: a.round, url: p.cardCallbackUrl,
       requestHeaders: { ...signature }, requestBody: recordedBody(body), lease, now: begun, phone: a.phone, cardId: a.card.cardId,
     });
     if (begin === undefined) return { sent: false, reason: 'not-claimed' };
     const current = secretOf(deps, p.pspId, begin.sealedSecret);
     if (current === undefined) {
-      await applyCallbackResult(deps.database.db, {
+      await applyCallbackResult(deps.database, {
         callbackId: begin.callbackId, paymentId: p.paymentId, outcome: 'ERROR', responseStatus: null, responseBody: null, latencyMs: 0,
         error: 'not sent: the PSP has no client secret to sign with', now: deps.clock.now(), changes: { closedReason: 'no client secret to sign with' },
       });
@@ -115,7 +115,7 @@ export async function sendCardCallback(deps: PaymentDeps, a: CallbackAttempt): P
     const now = deps.clock.now();
     // The answer recorded, and applied to the payment while it is still CREATED (not expired or
     // cancelled meanwhile) and the record still in flight (not closed as abandoned): one statement.
-    const payment = await applyCallbackResult(deps.database.db, {
+    const payment = await applyCallbackResult(deps.database, {
       callbackId: begin.callbackId, paymentId: p.paymentId,
       outcome: answer.kind === 'reserve' ? 'RESERVE' : answer.kind === 'fail' ? 'FAIL' : answer.kind === 'soft-decline' ? 'SOFT_DECLINE' : 'ERROR',
       responseStatus: result.status ?? null, responseBody: result.body ?? null, latencyMs: result.latencyMs,

@@ -8,12 +8,11 @@ import { ApiError, errors } from '../../domain/errors.ts';
 import { epaymentError, schemaError } from '../../domain/epayment/errors.ts';
 import { allowedCards } from '../../domain/epayment/card-callback.ts';
 import type { CardType } from '../../domain/epayment/create-request.ts';
-import { findEpayment } from '../../store/epayments.ts';
-import { cardsOf } from '../../store/users.ts';
+import { approvalContextOf } from '../../store/epayments.ts';
 import { safeEqual } from '../../security/secrets.ts';
 import type { PaymentDeps } from '../payment-deps.ts';
 import { sendCardCallback, type CallbackOutcome } from './card-callback.ts';
-import { userForPhone } from './payments.ts';
+import { phoneCandidates } from './payments.ts';
 
 export async function forceApprove(deps: PaymentDeps, msn: string, reference: string, body: unknown): Promise<void> {
   if (deps.config.vippsEnv !== 'test') throw errors.testOnly();
@@ -26,19 +25,21 @@ export async function forceApprove(deps: PaymentDeps, msn: string, reference: st
   if (b.token !== undefined && b.token !== null && typeof b.token !== 'string') throw schemaError([{ name: 'token', reason: 'The token must be a string.' }]);
   if (b.cardId !== undefined && b.cardId !== null && typeof b.cardId !== 'string') throw schemaError([{ name: 'cardId', reason: 'The cardId must be a string.' }]);
 
-  const p = await findEpayment(deps.database.db, msn, reference);
-  if (!p) throw epaymentError(5090, `Reference not found: sales unit ${msn} has no payment with reference ${reference}.`);
+  const phoneGiven = typeof customer?.phoneNumber === 'string' ? customer.phoneNumber : undefined;
+  // The payment, the test user who approves and their cards: one statement.
+  const context = await approvalContextOf(deps.database, msn, reference, phoneGiven === undefined ? [] : phoneCandidates(phoneGiven));
+  if (!context) throw epaymentError(5090, `Reference not found: sales unit ${msn} has no payment with reference ${reference}.`);
+  const p = context.payment;
   if (typeof b.token === 'string' && !safeEqual(b.token, deps.paymentTokens.epaymentToken(msn, reference))) {
     throw epaymentError(10010, 'Approve failed: the token is not the one in this payment\'s redirectUrl.');
   }
-  const phoneGiven = typeof customer?.phoneNumber === 'string' ? customer.phoneNumber : undefined;
-  const phone = phoneGiven !== undefined ? await userForPhone(deps.database.db, phoneGiven) : p.customerPhone ?? undefined;
+  const phone = context.phone;
   if (phoneGiven !== undefined && phone === undefined) throw epaymentError(7010, `Customer not found: no test user has the phone number ${phoneGiven}.`);
   if (phone === undefined) throw epaymentError(10030, 'Identification required: send customer.phoneNumber, the test user who approves.');
   if (p.state !== 'CREATED') throw epaymentError(10020, `Approve not allowed: the payment is ${p.state}.`);
   if (p.closedReason !== null) throw epaymentError(10020, `Approve not allowed: an earlier attempt ended the payment's attempts (${p.closedReason}); the user was told to check the payment with the merchant.`);
 
-  const cards = allowedCards(await cardsOf(deps.database.db, [phone]), p.allowedCardTypes as CardType[]);
+  const cards = allowedCards(context.cards, p.allowedCardTypes as CardType[]);
   const card = typeof b.cardId === 'string' ? cards.find((c) => c.cardId === b.cardId) : cards[0];
   if (!card) {
     throw epaymentError(10050, typeof b.cardId === 'string'

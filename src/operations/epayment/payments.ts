@@ -6,7 +6,7 @@ import { epaymentError, schemaError } from '../../domain/epayment/errors.ts';
 import { checkAmount, DEFAULT_EXPIRY_MS, validateCreate, type Amount, type CreatePayment, type Currency } from '../../domain/epayment/create-request.ts';
 import { adjust, type Adjustment, type Totals } from '../../domain/epayment/payment.ts';
 import type { Tx } from '../../store/db.ts';
-import { eventsOf, insertEpayment, insertEvent, lockEpayment, updateEpayment, type EpaymentRow, type NewEpayment } from '../../store/epayments.ts';
+import { applyAdjustment, eventsOf, insertEpayment, lockEpayment, type EpaymentRow, type NewEpayment } from '../../store/epayments.ts';
 import { EVENTS_OF_REFERENCE } from '../../store/epayment-reader.ts';
 import { findSealedClientSecret } from '../../store/psps.ts';
 import { findUser } from '../../store/users.ts';
@@ -16,12 +16,17 @@ import { keyed, requestHashOf } from './keyed.ts';
 
 
 /**
- * The test user a customer phone number names: the number as given, or (MSISDN) without the country
- * code of Norway, Denmark or Finland (test users have 8-digit Norwegian numbers).
+ * The test users a customer phone number may name, in order: the number as given, or (MSISDN) without
+ * the country code of Norway, Denmark or Finland (test users have 8-digit Norwegian numbers).
  */
+export function phoneCandidates(msisdn: string): string[] {
+  return [msisdn, ...['47', '45', '358'].filter((cc) => msisdn.startsWith(cc)).map((cc) => msisdn.slice(cc.length))].filter((c) => c.length >= 8);
+}
+
+/** The test user a customer phone number names. */
 export async function userForPhone(tx: Tx, msisdn: string): Promise<string | undefined> {
-  for (const candidate of [msisdn, ...['47', '45', '358'].filter((cc) => msisdn.startsWith(cc)).map((cc) => msisdn.slice(cc.length))]) {
-    if (candidate.length >= 8 && (await findUser(tx, candidate))) return candidate;
+  for (const candidate of phoneCandidates(msisdn)) {
+    if (await findUser(tx, candidate)) return candidate;
   }
   return undefined;
 }
@@ -224,13 +229,9 @@ export async function adjustPayment(
     if (outcome.event) {
       pspReference = newPspReference();
       const t = outcome.totals;
-      row = await updateEpayment(tx, p.paymentId, {
-        state: t.state, capturedAmount: t.captured, refundedAmount: t.refunded, cancelledAmount: t.cancelled, updatedAt: now,
-        ...(t.state !== 'CREATED' ? { expiresAt: null } : {}),
-      });
-      await insertEvent(tx, {
-        paymentId: p.paymentId, name: outcome.event.name, amount: outcome.event.amount, pspReference,
-        idempotencyKey: idempotencyKey ?? null, success: true, createdAt: now,
+      row = await applyAdjustment(tx, {
+        paymentId: p.paymentId, state: t.state, captured: t.captured, refunded: t.refunded, cancelled: t.cancelled, now,
+        event: { name: outcome.event.name, amount: outcome.event.amount, pspReference, idempotencyKey: idempotencyKey ?? null },
       });
     } else {
       pspReference = (await eventsOf(tx, p.paymentId)).at(-1)?.pspReference ?? p.pspReference;
