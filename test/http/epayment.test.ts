@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { adminHeaders, call, createPsp, DEMO, pspHeaders, startTestServer, type Answer, type TestServer } from '../support/server.ts';
 import { CardCallbackStub } from '../support/card-callback-stub.ts';
 import QRCode from 'qrcode';
+import { signedIn, textOf } from '../support/console.ts';
 
 const TRACE_ID = /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/;
 
@@ -515,6 +516,30 @@ describe('ePayment API (card passthrough)', () => {
     const refused = await call(server.url, 'POST', '/admin/faults', { headers: adminHeaders(), body: { route: 'cardCallback', status: 500 } });
     assert.equal(refused.status, 400, 'a cardCallback rule only delays');
     await call(server.url, 'DELETE', '/admin/faults', { headers: adminHeaders() });
+  });
+
+  it('shows the console the payments and, for one, its events and card callbacks', async () => {
+    stub.on('psp-console', { kind: 'sequence', steps: [{ kind: 'fail', errorCode: 300 }, { kind: 'reserve', networkTransactionReference: 'ntr-console' }] });
+    const body = createBody(stub.url);
+    (body.cardPassthrough as Record<string, unknown>).pspReference = 'psp-console';
+    assert.equal((await create(body)).status, 201);
+    assertProblem(await approve(body.reference as string), 400, '10010');
+    assert.equal((await approve(body.reference as string)).status, 200);
+    const browser = await signedIn(server.url);
+    const list = await browser.get(`/console/epayments?psp=${DEMO.psp.pspId}&state=AUTHORIZED`);
+    assert.equal(list.status, 200);
+    const link = new RegExp(`href="(/console/epayments/[0-9a-f-]{36})">${body.reference}<`).exec(list.html);
+    assert.ok(link, 'the payment is listed');
+    const page = await browser.get(link[1]);
+    assert.equal(page.status, 200);
+    const text = textOf(page.html);
+    assert.match(text, /AUTHORIZED/);
+    assert.match(text, /ntr-console/);
+    assert.match(text, /round 1 · FAIL · HTTP 200/);
+    assert.match(text, /round 1 · RESERVE · HTTP 200/);
+    assert.match(text, /HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256/);
+    assert.ok(!text.includes(stub.callsFor('psp-console')[0].body.cardInfo.networkToken.cryptogram), 'no cryptogram');
+    assert.equal((await browser.get('/console/epayments/not-an-id')).status, 404);
   });
 
   it('answers an unknown route under /epayment with a 404 problem and a wrong method with 405', async () => {

@@ -36,6 +36,7 @@ import { ASSET_URLS, registerConsoleAssets } from './assets.ts';
 import { formats, type Formats } from './format.ts';
 import { registerOverviewPage } from './overview.ts';
 import { registerPaymentPages } from './payments.ts';
+import { registerEpaymentPages } from './epayments.ts';
 import { registerReadinessPage } from './readiness.ts';
 import { registerBatchPage } from './batch.ts';
 import { registerPspPages } from './psps.ts';
@@ -43,11 +44,12 @@ import { registerMerchantPages } from './merchants.ts';
 import { registerUserPages } from './users.ts';
 import { registerSessionPages } from './sessions.ts';
 
-export type ConsoleSection = 'overview' | 'payments' | 'batch' | 'psps' | 'merchants' | 'users' | 'readiness';
+export type ConsoleSection = 'overview' | 'payments' | 'epayments' | 'batch' | 'psps' | 'merchants' | 'users' | 'readiness';
 
 export const NAV: ReadonlyArray<{ section: ConsoleSection; href: string; label: string }> = [
   { section: 'overview', href: '/console', label: 'Overview' },
   { section: 'payments', href: '/console/payments', label: 'Payments' },
+  { section: 'epayments', href: '/console/epayments', label: 'ePayment' },
   { section: 'batch', href: '/console/batch', label: 'Status batch' },
   { section: 'psps', href: '/console/psps', label: 'PSPs' },
   { section: 'merchants', href: '/console/merchants', label: 'Merchants' },
@@ -242,6 +244,7 @@ export function registerConsole(app: FastifyInstance, services: Services): void 
       pages.addHook('onRequest', guard);
       registerOverviewPage(pages, ctx);
       registerPaymentPages(pages, ctx);
+      registerEpaymentPages(pages, ctx);
       registerReadinessPage(pages, ctx);
       registerBatchPage(pages, ctx);
       registerPspPages(pages, ctx);
