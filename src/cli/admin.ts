@@ -105,7 +105,7 @@ export const adminCommands: AdminCommand[] = [
     },
   },
   {
-    group: 'user', action: 'create', usage: 'user create --phone NUMBER', summary: 'Create a test user (--name, --card VISA|MASTERCARD, repeatable; --pin, 4-6 digits)',
+    group: 'user', action: 'create', usage: 'user create --phone NUMBER', summary: 'Create a test user (--name, --card VISA|MASTERCARD|VISA_CREDIT|MASTERCARD_CREDIT|DANKORT|VISA_DANKORT, repeatable; --pin, 4-6 digits)',
     options: { phone: { type: 'string' }, name: { type: 'string' }, card: { type: 'string', multiple: true }, pin: { type: 'string' } },
     async run(ctx, v) {
       if (typeof v.phone !== 'string') throw new UsageError('--phone is required (8 digits)');
@@ -142,11 +142,11 @@ export const adminCommands: AdminCommand[] = [
     },
   },
   {
-    group: 'card', action: 'add', usage: 'card add --phone NUMBER --brand B', summary: 'Give a test user another card (VISA or MASTERCARD)',
+    group: 'card', action: 'add', usage: 'card add --phone NUMBER --brand B', summary: 'Give a test user another card (VISA, MASTERCARD, VISA_CREDIT, MASTERCARD_CREDIT, DANKORT or VISA_DANKORT)',
     options: { phone: { type: 'string' }, brand: { type: 'string' }, last4: { type: 'string' } },
     async run(ctx, v) {
       if (typeof v.phone !== 'string') throw new UsageError('--phone is required');
-      if (typeof v.brand !== 'string') throw new UsageError('--brand is required (VISA or MASTERCARD)');
+      if (typeof v.brand !== 'string') throw new UsageError('--brand is required (VISA, MASTERCARD, VISA_CREDIT, MASTERCARD_CREDIT, DANKORT or VISA_DANKORT)');
       return ctx.call('POST', `/admin/users/${encodeURIComponent(v.phone)}/cards`, { brand: v.brand.toUpperCase(), ...(v.last4 ? { last4: v.last4 } : {}) });
     },
     human(r) {

@@ -3,13 +3,14 @@ import type { Database, Tx } from '../store/db.ts';
 import { cardsOf, findUser, insertCard, insertUserIfAbsent, listUsers, updateUser, type CardRow, type TestUserRow } from '../store/users.ts';
 import { usersPage } from '../store/console-lists.ts';
 import { ApiError } from '../domain/errors.ts';
+import { BRANDS, type CardBrand } from '../domain/cards.ts';
 import { hashSecret, verifySecret } from '../security/secrets.ts';
 
 /** An app login PIN: 4 to 6 digits, as in the Vipps app. */
 export const PIN_PATTERN = '^\\d{4,6}$';
 const PIN = new RegExp(PIN_PATTERN);
 
-export type CardBrand = 'VISA' | 'MASTERCARD';
+export type { CardBrand } from '../domain/cards.ts';
 
 export interface CardInput {
   brand: CardBrand;
@@ -22,7 +23,6 @@ function cardView(c: CardRow) {
   return { cardId: c.cardId, brand: c.brand, maskedNumber: `•••• ${c.last4}`, last4: c.last4, expiryMonth: c.expiryMonth, expiryYear: c.expiryYear };
 }
 
-const DEFAULT_LAST4: Record<CardBrand, string> = { VISA: '0010', MASTERCARD: '0020' };
 
 export class Users {
   private readonly database: Database;
@@ -107,7 +107,7 @@ function toCard(phone: string, card: CardInput, position: number) {
   return {
     phone,
     brand: card.brand,
-    last4: card.last4 ?? DEFAULT_LAST4[card.brand],
+    last4: card.last4 ?? BRANDS[card.brand].defaultLast4,
     expiryMonth: card.expiryMonth ?? '12',
     expiryYear: card.expiryYear ?? '2030',
     position,

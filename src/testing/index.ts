@@ -30,7 +30,7 @@ export interface VippsPspCredentials {
 }
 
 export interface CardOption {
-  brand: 'VISA' | 'MASTERCARD';
+  brand: 'VISA' | 'MASTERCARD' | 'VISA_CREDIT' | 'MASTERCARD_CREDIT' | 'DANKORT' | 'VISA_DANKORT';
   last4?: string;
   expiryMonth?: string;
   expiryYear?: string;

@@ -171,6 +171,45 @@ describe('ePayment payments in Chromium', { skip: skipWithoutChromium }, () => {
     }
   });
 
+  it('a MobilePay-branded DKK payment, paid with the Dankort side of a Visa/Dankort card', async () => {
+    const user = await call(server.url, 'POST', '/admin/users', {
+      headers: adminHeaders(), body: { phone: '40404040', name: 'Mette Hansen', cards: [{ brand: 'VISA_DANKORT', last4: '4571' }, { brand: 'DANKORT' }] },
+    });
+    assert.equal(user.status, 201, user.text);
+    const p = await create({ amount: { currency: 'DKK', value: 12500 } }, { allowedCardTypes: ['DANKORT'] });
+    const { context, page, problems } = await open();
+    try {
+      await page.goto(p.url);
+      await heading(page, 'Pay');
+      assert.equal(plain(await page.locator('.logo').innerText()), 'MobilePay');
+      assert.ok((await mainText(page)).includes('125,00 kr to Acme Shop'));
+      await page.getByLabel('Phone number').fill('40404040');
+      await page.getByRole('button', { name: 'Next' }).click();
+      await heading(page, 'Complete in MobilePay');
+      await page.getByRole('link', { name: 'Open the MobilePay app simulator' }).click();
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await heading(page, 'Payment requests');
+      await page.getByRole('link', { name: new RegExp(p.description) }).click();
+      await page.getByRole('button', { name: 'Pay' }).waitFor();
+      assert.equal(plain(await page.locator('.logo').innerText()), 'MobilePay');
+      const text = await mainText(page);
+      // The standalone Dankort has no network token (it would need encryptedPan): only the co-brand is offered.
+      assert.match(text, /Pay with Visa\/Dankort •••• 4571 · as Dankort/);
+      await screenshot(page, 'epayment-3-mobilepay-dankort');
+      await page.getByRole('button', { name: 'Pay' }).click();
+      await heading(page, 'Payment approved');
+      const call0 = stub.callsFor(p.pspReference)[0];
+      assert.equal(call0.signatureProblem, undefined);
+      assert.equal(call0.body.cardInfo.cardType, 'DANKORT');
+      assert.equal(call0.body.cardInfo.cardIssuedInCountryCode, 'DK');
+      assert.deepEqual(call0.body.amount, { currency: 'DKK', value: 12500 });
+      assert.equal(await state(p.reference), 'AUTHORIZED');
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('a payment whose callback failed for good tells the person to check with the store', async () => {
     const p = await create();
     stub.on(p.pspReference, { kind: 'status', status: 500 });

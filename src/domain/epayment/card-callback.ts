@@ -15,28 +15,37 @@ export interface WalletCard {
 }
 
 /**
- * The card type of a test user's card in allowedCardTypes' terms. The test users' cards are Visa
- * and Mastercard debit cards (the brands of PSP API v3's test users).
+ * The card type a test user's card pays as in this payment (allowedCardTypes' terms), or undefined
+ * when the payment does not allow it. A Visa/Dankort co-brand pays as Dankort where Dankort is
+ * allowed, unless preferVisaPartOfVisaDankort (or Dankort not allowed) routes it through Visa. A
+ * standalone Dankort has no network token: it needs encryptedPan, which this server does not send,
+ * so it is never offered.
  */
-export function cardTypeOf(card: WalletCard): CardType | undefined {
+export function cardTypeOf(card: { brand: string }, allowed: readonly CardType[], preferVisa = false): CardType | undefined {
+  const ok = (t: CardType) => (allowed.includes(t) ? t : undefined);
   switch (card.brand) {
-    case 'VISA': return 'VISA_DEBIT';
-    case 'MASTERCARD': return 'MC_DEBIT';
+    case 'VISA': return ok('VISA_DEBIT');
+    case 'VISA_CREDIT': return ok('VISA_CREDIT');
+    case 'MASTERCARD': return ok('MC_DEBIT');
+    case 'MASTERCARD_CREDIT': return ok('MC_CREDIT');
+    case 'VISA_DANKORT': return preferVisa ? ok('VISA_DEBIT') ?? ok('DANKORT') : ok('DANKORT') ?? ok('VISA_DEBIT');
     default: return undefined;
   }
 }
 
-/** The user's cards that the payment's allowedCardTypes permits, in the user's order. */
-export function allowedCards<C extends WalletCard>(cards: C[], allowed: readonly CardType[]): C[] {
-  return cards.filter((c) => {
-    const type = cardTypeOf(c);
-    return type !== undefined && allowed.includes(type);
-  });
+/** The user's cards that the payment allows, in the user's order, each with the type it pays as. */
+export function allowedCards<C extends WalletCard>(cards: C[], allowed: readonly CardType[], preferVisa = false): Array<C & { cardType: CardType }> {
+  const out: Array<C & { cardType: CardType }> = [];
+  for (const c of cards) {
+    const cardType = cardTypeOf(c, allowed, preferVisa);
+    if (cardType) out.push({ ...c, cardType });
+  }
+  return out;
 }
 
-/** The first 8 digits of each card type's test card numbers (the masked number shows them). */
-const BIN8: Record<CardType, string> = {
-  VISA_DEBIT: '47969485', VISA_CREDIT: '45717360', MC_DEBIT: '51374100', MC_CREDIT: '54133300', DANKORT: '50190000',
+/** The first 8 digits of each brand's test card numbers (the masked number shows them). */
+const BIN8: Record<string, string> = {
+  VISA: '47969485', VISA_CREDIT: '45717360', MASTERCARD: '51374100', MASTERCARD_CREDIT: '54133300', DANKORT: '50190000', VISA_DANKORT: '45710000',
 };
 
 export interface CallbackNetworkToken {
@@ -66,8 +75,7 @@ export interface CardCallbackBody {
 
 /** The network token of a card: the test token table's (magic amounts first), with a fresh cryptogram. */
 export function networkTokenFor(card: WalletCard, amount: number, cryptogram: string): CallbackNetworkToken {
-  const type = cardTypeOf(card) ?? 'VISA_DEBIT';
-  const scheme = type.startsWith('MC') ? 'MASTERCARD' : 'VISA';
+  const scheme = card.brand.startsWith('MASTERCARD') ? 'MASTERCARD' : 'VISA';
   const magic = MAGIC_AMOUNTS.get(amount);
   const number = magic?.number ?? (scheme === 'VISA' ? '4895370013193500' : '5413330089010442');
   const [month, year] = (magic?.expiry ?? `${card.expiryMonth}/${card.expiryYear.slice(-2)}`).split('/');
@@ -86,9 +94,9 @@ export function networkTokenFor(card: WalletCard, amount: number, cryptogram: st
 
 export function callbackBody(args: {
   pspReference: string; authorizationAttemptId: string; msn: string; amount: Amount; softDeclineCompletedRedirectUrl: string;
-  card: WalletCard; cryptogram: string; issuedIn: string;
+  card: WalletCard; cardType: CardType; cryptogram: string; issuedIn: string;
 }): CardCallbackBody {
-  const type = cardTypeOf(args.card) ?? 'VISA_DEBIT';
+  const type = args.cardType;
   return {
     pspReference: args.pspReference,
     authorizationAttemptId: args.authorizationAttemptId,
@@ -96,7 +104,7 @@ export function callbackBody(args: {
     amount: args.amount,
     softDeclineCompletedRedirectUrl: args.softDeclineCompletedRedirectUrl,
     cardInfo: {
-      maskedCardNumber: `${BIN8[type]}XXXX${args.card.last4}`,
+      maskedCardNumber: `${BIN8[args.card.brand] ?? '47969485'}XXXX${args.card.last4}`,
       cardType: type.replace('_', '-'),
       cardIssuedInCountryCode: args.issuedIn,
       cardDataType: 'TOKEN',

@@ -1,5 +1,6 @@
 // Operator API under /admin: PSPs, merchants' flags, test users (their PINs) and cards.
 // Every route requires "Authorization: Bearer <ADMIN_TOKEN>". Errors are RFC 7807 problems.
+import { CARD_BRANDS } from '../../domain/cards.ts';
 import type { FastifyInstance } from 'fastify';
 import type { AdminToken } from '../../operations/admin-token.ts';
 import { adminGuard } from './guard.ts';
@@ -21,7 +22,7 @@ const card = {
   required: ['brand'],
   additionalProperties: false,
   properties: {
-    brand: { type: 'string', enum: ['VISA', 'MASTERCARD'] },
+    brand: { type: 'string', enum: [...CARD_BRANDS] },
     last4: { type: 'string', pattern: '^\\d{4}$' },
     expiryMonth: { type: 'string', pattern: '^(0[1-9]|1[0-2])$' },
     expiryYear: { type: 'string', pattern: '^20\\d{2}$' },

@@ -2,6 +2,7 @@
 // schemas (its components) that the routes' responses refer to. They describe; they do not shape: the
 // operator routes serialize with JSON.stringify (see `describeAnswers`), so a field missing here is
 // still sent, and the HTTP tests check the answers against these schemas.
+import { CARD_BRANDS } from '../../domain/cards.ts';
 import type { FastifyInstance } from 'fastify';
 
 /** The operator API's tags, in the order the document lists them. */
@@ -132,7 +133,7 @@ const card = {
   required: ['cardId', 'brand', 'maskedNumber', 'last4', 'expiryMonth', 'expiryYear'],
   properties: {
     cardId: { type: 'string', format: 'uuid' },
-    brand: { type: 'string', enum: ['VISA', 'MASTERCARD'] },
+    brand: { type: 'string', enum: [...CARD_BRANDS] },
     maskedNumber: string,
     last4: string,
     expiryMonth: string,

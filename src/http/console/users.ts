@@ -3,13 +3,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ConsoleContext } from './index.ts';
 import { PIN_PATTERN, type CardBrand } from '../../operations/users.ts';
+import { brandInfo, CARD_BRANDS } from '../../domain/cards.ts';
 import { ApiError } from '../../domain/errors.ts';
 import { WebError, type FormBody } from '../web/security.ts';
 
 const PER_PAGE = 50;
 const PHONE = /^\d{8}$/;
 const PIN = new RegExp(PIN_PATTERN);
-const BRANDS: readonly CardBrand[] = ['VISA', 'MASTERCARD'];
+const BRANDS: readonly CardBrand[] = CARD_BRANDS;
 
 const NOTICES: Record<string, string> = {
   'user-added': 'The test user was added.',
@@ -48,7 +49,7 @@ export function registerUserPages(scope: FastifyInstance, ctx: ConsoleContext): 
       view: 'console/users', title: 'Test users', section: 'users', status: extra.status, notice: extra.notice,
       data: {
         users: shown, paged: after !== undefined, next: found.length > PER_PAGE ? shown[shown.length - 1].phone : null,
-        error: extra.error ?? null, values: extra.values ?? {}, brands: BRANDS, pinPattern: PIN_PATTERN,
+        error: extra.error ?? null, values: extra.values ?? {}, brands: BRANDS, brandLabels: Object.fromEntries(CARD_BRANDS.map((b) => [b, brandInfo(b).label])), pinPattern: PIN_PATTERN,
         production: ctx.services.config.vippsEnv === 'production',
       },
     });

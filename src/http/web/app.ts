@@ -30,6 +30,7 @@ import { cardLabel, formatDateTime, formatNok, sendPage, type FrameData } from '
 import { effectiveState, merchantOf, outcomeOf, storeUrl } from './payment-views.ts';
 import { normalizePhone } from './landing.ts';
 import { applyFault } from '../plugins/faults.ts';
+import { brandInfo } from '../../domain/cards.ts';
 import { epaymentPages, registerEpaymentAppRoutes } from './epayment.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -199,7 +200,7 @@ export async function registerAppRoutes(app: FastifyInstance, deps: PaymentDeps,
       paymentText: p.paymentText,
       orderId: p.merchantOrderId,
       paymentUrl: paymentUrl(p.paymentId),
-      cards: cards.map((c) => ({ cardId: c.cardId, brand: c.brand, label: cardLabel(c) })),
+      cards: cards.map((c) => ({ cardId: c.cardId, brand: c.brand, mark: brandInfo(c.brand).mark, label: cardLabel(c) })),
     });
   }
 

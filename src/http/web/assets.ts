@@ -116,6 +116,8 @@ legend{font-weight:600;padding:0 .25rem}
 .card-option input{width:1.2rem;height:1.2rem}
 .brand{display:inline-block;font-size:.7rem;font-weight:800;color:#fff;background:#1a1f71;border-radius:.25rem;padding:.05rem .35rem;letter-spacing:.03em}
 .brand.MASTERCARD{background:#3a3a3a}
+.brand.DANKORT{background:#c8102e}
+body.mobilepay{--brand:#5a78ff;--action:#3f5bd9;--action-hover:#2f46b3;--purple:#1f2f7a}
 .card-line{display:flex;gap:.6rem;align-items:center;margin:1rem 0}
 .badge{display:inline-block;border-radius:1rem;padding:.1rem .7rem;font-weight:700;font-size:.9rem}
 .badge.ok{color:var(--ok);background:var(--ok-bg)}

@@ -14,7 +14,7 @@ import type { PaymentDeps } from '../../operations/payment-deps.ts';
 import { cardsFor, enterPhone, payInApp, rejectByUser, userState } from '../../operations/epayment/user.ts';
 import { findEpaymentById, findEpaymentByTokenHash, pendingEpaymentsOf, type EpaymentRow } from '../../store/epayments.ts';
 import { findMerchant } from '../../store/merchants.ts';
-import { cardTypeOf } from '../../domain/epayment/card-callback.ts';
+import { brandInfo } from '../../domain/cards.ts';
 import { sha256 } from '../../security/secrets.ts';
 import { DEMO } from '../../operations/seed.ts';
 import { formBody, WebError, type WebSecurity } from './security.ts';
@@ -36,6 +36,11 @@ export function formatAmount(value: number, currency: string): string {
     case 'GBP': return `${sign}£${whole.replace(/\u00a0/g, ',')}.${cents}`;
     default: return `${sign}${whole},${cents}${NBSP}kr`;
   }
+}
+
+/** The brand the user sees: MobilePay for DKK and EUR (Denmark and Finland), Vipps otherwise. */
+export function brandOf(p: { currency: string }): { brand?: 'mobilepay'; brandName: string } {
+  return p.currency === 'DKK' || p.currency === 'EUR' ? { brand: 'mobilepay', brandName: 'MobilePay' } : { brandName: 'Vipps' };
 }
 
 export function epaymentUrl(id: string): string {
@@ -105,19 +110,19 @@ export function epaymentPages(deps: PaymentDeps, security: WebSecurity): Epaymen
       if (state === 'CREATED' && p.closedReason === null) {
         if (p.phone === null) {
           const prefill = p.customerPhone ?? '';
-          return send(reply, 200, 'landing-form', { summary: await summary(p), token, phone: prefill, csrf: security.csrfToken(request, reply), watch: watch(token, 'CREATED') });
+          return send(reply, 200, 'landing-form', { ...brandOf(p), summary: await summary(p), token, phone: prefill, csrf: security.csrfToken(request, reply), watch: watch(token, 'CREATED') });
         }
-        return send(reply, 200, 'landing-waiting', { summary: await summary(p), phone: p.phone, watch: watch(token, 'CREATED') });
+        return send(reply, 200, 'landing-waiting', { ...brandOf(p), summary: await summary(p), phone: p.phone, watch: watch(token, 'CREATED') });
       }
-      if (state === 'EXPIRED') return send(reply, 410, 'landing-expired', { summary: await summary(p), storeUrl: returnUrlOf(p) });
-      return send(reply, 410, 'landing-finished', { summary: await summary(p), outcome: outcomeOf(p, state), storeUrl: returnUrlOf(p) });
+      if (state === 'EXPIRED') return send(reply, 410, 'landing-expired', { ...brandOf(p), summary: await summary(p), storeUrl: returnUrlOf(p) });
+      return send(reply, 410, 'landing-finished', { ...brandOf(p), summary: await summary(p), outcome: outcomeOf(p, state), storeUrl: returnUrlOf(p) });
     },
 
     async landingPost(request, reply, token, phone, entered) {
       const p = await findEpaymentByTokenHash(db, sha256(token));
       if (!p) return undefined;
       const again = async (error: string) => send(reply, 400, 'landing-form', {
-        summary: await summary(p), token, phone: entered.slice(0, 20), error, csrf: security.csrfToken(request, reply), watch: watch(token, 'CREATED'),
+        ...brandOf(p), summary: await summary(p), token, phone: entered.slice(0, 20), error, csrf: security.csrfToken(request, reply), watch: watch(token, 'CREATED'),
       });
       if (userState(p, deps.clock.now()) !== 'CREATED' || p.phone !== null) return reply.redirect(landingUrl(token), 303);
       if (!phone) return again('Enter a Norwegian mobile number with 8 digits.');
@@ -196,20 +201,23 @@ export function registerEpaymentAppRoutes(
     if (state === 'CREATED' && p.closedReason === null) {
       if (p.softDeclineUrl !== null && p.pendingAttemptId !== null) {
         // Waiting for the bank: the PSP's 3-D Secure page, in a new navigation.
-        return send(reply, 200, 'app-epayment-3ds', { appUser, merchant, amount: formatAmount(p.amount, p.currency), softDeclineUrl: p.softDeclineUrl, paymentUrl: epaymentUrl(p.paymentId), csrf: appUser.csrf });
+        return send(reply, 200, 'app-epayment-3ds', { ...brandOf(p), appUser, merchant, amount: formatAmount(p.amount, p.currency), softDeclineUrl: p.softDeclineUrl, paymentUrl: epaymentUrl(p.paymentId), csrf: appUser.csrf });
       }
       const cards = await cardsFor(deps, p, user.phone);
       return send(reply, 200, 'app-payment', {
-        appUser, csrf: appUser.csrf, merchant, amount: formatAmount(p.amount, p.currency), paymentText: p.paymentDescription, orderId: p.reference, orderLabel: 'Reference',
+        ...brandOf(p), appUser, csrf: appUser.csrf, merchant, amount: formatAmount(p.amount, p.currency), paymentText: p.paymentDescription, orderId: p.reference, orderLabel: 'Reference',
         paymentUrl: epaymentUrl(p.paymentId), error: p.failureMessage ? `The payment was declined: ${p.failureMessage}. Try again, or pay with another card.` : undefined,
         noCardsMessage: `You have no card that ${merchant.name} accepts here (${p.allowedCardTypes.join(', ')}).`,
-        cards: cards.map((c) => ({ cardId: c.cardId, brand: c.brand, label: `${cardLabel(c)}${cardTypeOf(c)?.endsWith('_CREDIT') ? ' · Credit' : cardTypeOf(c)?.endsWith('_DEBIT') ? ' · Debit' : ''}` })),
+        cards: cards.map((c) => ({
+          cardId: c.cardId, brand: c.brand, mark: brandInfo(c.brand).mark,
+          label: `${cardLabel(c)}${c.brand === 'VISA_DANKORT' ? ` · as ${c.cardType === 'DANKORT' ? 'Dankort' : 'Visa'}` : ''}`,
+        })),
       });
     }
     const rows: Array<[string, string]> = [['Date', formatDateTime(p.updatedAt)], ['Reference', p.reference]];
     if (p.paymentDescription) rows.push(['Text', p.paymentDescription]);
     return send(reply, 200, 'app-receipt', {
-      appUser, outcome: outcomeOf(p, state), eyebrow: state === 'AUTHORIZED' ? 'Paid to' : 'Payment to', merchant,
+      ...brandOf(p), appUser, outcome: outcomeOf(p, state), eyebrow: state === 'AUTHORIZED' ? 'Paid to' : 'Payment to', merchant,
       amount: formatAmount(p.amount, p.currency), rows, storeUrl: returnUrlOf(p),
     });
   });

@@ -1,6 +1,7 @@
 // What the user-facing pages share besides their templates: Norwegian formatting of amounts, dates
 // and cards, and sending a rendered page with the pages' security headers. The frame itself is the
 // template src/http/views/layout.eta; the pages are src/http/views/pages/*.eta.
+import { brandInfo } from '../../domain/cards.ts';
 import type { FastifyReply } from 'fastify';
 import { applyPageHeaders, type PageHeaderOptions } from './security.ts';
 import { render } from './views.ts';
@@ -27,7 +28,7 @@ export function formatDateTime(date: Date): string {
 }
 
 export function cardLabel(card: { brand: string; last4: string }): string {
-  const brand = card.brand === 'MASTERCARD' ? 'Mastercard' : card.brand === 'VISA' ? 'Visa' : card.brand;
+  const brand = brandInfo(card.brand).label;
   return `${brand} •••• ${card.last4}`;
 }
 

@@ -7,6 +7,7 @@
 //   authorizationAttemptId; HTTP error, timeout, malformed answer → the payment takes no more attempts.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { callbackBody, cardBinOf, interpretCallbackAnswer, recordedBody, type CallbackAnswer, type CardCallbackBody, type WalletCard } from '../../domain/epayment/card-callback.ts';
+import type { CardType } from '../../domain/epayment/create-request.ts';
 import { signRequest } from '../../security/request-signature.ts';
 import { unseal } from '../../security/sealed-secrets.ts';
 import { applyCallbackResult, beginCallback, setCallbackHeaders, type CallbackChanges, type EpaymentRow } from '../../store/epayments.ts';
@@ -16,7 +17,8 @@ import type { PaymentDeps } from '../payment-deps.ts';
 
 export interface CallbackAttempt {
   payment: EpaymentRow;
-  card: WalletCard;
+  /** The card, and the type it pays as in this payment (domain/epayment/card-callback.ts allowedCards). */
+  card: WalletCard & { cardType: CardType };
   phone: string;
   /** 1, or 2 for the callback after 3-D Secure (with the first one's authorizationAttemptId). */
   round: number;
@@ -75,7 +77,7 @@ export async function sendCardCallback(deps: PaymentDeps, a: CallbackAttempt): P
   const authorizationAttemptId = a.authorizationAttemptId ?? randomUUID();
   const body = callbackBody({
     pspReference: p.cardPspReference, authorizationAttemptId, msn: p.msn, amount: { currency: p.currency as 'NOK', value: p.amount },
-    softDeclineCompletedRedirectUrl: softDeclineCompletedUrl(deps, p), card: a.card, cryptogram: randomBytes(20).toString('base64'),
+    softDeclineCompletedRedirectUrl: softDeclineCompletedUrl(deps, p), card: a.card, cardType: a.card.cardType, cryptogram: randomBytes(20).toString('base64'),
     issuedIn: p.currency === 'DKK' ? 'DK' : p.currency === 'EUR' ? 'FI' : 'NO',
   });
   const text = JSON.stringify(body);

@@ -39,7 +39,7 @@ export async function forceApprove(deps: PaymentDeps, msn: string, reference: st
   if (p.state !== 'CREATED') throw epaymentError(10020, `Approve not allowed: the payment is ${p.state}.`);
   if (p.closedReason !== null) throw epaymentError(10020, `Approve not allowed: an earlier attempt ended the payment's attempts (${p.closedReason}); the user was told to check the payment with the merchant.`);
 
-  const cards = allowedCards(context.cards, p.allowedCardTypes as CardType[]);
+  const cards = allowedCards(context.cards, p.allowedCardTypes as CardType[], p.preferVisaPartOfVisaDankort);
   const card = typeof b.cardId === 'string' ? cards.find((c) => c.cardId === b.cardId) : cards[0];
   if (!card) {
     throw epaymentError(10050, typeof b.cardId === 'string'

@@ -16,8 +16,8 @@ export function userState(p: EpaymentRow, now: Date): string {
   return p.state;
 }
 
-export async function cardsFor(deps: PaymentDeps, p: EpaymentRow, phone: string): Promise<WalletCard[]> {
-  return allowedCards(await cardsOf(deps.database.db, [phone]), p.allowedCardTypes as CardType[]);
+export async function cardsFor(deps: PaymentDeps, p: EpaymentRow, phone: string): Promise<Array<WalletCard & { cardType: CardType }>> {
+  return allowedCards(await cardsOf(deps.database.db, [phone]), p.allowedCardTypes as CardType[], p.preferVisaPartOfVisaDankort);
 }
 
 /** The landing page: the payment request goes to this user's app. */
@@ -45,7 +45,7 @@ export async function softDeclineCompleted(deps: PaymentDeps, ref: string): Prom
   const p = await findEpaymentBySoftDeclineRef(deps.database.db, sha256(ref));
   if (!p) return undefined;
   if (userState(p, deps.clock.now()) !== 'CREATED' || p.pendingAttemptId === null || p.cardId === null || p.phone === null) return p;
-  const card = (await cardsOf(deps.database.db, [p.phone])).find((c) => c.cardId === p.cardId);
+  const card = (await cardsFor(deps, p, p.phone)).find((c) => c.cardId === p.cardId);
   if (!card) return p;
   const outcome = await sendCardCallback(deps, { payment: p, card, phone: p.phone, round: 2, authorizationAttemptId: p.pendingAttemptId });
   return outcome.sent ? outcome.payment : (await findEpaymentById(deps.database.db, p.paymentId)) ?? p;

@@ -4,6 +4,7 @@
 import { ApiError } from '../../domain/errors.ts';
 import { APPROVABLE } from '../../domain/psp-v3/payment.ts';
 import { tokenFor, type TokenType } from '../../domain/network-tokens.ts';
+import { brandInfo } from '../../domain/cards.ts';
 import { appendLog, approvalContext, findPaymentById, transition, type ApprovalContext, type PaymentRow } from '../../store/payments.ts';
 import { findCard } from '../../store/users.ts';
 import { deliverToken } from './deliver.ts';
@@ -33,7 +34,9 @@ export async function approveLoaded(deps: PaymentDeps, context: ApprovalContext,
   if (!card) {
     throw new ApiError(400, '51', cardId ? `The card ${cardId} does not belong to ${phone}.` : `The user ${phone} has no card to pay with.`);
   }
-  const decision = tokenFor(payment.amount, card.brand as TokenType);
+  // A standalone Dankort has no network token: for PSP API v3 it is a card that is not eligible.
+  const scheme = brandInfo(card.brand).scheme;
+  const decision = scheme === undefined ? { kind: 'not-eligible' as const } : tokenFor(payment.amount, scheme as TokenType);
   const now = deps.clock.now();
 
   if (decision.kind === 'not-eligible') {
@@ -62,7 +65,7 @@ export async function approveLoaded(deps: PaymentDeps, context: ApprovalContext,
  */
 export async function redeliverAfter3ds(deps: PaymentDeps, payment: PaymentRow): Promise<PaymentRow | undefined> {
   const card = payment.cardId ? await findCard(deps.database.db, payment.cardId) : undefined;
-  const decision = tokenFor(payment.amount, (card?.brand ?? 'VISA') as TokenType);
+  const decision = tokenFor(payment.amount, (brandInfo(card?.brand ?? 'VISA').scheme ?? 'VISA') as TokenType);
   if (decision.kind !== 'token') return payment;
   return deliverToken(deps, payment, { from: ['AWAITING_3DS'], round: 2 }, decision.token, decision.binNumber);
 }
