@@ -18,23 +18,21 @@ import { brandInfo } from '../../domain/cards.ts';
 import { sha256 } from '../../security/secrets.ts';
 import { DEMO } from '../../operations/seed.ts';
 import { formBody, WebError, type WebSecurity } from './security.ts';
-import { cardLabel, formatDateTime, sendPage, type FrameData } from './layout.ts';
-import type { Outcome } from './payment-views.ts';
+import { cardLabel, formatDateTime, formatNok, sendPage, type FrameData } from './layout.ts';
+import { UNSAFE_SCHEMES, type Outcome } from './payment-views.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const NBSP = '\u00a0';
-const UNSAFE_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:', 'filesystem:']);
 
-/** An amount in minor units as the app shows it: "499,00 kr", "4,99 €", "$4.99", "£4.99". */
+/** An amount in minor units as the app shows it: "499,00 kr" (NOK, DKK, SEK), "4,99 €", "$4.99", "£4.99". */
 export function formatAmount(value: number, currency: string): string {
-  const whole = Math.floor(Math.abs(value) / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, NBSP);
+  const whole = Math.floor(Math.abs(value) / 100).toLocaleString('en-US');
   const cents = (Math.abs(value) % 100).toString().padStart(2, '0');
   const sign = value < 0 ? '−' : '';
   switch (currency) {
-    case 'EUR': return `${sign}${whole},${cents}${NBSP}€`;
-    case 'USD': return `${sign}$${whole.replace(/\u00a0/g, ',')}.${cents}`;
-    case 'GBP': return `${sign}£${whole.replace(/\u00a0/g, ',')}.${cents}`;
-    default: return `${sign}${whole},${cents}${NBSP}kr`;
+    case 'EUR': return formatNok(value).replace(/kr$/, '€');
+    case 'USD': return `${sign}$${whole}.${cents}`;
+    case 'GBP': return `${sign}£${whole}.${cents}`;
+    default: return formatNok(value);
   }
 }
 

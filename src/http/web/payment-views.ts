@@ -45,7 +45,8 @@ export function outcomeOf(p: PaymentRow, state: string = p.state): Outcome {
   }
 }
 
-const UNSAFE_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:', 'filesystem:']);
+/** Schemes a page never links to, whatever URL a PSP gave. */
+export const UNSAFE_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:', 'filesystem:']);
 
 /**
  * The link back to the store (pspRedirectUrl), or undefined for skipLandingPage payments, which have
