@@ -316,6 +316,14 @@ describe('database faults (PostgreSQL)', { skip: NEEDS_POSTGRES }, () => {
       assert.equal(page.status, 503, page.text.slice(0, 300));
       assert.match(page.headers.get('content-type') ?? '', /text\/html/);
       assert.match(page.text, /cannot reach its database/);
+      // The ePayment API during the outage: 503 in its own problem shape, with Retry-After.
+      const epayment = await request(base, 'GET', '/epayment/v1/payments/outage-reference-1', h);
+      assert.equal(epayment.status, 503, epayment.text);
+      assert.match(epayment.headers.get('content-type') ?? '', /application\/problem\+json/);
+      assert.equal(epayment.body.type, 'https://httpstatuses.io/503');
+      assert.equal(epayment.body.instance, '/v1/payments/outage-reference-1');
+      assert.match(epayment.body.traceId, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+      assert.ok(Number(epayment.headers.get('retry-after')) > 0);
       await until('503s during the cut', async () => inits.filter((i) => i.phase === 'cut' && i.answer.status === 503).length, (n) => n >= 20);
       if (Date.now() - cutAt < 2000) await sleep(2000 - (Date.now() - cutAt));
 

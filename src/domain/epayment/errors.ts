@@ -66,7 +66,3 @@ export function epaymentError(code: EpaymentCode, detail: string): EpaymentError
 export function schemaError(problems: FieldProblem[]): ApiError {
   return new ApiError(400, 'validation_error', 'See extraDetails for further details', { title: 'Bad Request', details: problems });
 }
-
-export function titleOf(code: EpaymentCode): string {
-  return CATALOGUE[code][1];
-}

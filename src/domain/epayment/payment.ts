@@ -2,7 +2,7 @@
 //
 //   CREATED ──RESERVE──▶ AUTHORIZED (final; capture, refund and cancel move only the aggregate)
 //      ├── user rejects ▶ ABORTED     ├── deadline ▶ EXPIRED     └── cancel ▶ TERMINATED
-import { epaymentError, type EpaymentError } from './errors.ts';
+import { epaymentError } from './errors.ts';
 
 export type State = 'CREATED' | 'AUTHORIZED' | 'ABORTED' | 'EXPIRED' | 'TERMINATED';
 export type EventName = 'CREATED' | 'AUTHORIZED' | 'ABORTED' | 'EXPIRED' | 'TERMINATED' | 'CAPTURED' | 'REFUNDED' | 'CANCELLED';
@@ -64,8 +64,3 @@ export function adjust(t: Totals, a: Adjustment): Outcome {
   }
 }
 
-export function isFinal(state: State): boolean {
-  return state !== 'CREATED';
-}
-
-export type { EpaymentError };

@@ -5,6 +5,7 @@ import { ApiError, errors } from '../../domain/errors.ts';
 import { callbacksOf, eventsOf, findEpayment, listEpayments, type EpaymentRow, type ListedEpayment } from '../../store/epayments.ts';
 import type { Tx } from '../../store/db.ts';
 import type { PaymentDeps } from '../../operations/payment-deps.ts';
+import { aggregateOf, money } from '../../operations/epayment/payments.ts';
 import type { AdminToken } from '../../operations/admin-token.ts';
 import { adminGuard } from './guard.ts';
 import { describeAnswers, errorResponses, ok, ref } from './schemas.ts';
@@ -43,7 +44,6 @@ function readCursor(value: string | undefined): { at: string; paymentId: string 
   return { at: m[1], paymentId: m[2] };
 }
 
-const money = (currency: string, value: number) => ({ currency, value });
 
 async function adminView(tx: Tx, p: EpaymentRow) {
   const [events, callbacks] = [await eventsOf(tx, p.paymentId), await callbacksOf(tx, p.paymentId)];
@@ -57,10 +57,7 @@ async function adminView(tx: Tx, p: EpaymentRow) {
     customerPhone: p.customerPhone, phone: p.phone, returnUrl: p.returnUrl, paymentDescription: p.paymentDescription,
     cardBin: p.cardBin, networkTransactionReference: p.networkTransactionReference, closedReason: p.closedReason,
     expiresAt: p.expiresAt?.toISOString() ?? null, createdAt: p.createdAt.toISOString(), updatedAt: p.updatedAt.toISOString(),
-    aggregate: {
-      authorizedAmount: money(p.currency, p.authorizedAmount), cancelledAmount: money(p.currency, p.cancelledAmount),
-      capturedAmount: money(p.currency, p.capturedAmount), refundedAmount: money(p.currency, p.refundedAmount),
-    },
+    aggregate: aggregateOf(p),
     events: events.map((e) => ({
       name: e.name, amount: money(p.currency, e.amount), pspReference: e.pspReference, idempotencyKey: e.idempotencyKey, success: e.success,
       timestamp: e.createdAt.toISOString(),

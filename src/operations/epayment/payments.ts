@@ -126,9 +126,10 @@ export async function createPayment(
   return answerOf(deps, msn, stored);
 }
 
-const money = (currency: string, value: number) => ({ currency, value });
+export const money = (currency: string, value: number) => ({ currency, value });
 
-function aggregateOf(p: EpaymentRow) {
+/** The aggregate amounts of a payment, as GET, the adjustments and the operator API show them. */
+export function aggregateOf(p: Pick<EpaymentRow, 'currency' | 'authorizedAmount' | 'cancelledAmount' | 'capturedAmount' | 'refundedAmount'>) {
   return {
     authorizedAmount: money(p.currency, p.authorizedAmount),
     cancelledAmount: money(p.currency, p.cancelledAmount),
