@@ -1,6 +1,7 @@
 // Operator commands: each calls the /admin API of a running server.
 // --url (or VIPPS_PSP_URL, default http://localhost:$PORT) and --admin-token (or ADMIN_TOKEN);
 // human output by default, --json for scripts.
+import { readFile } from 'node:fs/promises';
 import { runApiCommand, table, UsageError, type ApiCommand, type Call, type Options } from './api-command.ts';
 
 interface AdminCommand {
@@ -77,6 +78,44 @@ export const adminCommands: AdminCommand[] = [
       return ctx.call('GET', `/admin/psps/${encodeURIComponent(positionals[0])}/readiness`);
     },
     human: (r) => String((r as { markdown: string }).markdown).trimEnd(),
+  },
+  {
+    group: 'psp', action: 'key-add', usage: 'psp key-add PSP_ID --file PUBLIC_KEY.pem',
+    summary: 'Register an RSA public key for encryptedPan (standalone Dankort); prints its publicEncryptionKeyId (--key-id GUID to choose it)',
+    options: { file: { type: 'string' }, 'key-id': { type: 'string' } },
+    positionals: ['PSP_ID'],
+    async run(ctx, v, positionals) {
+      if (!positionals[0]) throw new UsageError('the PSP id is required: vipps-psp psp key-add C948DFD1546347568874C4DDC93A2E3C --file public.pem');
+      if (typeof v.file !== 'string' || v.file === '') throw new UsageError('--file is required: the PEM public key (openssl rsa -in private.pem -pubout -out public.pem)');
+      let publicKey: string;
+      try { publicKey = await readFile(v.file, 'utf8'); } catch (e) { throw new UsageError(`cannot read ${v.file}: ${(e as Error).message}`); }
+      return ctx.call('POST', `/admin/psps/${encodeURIComponent(positionals[0])}/encryption-keys`, { publicKey, ...(typeof v['key-id'] === 'string' ? { keyId: v['key-id'] } : {}) });
+    },
+    human(r) {
+      const k = r as Record<string, string>;
+      return [`Registered a ${k.bits}-bit RSA key for PSP ${k.pspId}.`, `  publicEncryptionKeyId: ${k.keyId}`, `  fingerprint (sha256):  ${k.fingerprint}`].join('\n');
+    },
+  },
+  {
+    group: 'psp', action: 'keys', usage: 'psp keys PSP_ID', summary: "List a PSP's public keys for encryptedPan",
+    options: {},
+    positionals: ['PSP_ID'],
+    async run(ctx, _v, positionals) {
+      if (!positionals[0]) throw new UsageError('the PSP id is required: vipps-psp psp keys C948DFD1546347568874C4DDC93A2E3C');
+      return ctx.call('GET', `/admin/psps/${encodeURIComponent(positionals[0])}/encryption-keys`);
+    },
+    human: (r) => table((r as { keys: Array<Record<string, unknown>> }).keys, ['keyId', 'bits', 'fingerprint', 'createdAt']),
+  },
+  {
+    group: 'psp', action: 'key-remove', usage: 'psp key-remove PSP_ID KEY_ID', summary: 'Remove a public key (a standalone Dankort can no longer pay the payments naming it)',
+    options: {},
+    positionals: ['PSP_ID', 'KEY_ID'],
+    async run(ctx, _v, positionals) {
+      if (!positionals[0] || !positionals[1]) throw new UsageError('the PSP id and key id are required: vipps-psp psp key-remove PSP_ID KEY_ID');
+      await ctx.call('DELETE', `/admin/psps/${encodeURIComponent(positionals[0])}/encryption-keys/${encodeURIComponent(positionals[1])}`);
+      return { removed: positionals[1] };
+    },
+    human: (r) => `Removed key ${(r as { removed: string }).removed}.`,
   },
   {
     group: 'merchant', action: 'list', usage: 'merchant list', summary: 'List merchants of every PSP',

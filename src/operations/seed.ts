@@ -4,6 +4,7 @@ import type { Database } from '../store/db.ts';
 import { insertMerchant } from '../store/merchants.ts';
 import { cardsOf, insertCard, insertUserIfAbsent } from '../store/users.ts';
 import { ensurePsp, type PspCredentials } from './psps.ts';
+import { BRANDS, CARD_BRANDS } from '../domain/cards.ts';
 
 export const DEMO: { psp: PspCredentials; msn: string; merchantName: string; secondMsn: string; userPhone: string; userName: string } = {
   psp: {
@@ -49,7 +50,11 @@ export async function seedDemo(database: Database): Promise<void> {
     });
     const created = await insertUserIfAbsent(tx, DEMO.userPhone, DEMO.userName);
     if (created && (await cardsOf(tx, [DEMO.userPhone])).length === 0) {
-      await insertCard(tx, { phone: DEMO.userPhone, brand: 'VISA', last4: '0010', expiryMonth: '12', expiryYear: '2030', position: 0 });
+      // One card of each kind, Visa debit first (the card PSP API v3 payments use by default).
+      let position = 0;
+      for (const brand of CARD_BRANDS) {
+        await insertCard(tx, { phone: DEMO.userPhone, brand, last4: BRANDS[brand].defaultLast4, expiryMonth: '12', expiryYear: '2030', position: position++ });
+      }
     }
   });
 }

@@ -23,6 +23,25 @@ export const psps = pgTable('psps', {
 });
 
 /**
+ * The public keys a PSP registered for encryptedPan (ePayment cardPassthrough.publicEncryptionKeyId):
+ * RSA, at least 2048 bits, stored as SPKI PEM. A standalone Dankort has no network token; its card
+ * number goes to the PSP encrypted with the key the payment names.
+ */
+export const pspEncryptionKeys = pgTable(
+  'psp_encryption_keys',
+  {
+    keyId: uuid('key_id').primaryKey(),
+    pspId: text('psp_id').notNull().references(() => psps.pspId, { onDelete: 'cascade' }),
+    publicKeyPem: text('public_key_pem').notNull(),
+    bits: integer('bits').notNull(),
+    /** sha256 of the key's DER (SPKI), hex: what the PSP compares with its own. */
+    fingerprint: text('fingerprint').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('psp_encryption_keys_psp_idx').on(t.pspId, t.createdAt)],
+);
+
+/**
  * Client credentials (client_id and secret) verified with scrypt, remembered as an HMAC with a key
  * kept in the settings for as long as the token issued for them lives, so that every process answers
  * their next token request without scrypt and without the failed-attempt limits. A secret rotation

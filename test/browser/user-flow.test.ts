@@ -159,9 +159,11 @@ describe('the user side in Chromium', { skip: skipWithoutChromium }, () => {
 
     await heading(page, 'Acme Shop');
     const screen = await mainText(page);
-    for (const expected of ['Pay to', '#123456 · ACME AS', '499,00 kr', p.text, `Order ID ${p.body.merchantOrderId}`, 'Pay with Visa •••• 0010']) {
+    for (const expected of ['Pay to', '#123456 · ACME AS', '499,00 kr', p.text, `Order ID ${p.body.merchantOrderId}`]) {
       assert.ok(screen.includes(expected), `the payment screen shows ${expected}: ${screen}`);
     }
+    // The seeded user holds a card of each kind; the Visa debit card is chosen by default.
+    assert.equal(await page.getByRole('group', { name: 'Pay with' }).getByRole('radio', { name: 'Visa •••• 0010' }).isChecked(), true);
     await screenshot(page, 'flow-5-app-payment');
 
     // While makePayment is in flight the old page stays on screen; what it shows is recorded from

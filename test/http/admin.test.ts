@@ -174,7 +174,7 @@ describe('operator API', () => {
       assert.equal(answer.body.brand, 'MASTERCARD');
       assert.match(answer.body.last4, /^\d{4}$/);
       const demoUser = (await admin('GET', '/admin/users')).body.users.find((u: { phone: string }) => u.phone === DEMO.userPhone);
-      assert.deepEqual(demoUser.cards.map((c: { brand: string }) => c.brand), ['VISA', 'MASTERCARD']);
+      assert.deepEqual(demoUser.cards.map((c: { brand: string }) => c.brand), ['VISA', 'VISA_CREDIT', 'MASTERCARD', 'MASTERCARD_CREDIT', 'DANKORT', 'VISA_DANKORT', 'MASTERCARD']);
     });
 
     it('answers 404 for cards of an unknown phone and 400 for a malformed one', async () => {

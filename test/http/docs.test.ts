@@ -13,9 +13,9 @@ import { adminHeaders, call, DEMO, pspHeaders, startTestServer, type TestServer 
 import { PspStub } from '../support/psp-stub.ts';
 import { CardCallbackStub } from '../support/card-callback-stub.ts';
 import { forceApprove, initBody, initOk } from '../support/payments.ts';
+import { dereference, type Doc } from '../support/openapi.ts';
 import { MAKE_PAYMENT_CALLBACK, MAKE_PAYMENT_PSEUDO_PATH } from '../../src/http/docs/published.ts';
 
-type Doc = Record<string, any>;
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 const PUBLISHED_DIR = new URL('../../openapi/', import.meta.url);
 
@@ -50,19 +50,6 @@ function registeredRoutes(tree: string): Array<{ path: string; methods: string[]
     if (m[3]) out.push({ path, methods: m[3].split(', ').filter((x) => x !== 'HEAD') });
   }
   return out;
-}
-
-/** `schema` with every "#/components/schemas/…" reference of `doc` replaced by the schema it names. */
-function dereference(schema: unknown, doc: Doc): unknown {
-  if (Array.isArray(schema)) return schema.map((s) => dereference(s, doc));
-  if (schema === null || typeof schema !== 'object') return schema;
-  const ref = (schema as Doc).$ref;
-  if (typeof ref === 'string') {
-    const m = /^#\/components\/schemas\/(.+)$/.exec(ref);
-    assert.ok(m && doc.components.schemas[m[1]], `unresolved ${ref}`);
-    return dereference(doc.components.schemas[m[1]], doc);
-  }
-  return Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, dereference(v, doc)]));
 }
 
 /** Problems @redocly/openapi-core's structural rules find in a document (YAML or JSON text). */

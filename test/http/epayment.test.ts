@@ -444,11 +444,15 @@ describe('ePayment API (card passthrough)', () => {
   });
 
   it('offers only the cards allowedCardTypes permits (10050 when the user has none)', async () => {
+    const created = await call(server.url, 'POST', '/admin/users', { headers: adminHeaders(), body: { phone: '41999001', cards: [{ brand: 'MASTERCARD' }, { brand: 'DANKORT' }] } });
+    assert.equal(created.status, 201, created.text);
     const body = createBody(stub.url, {});
-    (body.cardPassthrough as Record<string, unknown>).allowedCardTypes = ['DANKORT'];
+    (body.cardPassthrough as Record<string, unknown>).allowedCardTypes = ['VISA_DEBIT', 'DANKORT'];
     assert.equal((await create(body)).status, 201);
-    assertProblem(await approve(body.reference as string), 400, '10050');
+    // A Mastercard is not allowed, and a standalone Dankort not offered without publicEncryptionKeyId.
+    assertProblem(await approve(body.reference as string, { customer: { phoneNumber: '41999001' } }), 400, '10050');
     assertProblem(await approve(body.reference as string, {}), 400, '10030');
+    assert.equal((await approve(body.reference as string)).status, 200, 'the seeded user pays with the Visa');
   });
 
   it('expires a payment 10 minutes after create on the shared clock', async () => {

@@ -3,6 +3,7 @@
 // means. Pure; the signing is security/request-signature.ts, the sending operations/epayment.
 import { createHash } from 'node:crypto';
 import { MAGIC_AMOUNTS, schemeOf } from '../network-tokens.ts';
+import { encryptPan, testCardNumber } from './encrypted-pan.ts';
 import type { Amount, CardType } from './create-request.ts';
 
 /** A test user's card as the wallet holds it. */
@@ -18,10 +19,10 @@ export interface WalletCard {
  * The card type a test user's card pays as in this payment (allowedCardTypes' terms), or undefined
  * when the payment does not allow it. A Visa/Dankort co-brand pays as Dankort where Dankort is
  * allowed, unless preferVisaPartOfVisaDankort (or Dankort not allowed) routes it through Visa. A
- * standalone Dankort has no network token: it needs encryptedPan, which this server does not send,
- * so it is never offered.
+ * standalone Dankort has no network token: it pays (as DANKORT, its number in encryptedPan) only when
+ * the payment names the PSP's encryption key (`panKey`), and is not offered otherwise.
  */
-export function cardTypeOf(card: { brand: string }, allowed: readonly CardType[], preferVisa = false): CardType | undefined {
+export function cardTypeOf(card: { brand: string }, allowed: readonly CardType[], preferVisa = false, panKey = false): CardType | undefined {
   const ok = (t: CardType) => (allowed.includes(t) ? t : undefined);
   switch (card.brand) {
     case 'VISA': return ok('VISA_DEBIT');
@@ -29,15 +30,16 @@ export function cardTypeOf(card: { brand: string }, allowed: readonly CardType[]
     case 'MASTERCARD': return ok('MC_DEBIT');
     case 'MASTERCARD_CREDIT': return ok('MC_CREDIT');
     case 'VISA_DANKORT': return preferVisa ? ok('VISA_DEBIT') ?? ok('DANKORT') : ok('DANKORT') ?? ok('VISA_DEBIT');
+    case 'DANKORT': return panKey ? ok('DANKORT') : undefined;
     default: return undefined;
   }
 }
 
 /** The user's cards that the payment allows, in the user's order, each with the type it pays as. */
-export function allowedCards<C extends WalletCard>(cards: C[], allowed: readonly CardType[], preferVisa = false): Array<C & { cardType: CardType }> {
+export function allowedCards<C extends WalletCard>(cards: C[], allowed: readonly CardType[], preferVisa = false, panKey = false): Array<C & { cardType: CardType }> {
   const out: Array<C & { cardType: CardType }> = [];
   for (const c of cards) {
-    const cardType = cardTypeOf(c, allowed, preferVisa);
+    const cardType = cardTypeOf(c, allowed, preferVisa, panKey);
     if (cardType) out.push({ ...c, cardType });
   }
   return out;
@@ -58,19 +60,36 @@ export interface CallbackNetworkToken {
   paymentAccountReference: string;
 }
 
+interface CardInfoBase {
+  maskedCardNumber: string;
+  cardType: string;
+  cardIssuedInCountryCode: string;
+}
+
+/** A card with a network token (every card but a standalone Dankort). */
+export interface TokenCardInfo extends CardInfoBase {
+  cardDataType: 'TOKEN';
+  networkToken: CallbackNetworkToken;
+}
+
+/** A standalone Dankort: its number, encrypted with the PSP's key (domain/epayment/encrypted-pan.ts). */
+export interface PanCardInfo extends CardInfoBase {
+  cardDataType: 'PAN';
+  encryptedPan: string;
+}
+
 export interface CardCallbackBody {
   pspReference: string;
   authorizationAttemptId: string;
   merchantSerialNumber: string;
   amount: Amount;
   softDeclineCompletedRedirectUrl: string;
-  cardInfo: {
-    maskedCardNumber: string;
-    cardType: string;
-    cardIssuedInCountryCode: string;
-    cardDataType: 'TOKEN';
-    networkToken: CallbackNetworkToken;
-  };
+  cardInfo: TokenCardInfo | PanCardInfo;
+}
+
+/** Whether the card goes to the PSP as an encrypted PAN: a standalone Dankort paying as DANKORT. */
+export function paysWithPan(card: { brand: string }, cardType: CardType): boolean {
+  return card.brand === 'DANKORT' && cardType === 'DANKORT';
 }
 
 /** The network token of a card: the test token table's (magic amounts first), with a fresh cryptogram. */
@@ -95,26 +114,50 @@ export function networkTokenFor(card: WalletCard, amount: number, cryptogram: st
 export function callbackBody(args: {
   pspReference: string; authorizationAttemptId: string; msn: string; amount: Amount; softDeclineCompletedRedirectUrl: string;
   card: WalletCard; cardType: CardType; cryptogram: string; issuedIn: string;
+  /**
+   * For a standalone Dankort: the PSP's public key, and the time in the encrypted payload. Without a
+   * key (it was removed) encryptedPan is empty: such a body is recorded, never sent.
+   */
+  pan?: { publicKeyPem: string | undefined; at: Date };
 }): CardCallbackBody {
   const type = args.cardType;
+  const base = {
+    maskedCardNumber: maskedNumberOf(args.card),
+    cardType: type.replace('_', '-'),
+    cardIssuedInCountryCode: args.issuedIn,
+  };
   return {
     pspReference: args.pspReference,
     authorizationAttemptId: args.authorizationAttemptId,
     merchantSerialNumber: args.msn,
     amount: args.amount,
     softDeclineCompletedRedirectUrl: args.softDeclineCompletedRedirectUrl,
-    cardInfo: {
-      maskedCardNumber: `${BIN8[args.card.brand] ?? '47969485'}XXXX${args.card.last4}`,
-      cardType: type.replace('_', '-'),
-      cardIssuedInCountryCode: args.issuedIn,
-      cardDataType: 'TOKEN',
-      networkToken: networkTokenFor(args.card, args.amount.value, args.cryptogram),
-    },
+    cardInfo: args.pan
+      ? { ...base, cardDataType: 'PAN', encryptedPan: args.pan.publicKeyPem === undefined ? '' : encryptPan(args.pan.publicKeyPem, panOf(args.card), args.pan.at) }
+      : { ...base, cardDataType: 'TOKEN', networkToken: networkTokenFor(args.card, args.amount.value, args.cryptogram) },
   };
 }
 
-/** The body as recorded: the token number masked and the cryptogram left out. */
+function bin8Of(card: WalletCard): string {
+  return BIN8[card.brand] ?? '47969485';
+}
+
+export function maskedNumberOf(card: WalletCard): string {
+  return `${bin8Of(card)}XXXX${card.last4}`;
+}
+
+/** A test card's full number and expiry, as encryptedPan carries them. */
+export function panOf(card: WalletCard): { cardNumber: string; expiryMonth: string; expiryYear: string } {
+  return {
+    cardNumber: testCardNumber(bin8Of(card), card.cardId, card.last4),
+    expiryMonth: card.expiryMonth.padStart(2, '0'),
+    expiryYear: card.expiryYear.length === 2 ? `20${card.expiryYear}` : card.expiryYear,
+  };
+}
+
+/** The body as recorded: the token number masked and the cryptogram left out (an encryptedPan is kept: only the PSP can read it). */
 export function recordedBody(body: CardCallbackBody): CardCallbackBody {
+  if (body.cardInfo.cardDataType === 'PAN') return body;
   const t = body.cardInfo.networkToken;
   return {
     ...body,

@@ -263,7 +263,7 @@ export function validateCreate(body: unknown, opts: CreateOptions): CreatePaymen
           cardCallbackUrl: cp.cardCallbackUrl as string,
           allowedCardTypes: [...new Set(types as CardType[])],
           preferVisaPartOfVisaDankort: cp.preferVisaPartOfVisaDankort === true,
-          ...(typeof cp.publicEncryptionKeyId === 'string' ? { publicEncryptionKeyId: cp.publicEncryptionKeyId } : {}),
+          ...(typeof cp.publicEncryptionKeyId === 'string' ? { publicEncryptionKeyId: cp.publicEncryptionKeyId.toLowerCase() } : {}),
         };
       }
     }

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AdminToken } from '../../operations/admin-token.ts';
 import type { Credentials } from '../../operations/credentials.ts';
 import { rotateClientSecret } from '../../operations/psps.ts';
+import { encryptionKeysOf, registerEncryptionKey, removeEncryptionKey } from '../../operations/encryption-keys.ts';
 import { readinessReport, type ReadinessDeps } from '../../operations/readiness.ts';
 import { adminGuard } from './guard.ts';
 import { describeAnswers, errorResponses } from './schemas.ts';
@@ -76,6 +77,25 @@ const rotateResponse = {
   },
 } as const;
 
+const encryptionKey = {
+  type: 'object',
+  required: ['keyId', 'pspId', 'algorithm', 'bits', 'fingerprint', 'publicKey', 'createdAt'],
+  properties: {
+    keyId: { type: 'string', format: 'uuid', description: 'The publicEncryptionKeyId to send in cardPassthrough.' },
+    pspId: { type: 'string' },
+    algorithm: { type: 'string', enum: ['RSA-OAEP-256'], description: 'RSA-OAEP with SHA-256 (and MGF1 with SHA-256).' },
+    bits: { type: 'integer' },
+    fingerprint: { type: 'string', description: "sha256 of the key's DER (SubjectPublicKeyInfo), hex." },
+    publicKey: { type: 'string', description: 'The key as SPKI PEM.' },
+    createdAt: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+const keyParams = {
+  type: 'object', required: ['pspId', 'keyId'], additionalProperties: false,
+  properties: { pspId: pspParams.properties.pspId, keyId: { type: 'string', maxLength: 64 } },
+} as const;
+
 /** The console page of a payment. */
 export function consolePaymentUrl(paymentId: string): string {
   return `/console/payments/${encodeURIComponent(paymentId)}`;
@@ -112,6 +132,53 @@ function routes(app: FastifyInstance, deps: Deps): void {
     const { pspId } = request.params as { pspId: string };
     const rotated = await rotateClientSecret(deps.payments.database.db, pspId.toUpperCase());
     return { ...rotated, note: ROTATE_NOTE };
+  });
+
+  app.post('/admin/psps/:pspId/encryption-keys', {
+    onRequest,
+    schema: {
+      tags: ['PSPs'], summary: 'Register a public key for encryptedPan',
+      description: 'An RSA public key (PEM, 2048 to 8192 bits) for a standalone Dankort\'s encryptedPan. Send its `keyId` as `cardPassthrough.publicEncryptionKeyId`. '
+        + 'Give `keyId` to choose the id yourself (the same key under the same id again answers 200 with the stored key); another key under a taken id is 409.',
+      params: pspParams,
+      body: {
+        type: 'object', required: ['publicKey'], additionalProperties: false,
+        properties: {
+          publicKey: { type: 'string', minLength: 1, maxLength: 20000, description: 'PEM: "-----BEGIN PUBLIC KEY-----" (SPKI) or "-----BEGIN RSA PUBLIC KEY-----" (PKCS#1).' },
+          keyId: { type: 'string', maxLength: 64, description: 'A GUID of your choice; one is made when absent.' },
+        },
+      },
+      response: { 200: encryptionKey, 201: encryptionKey, ...errorResponses(400, 404, 409) },
+    },
+  }, async (request, reply) => {
+    const { pspId } = request.params as { pspId: string };
+    const body = request.body as { publicKey: string; keyId?: string };
+    const { created, key } = await registerEncryptionKey(deps.payments.database.db, pspId.toUpperCase(), body.publicKey, body.keyId);
+    return reply.code(created ? 201 : 200).send(key);
+  });
+
+  app.get('/admin/psps/:pspId/encryption-keys', {
+    onRequest,
+    schema: {
+      tags: ['PSPs'], summary: "A PSP's public keys for encryptedPan", params: pspParams,
+      response: { 200: { type: 'object', required: ['keys'], properties: { keys: { type: 'array', items: encryptionKey } } }, ...errorResponses(400, 404) },
+    },
+  }, async (request) => {
+    const { pspId } = request.params as { pspId: string };
+    return { keys: await encryptionKeysOf(deps.payments.database.db, pspId.toUpperCase()) };
+  });
+
+  app.delete('/admin/psps/:pspId/encryption-keys/:keyId', {
+    onRequest,
+    schema: {
+      tags: ['PSPs'], summary: 'Remove a public key',
+      description: 'Payments created with it can no longer be paid with a standalone Dankort; new payments naming it are refused.',
+      params: keyParams, response: { 204: { type: 'null' }, ...errorResponses(400, 404) },
+    },
+  }, async (request, reply) => {
+    const { pspId, keyId } = request.params as { pspId: string; keyId: string };
+    await removeEncryptionKey(deps.payments.database.db, pspId.toUpperCase(), keyId);
+    return reply.code(204).send();
   });
 
   app.get('/admin/psps/:pspId/readiness', {

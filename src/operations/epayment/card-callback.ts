@@ -6,13 +6,14 @@
 //   user try again); SOFT_DECLINE → the user's 3-D Secure step, then a second callback with the same
 //   authorizationAttemptId; HTTP error, timeout, malformed answer → the payment takes no more attempts.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { callbackBody, cardBinOf, interpretCallbackAnswer, recordedBody, type CallbackAnswer, type CardCallbackBody, type WalletCard } from '../../domain/epayment/card-callback.ts';
+import { callbackBody, cardBinOf, interpretCallbackAnswer, paysWithPan, recordedBody, type CallbackAnswer, type CardCallbackBody, type WalletCard } from '../../domain/epayment/card-callback.ts';
 import type { CardType } from '../../domain/epayment/create-request.ts';
 import { signRequest } from '../../security/request-signature.ts';
 import { unseal } from '../../security/sealed-secrets.ts';
 import { applyCallbackResult, beginCallback, setCallbackHeaders, type CallbackChanges, type EpaymentRow } from '../../store/epayments.ts';
 import { newPspReference } from './ids.ts';
 import { findSealedClientSecret } from '../../store/psps.ts';
+import { findEncryptionKey } from '../../store/encryption-keys.ts';
 import type { PaymentDeps } from '../payment-deps.ts';
 
 export interface CallbackAttempt {
@@ -26,7 +27,7 @@ export interface CallbackAttempt {
 }
 
 export type CallbackOutcome =
-  | { sent: false; reason: 'not-claimed' | 'no-secret' }
+  | { sent: false; reason: 'not-claimed' | 'no-secret' | 'no-key' }
   | { sent: true; answer: CallbackAnswer; authorizationAttemptId: string; payment: EpaymentRow };
 
 /** Where the PSP's 3-D Secure page sends the user back to; the app intercepts it. */
@@ -75,10 +76,16 @@ export async function sendCardCallback(deps: PaymentDeps, a: CallbackAttempt): P
     if (secret === undefined) return { sent: false, reason: 'no-secret' };
   }
   const authorizationAttemptId = a.authorizationAttemptId ?? randomUUID();
+  // A standalone Dankort goes as encryptedPan, with the key the payment names (looked up each time:
+  // a key removed since the payment was created must no longer be used).
+  const withPan = paysWithPan(a.card, a.card.cardType);
+  const key = withPan && p.publicEncryptionKeyId !== null ? await findEncryptionKey(deps.database.db, p.pspId, p.publicEncryptionKeyId) : undefined;
   const body = callbackBody({
     pspReference: p.cardPspReference, authorizationAttemptId, msn: p.msn, amount: { currency: p.currency as 'NOK', value: p.amount },
     softDeclineCompletedRedirectUrl: softDeclineCompletedUrl(deps, p), card: a.card, cardType: a.card.cardType, cryptogram: randomBytes(20).toString('base64'),
-    issuedIn: p.currency === 'DKK' ? 'DK' : p.currency === 'EUR' ? 'FI' : 'NO',
+    issuedIn: p.currency === 'DKK' || a.card.brand.includes('DANKORT') ? 'DK' : p.currency === 'EUR' ? 'FI' : 'NO',
+    // The payload's time, like the signature's date, is the wall clock's.
+    ...(withPan ? { pan: { publicKeyPem: key?.publicKeyPem, at: new Date() } } : {}),
   });
   const text = JSON.stringify(body);
   await deps.outbound.acquire(p.pspId);
@@ -93,12 +100,22 @@ export async function sendCardCallback(deps: PaymentDeps, a: CallbackAttempt): P
       requestHeaders: { ...signature }, requestBody: recordedBody(body), lease, now: begun, phone: a.phone, cardId: a.card.cardId,
     });
     if (begin === undefined) return { sent: false, reason: 'not-claimed' };
-    const current = secretOf(deps, p.pspId, begin.sealedSecret);
-    if (current === undefined) {
+    const notSent = async (error: string, changes: CallbackChanges) => {
       await applyCallbackResult(deps.database, {
         callbackId: begin.callbackId, paymentId: p.paymentId, outcome: 'ERROR', responseStatus: null, responseBody: null, latencyMs: 0,
-        error: 'not sent: the PSP has no client secret to sign with', now: deps.clock.now(), changes: { closedReason: 'no client secret to sign with' },
+        error: `not sent: ${error}`, now: deps.clock.now(), changes,
       });
+    };
+    if (withPan && !key) {
+      // The key was removed after the payment was created: the attempt fails, and the user may pay
+      // with another card.
+      await notSent(`the payment's publicEncryptionKeyId ${p.publicEncryptionKeyId ?? ''} is not a registered key of the PSP, so the Dankort's number cannot be encrypted`,
+        { failureMessage: 'this card cannot be used for this payment' });
+      return { sent: false, reason: 'no-key' };
+    }
+    const current = secretOf(deps, p.pspId, begin.sealedSecret);
+    if (current === undefined) {
+      await notSent('the PSP has no client secret to sign with', { closedReason: 'no client secret to sign with' });
       return { sent: false, reason: 'no-secret' };
     }
     if (current !== secret) {

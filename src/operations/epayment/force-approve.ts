@@ -39,7 +39,7 @@ export async function forceApprove(deps: PaymentDeps, msn: string, reference: st
   if (p.state !== 'CREATED') throw epaymentError(10020, `Approve not allowed: the payment is ${p.state}.`);
   if (p.closedReason !== null) throw epaymentError(10020, `Approve not allowed: an earlier attempt ended the payment's attempts (${p.closedReason}); the user was told to check the payment with the merchant.`);
 
-  const cards = allowedCards(context.cards, p.allowedCardTypes as CardType[], p.preferVisaPartOfVisaDankort);
+  const cards = allowedCards(context.cards, p.allowedCardTypes as CardType[], p.preferVisaPartOfVisaDankort, p.publicEncryptionKeyId !== null);
   const card = typeof b.cardId === 'string' ? cards.find((c) => c.cardId === b.cardId) : cards[0];
   if (!card) {
     throw epaymentError(10050, typeof b.cardId === 'string'
@@ -57,6 +57,7 @@ export async function forceApprove(deps: PaymentDeps, msn: string, reference: st
 function failIfNotReserved(outcome: CallbackOutcome): void {
   if (!outcome.sent) {
     if (outcome.reason === 'no-secret') throw new ApiError(403, 'secret_not_sealed', 'This PSP\'s client secret must be rotated before its card callbacks can be signed.');
+    if (outcome.reason === 'no-key') throw epaymentError(10010, 'Approve failed: the card is a standalone Dankort, and the payment\'s publicEncryptionKeyId no longer names a registered key of the PSP, so its number cannot be encrypted. The user may pay with another card.');
     throw epaymentError(6160, 'Order processing: the payment is being authorised (a card callback is in flight), or it has just ended. Check it with GET.');
   }
   const a = outcome.answer;

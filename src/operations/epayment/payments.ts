@@ -9,6 +9,7 @@ import type { Tx } from '../../store/db.ts';
 import { applyAdjustment, eventsOf, insertEpayment, lockEpayment, type EpaymentRow, type NewEpayment } from '../../store/epayments.ts';
 import { EVENTS_OF_REFERENCE } from '../../store/epayment-reader.ts';
 import { findSealedClientSecret } from '../../store/psps.ts';
+import { findEncryptionKey } from '../../store/encryption-keys.ts';
 import { findUser } from '../../store/users.ts';
 import { sha256 } from '../../security/secrets.ts';
 import type { PaymentDeps } from '../payment-deps.ts';
@@ -96,7 +97,7 @@ export async function createPayment(
   try {
     request = validateCreate(body, { allowHttp: deps.config.allowPrivateCallbacks, now });
   } catch { /* answered, and kept under the key, by the single create */ }
-  if (request && idempotencyKey !== undefined && request.customerPhone === undefined && SEALED.has(pspId)) {
+  if (request && idempotencyKey !== undefined && request.customerPhone === undefined && request.cardPassthrough.publicEncryptionKeyId === undefined && SEALED.has(pspId)) {
     const pspReference = newPspReference();
     const stored: StoredCreate = { reference: request.reference, userFlow: request.userFlow, ...(request.qrFormat ? { qrFormat: request.qrFormat.format } : {}) };
     const outcome = await deps.epaymentCreator.create({
@@ -114,6 +115,10 @@ export async function createPayment(
     if (checked.customerPhone !== undefined) {
       customerPhone = await userForPhone(tx, checked.customerPhone);
       if (customerPhone === undefined) throw epaymentError(7010, `Customer not found: no test user has the phone number ${checked.customerPhone}. Create one with POST /admin/users.`);
+    }
+    const keyId = checked.cardPassthrough.publicEncryptionKeyId;
+    if (keyId !== undefined && !(await findEncryptionKey(tx, pspId, keyId))) {
+      throw schemaError([{ name: 'cardPassthrough.publicEncryptionKeyId', reason: `No public key ${keyId} is registered for this PSP. Register one with POST /admin/psps/{pspId}/encryption-keys.` }]);
     }
     SEALED.add(pspId);
     const pspReference = newPspReference();

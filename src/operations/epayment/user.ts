@@ -17,7 +17,7 @@ export function userState(p: EpaymentRow, now: Date): string {
 }
 
 export async function cardsFor(deps: PaymentDeps, p: EpaymentRow, phone: string): Promise<Array<WalletCard & { cardType: CardType }>> {
-  return allowedCards(await cardsOf(deps.database.db, [phone]), p.allowedCardTypes as CardType[], p.preferVisaPartOfVisaDankort);
+  return allowedCards(await cardsOf(deps.database.db, [phone]), p.allowedCardTypes as CardType[], p.preferVisaPartOfVisaDankort, p.publicEncryptionKeyId !== null);
 }
 
 /** The landing page: the payment request goes to this user's app. */
