@@ -1,6 +1,7 @@
 // npm run bench:profile — one load against one fresh server, optionally with the server under Node's
 // CPU profiler, and where its time went: the first step before any optimisation.
-//   BENCH_LOAD       init (default), details, flow or mixed (init, details and updatestatus at once)
+//   BENCH_LOAD       init (default), details, flow or mixed (init, details and updatestatus at once),
+//                    or epayment-flow (create → force approve → capture, each step timed)
 //   BENCH_SECONDS    length of the load (10); BENCH_CONNECTIONS (50)
 //   PROFILE=1        run the server with --cpu-prof; at the end print its time by package and the
 //                    functions that took the most (self time), and keep the .cpuprofile (for Chrome's
@@ -10,13 +11,14 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { Agent, request } from 'undici';
 import { initPayload, pspHeaders, startBenchServer, startOkPsp } from './common.ts';
 import { cannon, detailsRequests, flows, initRequests } from './measure.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const load = process.env.BENCH_LOAD ?? 'init';
-if (!['init', 'details', 'flow', 'mixed'].includes(load)) throw new Error(`BENCH_LOAD must be init, details, flow or mixed, not ${load}`);
+if (!['init', 'details', 'flow', 'mixed', 'epayment-flow'].includes(load)) throw new Error(`BENCH_LOAD must be init, details, flow, mixed or epayment-flow, not ${load}`);
 const profileDir = process.env.PROFILE === '1' ? process.env.BENCH_PROFILE_DIR ?? mkdtempSync(path.join(tmpdir(), 'vipps-psp-profile-')) : undefined;
 
 const server = await startBenchServer(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {});
@@ -36,6 +38,8 @@ try {
   } else if (load === 'flow') {
     const flow = await flows(server.url, headers, psp.url, seconds, connections);
     process.stdout.write(`  full flow: ${flow.flowsPerSecond} flows/s, p50 ${flow.p50} ms, p99 ${flow.p99} ms${flow.failed ? `, ${flow.failed} failed` : ''}\n`);
+  } else if (load === 'epayment-flow') {
+    process.stdout.write(`  ${await epaymentFlows(server.url, headers, psp.url)}\n`);
   } else {
     const seedIds = Array.from({ length: 200 }, (_, i) => `${prefix}s${i}`);
     for (const id of seedIds) await fetch(initUrl, { method: 'POST', headers, body: initPayload(id, 'http://127.0.0.1:9/x') });
@@ -56,6 +60,49 @@ try {
 if (profileDir) {
   const file = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(profileDir, f)).sort().at(-1);
   if (file) summarise(file);
+}
+
+/** ePayment flows from `connections` clients for `seconds`: flows per second and each step's latency. */
+async function epaymentFlows(base: string, headers: Record<string, string>, callbackUrl: string): Promise<string> {
+  const agent = new Agent({ connections: connections * 2 });
+  const body = (reference: string) => JSON.stringify({
+    amount: { currency: 'NOK', value: 49900 }, paymentMethod: { type: 'CARD_PASSTHROUGH' }, reference, userFlow: 'WEB_REDIRECT',
+    returnUrl: 'https://shop.example/return', paymentDescription: 'Benchmark',
+    cardPassthrough: { pspReference: `psp-${reference}`, cardCallbackUrl: callbackUrl, allowedCardTypes: ['VISA_DEBIT', 'MC_DEBIT'] },
+  });
+  const post = async (path: string, b: string, key?: string) => {
+    const r = await request(`${base}${path}`, { method: 'POST', headers: { ...headers, ...(key ? { 'idempotency-key': key } : {}) }, body: b, dispatcher: agent });
+    await r.body.dump();
+    return r.statusCode;
+  };
+  const steps = { create: [] as number[], approve: [] as number[], capture: [] as number[] };
+  let n = 0;
+  let done = 0;
+  let failed = 0;
+  const prefix = `q${randomBytes(3).toString('hex')}`;
+  const end = Date.now() + seconds * 1000;
+  await Promise.all(Array.from({ length: connections }, async () => {
+    while (Date.now() < end) {
+      const reference = `${prefix}-${++n}`;
+      const timed = async (step: keyof typeof steps, run: () => Promise<number>, ok: number) => {
+        const started = performance.now();
+        const status = await run();
+        steps[step].push(performance.now() - started);
+        return status === ok;
+      };
+      if (!(await timed('create', () => post('/epayment/v1/payments', body(reference), reference), 201))
+        || !(await timed('approve', () => post(`/epayment/v1/test/payments/${reference}/approve`, JSON.stringify({ customer: { phoneNumber: '92929292' } })), 200))
+        || !(await timed('capture', () => post(`/epayment/v1/payments/${reference}/capture`, JSON.stringify({ modificationAmount: { currency: 'NOK', value: 49900 } }), `${reference}-c`), 200))) {
+        failed++;
+        continue;
+      }
+      done++;
+    }
+  }));
+  await agent.close();
+  const q = (a: number[], f: number) => (a.sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(a.length * f))] ?? 0).toFixed(1);
+  const step = (k: keyof typeof steps) => `${k} p50 ${q(steps[k], 0.5)} ms, p99 ${q(steps[k], 0.99)} ms`;
+  return `ePayment full flow: ${Math.round(done / seconds)} flows/s${failed ? `, ${failed} failed` : ''}; ${step('create')}; ${step('approve')}; ${step('capture')}`;
 }
 
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }

@@ -54,3 +54,11 @@ export function databaseFailure(err: unknown): { code?: string; reason: string }
   const code = (found as { code?: unknown } | undefined)?.code;
   return { code: typeof code === 'string' ? code : undefined, reason: found instanceof Error ? found.message : String(found) };
 }
+
+/** A unique index refused a row (SQLSTATE 23505), wherever the driver or Drizzle put the code. */
+export function isUniqueViolation(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.code === '23505') return true;
+  }
+  return false;
+}

@@ -7,7 +7,7 @@
 // indexes decide as for any single create. A caller gets its answer only once the statement committed.
 import { Batcher } from './batcher.ts';
 import type { Database } from './db.ts';
-import { isDatabaseUnavailable } from './db-errors.ts';
+import { isDatabaseUnavailable, isUniqueViolation } from './db-errors.ts';
 import { newEpaymentJson, type NewEpayment } from './epayments.ts';
 
 export interface KeyedCreate {
@@ -43,14 +43,6 @@ const CREATE_MANY = `
   insert into epayment_events (payment_id, name, amount, psp_reference, idempotency_key, success, created_at)
   select p.payment_id, 'CREATED', p.amount, x.psp_reference, x.key, true, x.created_at
   from p join x on (x.payment->>'payment_id')::uuid = p.payment_id`;
-
-/** A unique index refused a row (SQLSTATE 23505), wherever the driver or Drizzle put the code. */
-function isUniqueViolation(err: unknown): boolean {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (e.code === '23505') return true;
-  }
-  return false;
-}
 
 export class EpaymentCreator {
   private readonly database: Database;

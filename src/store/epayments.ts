@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Database, Db, Tx } from './db.ts';
 import { rows } from './db.ts';
+import { Batcher } from './batcher.ts';
 import { cardCallbacks, epaymentEvents, epayments } from './schema.ts';
 
 export type EpaymentRow = typeof epayments.$inferSelect;
@@ -100,6 +101,62 @@ export async function applyAdjustment(tx: Tx, a: Adjusted): Promise<EpaymentRow>
   return camelRow(row);
 }
 
+/** A payment with whether an Idempotency-Key of the PSP is already stored in `scope`: one read. */
+const ADJUST_READ = `
+  select p.*, exists (select 1 from idempotency_keys k where k.psp_id = $3 and k.scope = $4 and k.key = $5) as key_used
+  from epayments p where p.msn = $1 and p.reference = $2`;
+
+export async function epaymentForAdjustment(database: Database, msn: string, reference: string, key: { pspId: string; scope: string; key: string }): Promise<{ payment: EpaymentRow; keyUsed: boolean } | undefined> {
+  const [raw] = await database.query<Record<string, unknown>>('epayment_adjust_read', ADJUST_READ, [msn, reference, key.pspId, key.scope, key.key]);
+  if (!raw) return undefined;
+  const { key_used: keyUsed, ...payment } = raw;
+  return { payment: camelRow(payment), keyUsed: keyUsed === true };
+}
+
+/**
+ * A capture, refund or cancel decided on the payment as it was read: applied only if the payment is
+ * still exactly so (state, amounts, no callback in flight), with its event and its answer stored under
+ * the Idempotency-Key (a plain insert: a key stored meanwhile fails the statement with a unique
+ * violation) — one statement, one commit. Whether it was applied.
+ */
+const ADJUST_IF_UNCHANGED = `
+  with p as (
+    update epayments set state = $2, captured_amount = $3, refunded_amount = $4, cancelled_amount = $5, updated_at = $6::timestamptz,
+      expires_at = case when $2 = 'CREATED' then expires_at else null end
+    where payment_id = $1::uuid and state = $7 and authorized_amount = $8 and captured_amount = $9 and refunded_amount = $10 and cancelled_amount = $11
+      and (state <> 'CREATED' or callback_lease_until is null or callback_lease_until <= $6::timestamptz)
+    returning payment_id
+  ), k as (
+    insert into idempotency_keys (psp_id, scope, key, request_hash, created_at, status_code, response_body)
+    select $12, $13, $14, $15, $6::timestamptz, 200, $16::jsonb from p
+  ), ev as (
+    insert into epayment_events (payment_id, name, amount, psp_reference, idempotency_key, success, created_at)
+    select payment_id, $17, $18, $19, $14, true, $6::timestamptz from p
+  )
+  select count(*)::int as n from p`;
+
+export interface UnchangedAdjustment {
+  before: EpaymentRow;
+  state: string;
+  captured: number;
+  refunded: number;
+  cancelled: number;
+  now: Date;
+  key: { pspId: string; scope: string; key: string; requestHash: string; answer: unknown };
+  event: { name: string; amount: number; pspReference: string };
+}
+
+export async function adjustIfUnchanged(database: Database, a: UnchangedAdjustment): Promise<boolean> {
+  const b = a.before;
+  const [row] = await database.query<{ n: number }>('epayment_adjust_if_unchanged', ADJUST_IF_UNCHANGED, [
+    b.paymentId, a.state, a.captured, a.refunded, a.cancelled, a.now.toISOString(),
+    b.state, b.authorizedAmount, b.capturedAmount, b.refundedAmount, b.cancelledAmount,
+    a.key.pspId, a.key.scope, a.key.key, a.key.requestHash, JSON.stringify(a.key.answer),
+    a.event.name, a.event.amount, a.event.pspReference,
+  ]);
+  return Number(row?.n ?? 0) === 1;
+}
+
 export async function eventsOf(tx: Tx, paymentId: string): Promise<EpaymentEventRow[]> {
   return tx.select().from(epaymentEvents).where(eq(epaymentEvents.paymentId, paymentId)).orderBy(asc(epaymentEvents.eventId));
 }
@@ -117,37 +174,93 @@ export interface CallbackStart {
   cardId: string;
 }
 
-/**
- * Claims the payment for one card callback and records it as IN_FLIGHT, in one statement: only while
- * the payment is CREATED, before its deadline, open to attempts, and with no other callback in flight
- * (one whose lease ran out counts as abandoned, and is marked so in the same statement). Returns the
- * callback's id and the PSP's sealed client secret as stored now, or undefined when the payment could
- * not be claimed.
- */
-const BEGIN_CALLBACK = `
-  with claimed as (
-    update epayments set callback_lease_until = $2::timestamptz, phone = $3, card_id = $4::uuid, updated_at = $5::timestamptz
-    where payment_id = $1::uuid and state = 'CREATED' and closed_reason is null
-      and (expires_at is null or expires_at > $5::timestamptz)
-      and (callback_lease_until is null or callback_lease_until < $5::timestamptz)
-    returning payment_id, psp_id
+const BEGIN_CALLBACKS = `
+  with x as (
+    select * from jsonb_to_recordset($1::jsonb) as x(i int, payment_id uuid, lease timestamptz, phone text, card_id uuid, now timestamptz,
+      attempt uuid, round int, url text, headers jsonb, body jsonb)
+  ), claimed as (
+    update epayments e set callback_lease_until = x.lease, phone = x.phone, card_id = x.card_id, updated_at = x.now
+    from x
+    where e.payment_id = x.payment_id and e.state = 'CREATED' and e.closed_reason is null
+      and (e.expires_at is null or e.expires_at > x.now)
+      and (e.callback_lease_until is null or e.callback_lease_until < x.now)
+    returning e.payment_id, e.psp_id
   ), abandoned as (
-    update card_callbacks set outcome = 'ABANDONED', completed_at = $5::timestamptz, lease_until = null
-    where payment_id in (select payment_id from claimed) and outcome = 'IN_FLIGHT'
+    update card_callbacks c set outcome = 'ABANDONED', completed_at = x.now, lease_until = null
+    from claimed join x on x.payment_id = claimed.payment_id
+    where c.payment_id = claimed.payment_id and c.outcome = 'IN_FLIGHT'
   ), recorded as (
     insert into card_callbacks (payment_id, authorization_attempt_id, round, url, request_headers, request_body, outcome, lease_until, created_at)
-    select payment_id, $6::uuid, $7::integer, $8, $9::jsonb, $10::jsonb, 'IN_FLIGHT', $2::timestamptz, $5::timestamptz
-    from claimed
-    returning callback_id
+    select x.payment_id, x.attempt, x.round, x.url, x.headers, x.body, 'IN_FLIGHT', x.lease, x.now
+    from x join claimed on claimed.payment_id = x.payment_id
+    returning callback_id, payment_id
   )
-  select r.callback_id, (select ps.client_secret_sealed from psps ps join claimed c on ps.psp_id = c.psp_id) as sealed from recorded r`;
+  select x.i, r.callback_id, ps.client_secret_sealed as sealed
+  from recorded r join x on x.payment_id = r.payment_id join claimed c on c.payment_id = r.payment_id join psps ps on ps.psp_id = c.psp_id`;
 
-export async function beginCallback(database: Database, s: CallbackStart): Promise<{ callbackId: number; sealedSecret: string | null } | undefined> {
-  const found = await database.query<{ callback_id: string | number; sealed: string | null }>('epayment_begin_callback', BEGIN_CALLBACK, [
-    s.paymentId, s.lease.toISOString(), s.phone, s.cardId, s.now.toISOString(), s.authorizationAttemptId, s.round, s.url,
-    JSON.stringify(s.requestHeaders), JSON.stringify(s.requestBody),
-  ]);
-  return found.length > 0 ? { callbackId: Number(found[0].callback_id), sealedSecret: found[0].sealed } : undefined;
+type BeginOutcome = { callbackId: number; sealedSecret: string | null } | undefined;
+
+/**
+ * The callbacks begun in the same turn of the event loop, in one statement (at most one per payment
+ * in a statement: another for the same payment goes in the next, where it finds the first's lease).
+ */
+async function beginMany(database: Database, items: CallbackStart[]): Promise<Array<BeginOutcome | Promise<BeginOutcome>>> {
+  const { firsts, later } = onePerPayment(items);
+  const input = firsts.map((k, i) => {
+    const s = items[k];
+    return {
+      i, payment_id: s.paymentId, lease: s.lease.toISOString(), phone: s.phone, card_id: s.cardId, now: s.now.toISOString(),
+      attempt: s.authorizationAttemptId, round: s.round, url: s.url, headers: s.requestHeaders, body: s.requestBody,
+    };
+  });
+  const done = database.query<{ i: number; callback_id: string | number; sealed: string | null }>('epayment_begin_callbacks', BEGIN_CALLBACKS, [JSON.stringify(input)])
+    .then((found) => {
+      const out: BeginOutcome[] = new Array(firsts.length).fill(undefined);
+      for (const f of found) out[Number(f.i)] = { callbackId: Number(f.callback_id), sealedSecret: f.sealed };
+      return out;
+    });
+  const out: Array<BeginOutcome | Promise<BeginOutcome>> = new Array(items.length);
+  firsts.forEach((k, i) => { out[k] = done.then((r) => r[i]); });
+  for (const k of later) out[k] = done.then(() => beginCallback(database, items[k]), () => beginCallback(database, items[k]));
+  // Not awaited: each caller gets the statement's answer, or its error, through its own promise.
+  return out;
+}
+
+/** The indexes of the first item of each payment, and of the others. */
+function onePerPayment(items: Array<{ paymentId: string }>): { firsts: number[]; later: number[] } {
+  const seen = new Set<string>();
+  const firsts: number[] = [];
+  const later: number[] = [];
+  items.forEach((item, k) => {
+    if (seen.has(item.paymentId)) later.push(k);
+    else { seen.add(item.paymentId); firsts.push(k); }
+  });
+  return { firsts, later };
+}
+
+const BATCHERS = new WeakMap<Database, {
+  begin: Batcher<CallbackStart, BeginOutcome>;
+  apply: Batcher<CallbackResult, EpaymentRow | undefined>;
+}>();
+
+function batchersOf(database: Database) {
+  let b = BATCHERS.get(database);
+  if (!b) {
+    b = { begin: new Batcher((items) => beginMany(database, items), 200), apply: new Batcher((items) => applyMany(database, items), 200) };
+    BATCHERS.set(database, b);
+  }
+  return b;
+}
+
+/**
+ * Claims the payment for one card callback and records it as IN_FLIGHT (with the other callbacks of
+ * the moment, one statement): only while the payment is CREATED, before its deadline, open to
+ * attempts, and with no other callback in flight (one whose lease ran out counts as abandoned, and is
+ * marked so in the same statement). Returns the callback's id and the PSP's sealed client secret as
+ * stored now, or undefined when the payment could not be claimed.
+ */
+export function beginCallback(database: Database, s: CallbackStart): Promise<BeginOutcome> {
+  return batchersOf(database).begin.call(s);
 }
 
 /** The signature headers of a callback signed again (its PSP's secret was rotated meanwhile). */
@@ -184,47 +297,69 @@ export interface CallbackResult {
 
 const camel = (k: string) => k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
+const APPLY_CALLBACKS = `
+  with x as (
+    select * from jsonb_to_recordset($1::jsonb) as x(i int, callback_id bigint, payment_id uuid, outcome text, status int, response text,
+      latency int, error text, now timestamptz, state text, authorize boolean, card_bin text, ntr text, closed text, failure text,
+      soft_decline_url text, pending uuid, event_ref text)
+  ), cb as (
+    update card_callbacks c set outcome = x.outcome, response_status = x.status, response_body = x.response, latency_ms = x.latency,
+      error = x.error, completed_at = x.now, lease_until = null
+    from x
+    where c.callback_id = x.callback_id and c.outcome = 'IN_FLIGHT'
+    returning c.callback_id
+  ), p as (
+    update epayments e set
+      state = coalesce(x.state, e.state),
+      authorized_amount = case when x.authorize then e.amount else e.authorized_amount end,
+      card_bin = coalesce(x.card_bin, e.card_bin),
+      network_transaction_reference = case when x.authorize then x.ntr else e.network_transaction_reference end,
+      expires_at = case when x.authorize then null else e.expires_at end,
+      closed_reason = coalesce(x.closed, e.closed_reason),
+      failure_message = x.failure,
+      soft_decline_url = x.soft_decline_url,
+      pending_attempt_id = x.pending,
+      callback_lease_until = null,
+      updated_at = x.now
+    from x join cb on cb.callback_id = x.callback_id
+    where e.payment_id = x.payment_id and e.state = 'CREATED'
+    returning e.*
+  ), ev as (
+    insert into epayment_events (payment_id, name, amount, psp_reference, idempotency_key, success, created_at)
+    select p.payment_id, 'AUTHORIZED', p.amount, x.event_ref, null, true, x.now from p join x on x.payment_id = p.payment_id
+    where x.event_ref is not null
+  )
+  select x.i, p.* from p join x on x.payment_id = p.payment_id`;
+
+async function applyMany(database: Database, items: CallbackResult[]): Promise<Array<EpaymentRow | undefined | Promise<EpaymentRow | undefined>>> {
+  const { firsts, later } = onePerPayment(items);
+  const input = firsts.map((k, i) => {
+    const r = items[k];
+    const c = r.changes;
+    return {
+      i, callback_id: r.callbackId, payment_id: r.paymentId, outcome: r.outcome, status: r.responseStatus, response: r.responseBody,
+      latency: r.latencyMs, error: r.error, now: r.now.toISOString(), state: c.state ?? null, authorize: c.authorize === true,
+      card_bin: c.cardBin ?? null, ntr: c.networkTransactionReference ?? null, closed: c.closedReason ?? null, failure: c.failureMessage ?? null,
+      soft_decline_url: c.softDeclineUrl ?? null, pending: c.pendingAttemptId ?? null, event_ref: r.authorizedEvent?.pspReference ?? null,
+    };
+  });
+  const changed = await database.query<Record<string, unknown>>('epayment_apply_callbacks', APPLY_CALLBACKS, [JSON.stringify(input)]);
+  const rowsByIndex = new Map<number, EpaymentRow>();
+  for (const { i, ...row } of changed) rowsByIndex.set(Number(i), camelRow(row));
+  const out: Array<EpaymentRow | undefined | Promise<EpaymentRow | undefined>> = new Array(items.length);
+  firsts.forEach((k, i) => { out[k] = rowsByIndex.get(i) ?? findEpaymentById(database.db, items[k].paymentId); });
+  for (const k of later) out[k] = applyCallbackResult(database, items[k]);
+  return out;
+}
+
 /**
  * Completes a callback record (only one still IN_FLIGHT: a late answer never overwrites ABANDONED) and
  * applies the answer to the payment while it is CREATED, with the AUTHORIZED event of a RESERVE: one
- * statement. The payment as it is afterwards; undefined when it was not changed.
+ * statement, with the other answers of the moment. The payment as it is afterwards (read again when
+ * the answer changed nothing).
  */
-const APPLY_CALLBACK = `
-  with cb as (
-    update card_callbacks set outcome = $2, response_status = $3::integer, response_body = $4, latency_ms = $5::integer, error = $6,
-      completed_at = $7::timestamptz, lease_until = null
-    where callback_id = $1 and outcome = 'IN_FLIGHT'
-    returning callback_id
-  ), p as (
-    update epayments set
-      state = coalesce($9, state),
-      authorized_amount = case when $10::boolean then amount else authorized_amount end,
-      card_bin = coalesce($11, card_bin),
-      network_transaction_reference = case when $10::boolean then $12 else network_transaction_reference end,
-      expires_at = case when $10::boolean then null else expires_at end,
-      closed_reason = coalesce($13, closed_reason),
-      failure_message = $14,
-      soft_decline_url = $15,
-      pending_attempt_id = $16::uuid,
-      callback_lease_until = null,
-      updated_at = $7::timestamptz
-    where payment_id = $8::uuid and state = 'CREATED' and exists (select 1 from cb)
-    returning *
-  ), ev as (
-    insert into epayment_events (payment_id, name, amount, psp_reference, idempotency_key, success, created_at)
-    select payment_id, 'AUTHORIZED', amount, $17, null, true, $7::timestamptz from p where $17::text is not null
-  )
-  select * from p`;
-
-export async function applyCallbackResult(database: Database, r: CallbackResult): Promise<EpaymentRow | undefined> {
-  const c = r.changes;
-  const changed = await database.query<Record<string, unknown>>('epayment_apply_callback', APPLY_CALLBACK, [
-    r.callbackId, r.outcome, r.responseStatus, r.responseBody, r.latencyMs, r.error, r.now.toISOString(), r.paymentId,
-    c.state ?? null, c.authorize === true, c.cardBin ?? null, c.networkTransactionReference ?? null, c.closedReason ?? null,
-    c.failureMessage ?? null, c.softDeclineUrl ?? null, c.pendingAttemptId ?? null, r.authorizedEvent?.pspReference ?? null,
-  ]);
-  if (changed.length === 0) return findEpaymentById(database.db, r.paymentId);
-  return camelRow(changed[0]);
+export function applyCallbackResult(database: Database, r: CallbackResult): Promise<EpaymentRow | undefined> {
+  return batchersOf(database).apply.call(r);
 }
 
 /** A row of epayments as the raw driver gives it (snake_case), as Drizzle's select would. */

@@ -6,7 +6,8 @@ import { epaymentError, schemaError } from '../../domain/epayment/errors.ts';
 import { checkAmount, DEFAULT_EXPIRY_MS, validateCreate, type Amount, type CreatePayment, type Currency } from '../../domain/epayment/create-request.ts';
 import { adjust, type Adjustment, type Totals } from '../../domain/epayment/payment.ts';
 import type { Tx } from '../../store/db.ts';
-import { applyAdjustment, eventsOf, insertEpayment, lockEpayment, type EpaymentRow, type NewEpayment } from '../../store/epayments.ts';
+import { adjustIfUnchanged, applyAdjustment, epaymentForAdjustment, eventsOf, insertEpayment, lockEpayment, type EpaymentRow, type NewEpayment } from '../../store/epayments.ts';
+import { isDatabaseUnavailable, isUniqueViolation } from '../../store/db-errors.ts';
 import { EVENTS_OF_REFERENCE } from '../../store/epayment-reader.ts';
 import { findSealedClientSecret } from '../../store/psps.ts';
 import { findEncryptionKey } from '../../store/encryption-keys.ts';
@@ -213,23 +214,80 @@ function cancelOptions(body: unknown): boolean {
   return only === true;
 }
 
+function adjustmentOf(kind: AdjustKind, body: unknown, p: EpaymentRow): Adjustment {
+  return kind === 'cancel' ? { kind, transactionOnly: cancelOptions(body) } : { kind, value: modificationAmount(body, p.currency) };
+}
+
+function totalsOf(p: EpaymentRow, now: Date): Totals {
+  return {
+    state: p.state as Totals['state'], amount: p.amount, authorized: p.authorizedAmount, captured: p.capturedAmount,
+    refunded: p.refundedAmount, cancelled: p.cancelledAmount,
+    authorizing: p.callbackLeaseUntil !== null && p.callbackLeaseUntil > now,
+  };
+}
+
+/**
+ * The common case of a keyed capture, refund or cancel — a new key, an adjustment the rules allow —
+ * in two statements and one commit: the payment read, then the adjustment applied if the payment is
+ * unchanged, with its event and its answer under the key (store/epayments.ts adjustIfUnchanged).
+ * Undefined for everything else (a key seen before, an error to keep under the key, nothing to
+ * change, a payment changed or a key stored in between): the transaction of keyed() decides then.
+ */
+async function adjustAtOnce(
+  deps: PaymentDeps, kind: AdjustKind, pspId: string, msn: string, reference: string, body: unknown, key: string,
+): Promise<ReturnType<typeof modificationResponse> | undefined> {
+  const scope = `epayment:${kind}:${msn}:${reference}`;
+  const read = await epaymentForAdjustment(deps.database, msn, reference, { pspId, scope, key });
+  if (!read || read.keyUsed) return undefined;
+  const p = read.payment;
+  const now = deps.clock.now();
+  let outcome: ReturnType<typeof adjust>;
+  try {
+    outcome = adjust(totalsOf(p, now), adjustmentOf(kind, body, p));
+  } catch (err) {
+    if (err instanceof ApiError) return undefined;
+    throw err;
+  }
+  if (!outcome.event) return undefined;
+  const t = outcome.totals;
+  const pspReference = newPspReference();
+  const answer = modificationResponse({ ...p, state: t.state, capturedAmount: t.captured, refundedAmount: t.refunded, cancelledAmount: t.cancelled }, pspReference);
+  try {
+    const applied = await adjustIfUnchanged(deps.database, {
+      before: p, state: t.state, captured: t.captured, refunded: t.refunded, cancelled: t.cancelled, now,
+      key: { pspId, scope, key, requestHash: requestHashOf(body ?? null), answer },
+      event: { name: outcome.event.name, amount: outcome.event.amount, pspReference },
+    });
+    return applied ? answer : undefined;
+  } catch (err) {
+    if (isUniqueViolation(err) && !isDatabaseUnavailable(err)) return undefined;
+    throw err;
+  }
+}
+
+function modificationResponse(row: EpaymentRow, pspReference: string) {
+  return {
+    amount: money(row.currency, row.amount),
+    state: row.state,
+    aggregate: aggregateOf(row),
+    pspReference,
+    reference: row.reference,
+  };
+}
+
 /** POST …/capture, …/refund, …/cancel: the ModificationResponse. */
 export async function adjustPayment(
   deps: PaymentDeps, kind: AdjustKind, pspId: string, msn: string, reference: string, body: unknown, idempotencyKey: string | undefined,
 ) {
+  if (idempotencyKey !== undefined) {
+    const done = await adjustAtOnce(deps, kind, pspId, msn, reference, body, idempotencyKey);
+    if (done) return done;
+  }
   return keyed(deps, { pspId, scope: `epayment:${kind}:${msn}:${reference}`, key: idempotencyKey, request: body ?? null, conflict: CONFLICT[kind] }, async (tx) => {
     const p = await lockEpayment(tx, msn, reference);
     if (!p) throw notFound(reference, msn);
     const now = deps.clock.now();
-    const adjustment: Adjustment = kind === 'cancel'
-      ? { kind, transactionOnly: cancelOptions(body) }
-      : { kind, value: modificationAmount(body, p.currency) };
-    const totals: Totals = {
-      state: p.state as Totals['state'], amount: p.amount, authorized: p.authorizedAmount, captured: p.capturedAmount,
-      refunded: p.refundedAmount, cancelled: p.cancelledAmount,
-      authorizing: p.callbackLeaseUntil !== null && p.callbackLeaseUntil > now,
-    };
-    const outcome = adjust(totals, adjustment);
+    const outcome = adjust(totalsOf(p, now), adjustmentOf(kind, body, p));
     let row = p;
     let pspReference = p.pspReference;
     if (outcome.event) {
@@ -242,13 +300,7 @@ export async function adjustPayment(
     } else {
       pspReference = (await eventsOf(tx, p.paymentId)).at(-1)?.pspReference ?? p.pspReference;
     }
-    return {
-      amount: money(row.currency, row.amount),
-      state: row.state,
-      aggregate: aggregateOf(row),
-      pspReference,
-      reference: row.reference,
-    };
+    return modificationResponse(row, pspReference);
   });
 }
 
