@@ -1,7 +1,8 @@
 // npm run bench:profile — one load against one fresh server, optionally with the server under Node's
 // CPU profiler, and where its time went: the first step before any optimisation.
 //   BENCH_LOAD       init (default), details, flow or mixed (init, details and updatestatus at once),
-//                    or epayment-flow (create → force approve → capture, each step timed)
+//                    or epayment-flow (create → force approve → capture, each step timed), or
+//                    epayment-create
 //   BENCH_SECONDS    length of the load (10); BENCH_CONNECTIONS (50)
 //   PROFILE=1        run the server with --cpu-prof; at the end print its time by package and the
 //                    functions that took the most (self time), and keep the .cpuprofile (for Chrome's
@@ -12,13 +13,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'undici';
+import type autocannon from 'autocannon';
 import { initPayload, pspHeaders, startBenchServer, startOkPsp } from './common.ts';
 import { cannon, detailsRequests, flows, initRequests } from './measure.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const load = process.env.BENCH_LOAD ?? 'init';
-if (!['init', 'details', 'flow', 'mixed', 'epayment-flow'].includes(load)) throw new Error(`BENCH_LOAD must be init, details, flow, mixed or epayment-flow, not ${load}`);
+if (!['init', 'details', 'flow', 'mixed', 'epayment-flow', 'epayment-create'].includes(load)) {
+  throw new Error(`BENCH_LOAD must be init, details, flow, mixed, epayment-flow or epayment-create, not ${load}`);
+}
 const profileDir = process.env.PROFILE === '1' ? process.env.BENCH_PROFILE_DIR ?? mkdtempSync(path.join(tmpdir(), 'vipps-psp-profile-')) : undefined;
 
 const server = await startBenchServer(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {});
@@ -38,6 +42,18 @@ try {
   } else if (load === 'flow') {
     const flow = await flows(server.url, headers, psp.url, seconds, connections);
     process.stdout.write(`  full flow: ${flow.flowsPerSecond} flows/s, p50 ${flow.p50} ms, p99 ${flow.p99} ms${flow.failed ? `, ${flow.failed} failed` : ''}\n`);
+  } else if (load === 'epayment-create') {
+    let n = 0;
+    const created = await cannon({
+      connections, duration: seconds, url: `${server.url}/epayment/v1/payments`, method: 'POST', headers,
+      requests: [{
+        setupRequest: (req: autocannon.Request) => {
+          const reference = `${prefix}-${++n}`;
+          return { ...req, headers: { ...req.headers, 'idempotency-key': reference }, body: epaymentCreateBody(reference, psp.url) };
+        },
+      }],
+    });
+    process.stdout.write(`  ePayment create: ${fmt(created)}\n`);
   } else if (load === 'epayment-flow') {
     process.stdout.write(`  ${await epaymentFlows(server.url, headers, psp.url)}\n`);
   } else {
@@ -62,14 +78,18 @@ if (profileDir) {
   if (file) summarise(file);
 }
 
-/** ePayment flows from `connections` clients for `seconds`: flows per second and each step's latency. */
-async function epaymentFlows(base: string, headers: Record<string, string>, callbackUrl: string): Promise<string> {
-  const agent = new Agent({ connections: connections * 2 });
-  const body = (reference: string) => JSON.stringify({
+function epaymentCreateBody(reference: string, callbackUrl: string): string {
+  return JSON.stringify({
     amount: { currency: 'NOK', value: 49900 }, paymentMethod: { type: 'CARD_PASSTHROUGH' }, reference, userFlow: 'WEB_REDIRECT',
     returnUrl: 'https://shop.example/return', paymentDescription: 'Benchmark',
     cardPassthrough: { pspReference: `psp-${reference}`, cardCallbackUrl: callbackUrl, allowedCardTypes: ['VISA_DEBIT', 'MC_DEBIT'] },
   });
+}
+
+/** ePayment flows from `connections` clients for `seconds`: flows per second and each step's latency. */
+async function epaymentFlows(base: string, headers: Record<string, string>, callbackUrl: string): Promise<string> {
+  const agent = new Agent({ connections: connections * 2 });
+  const body = (reference: string) => epaymentCreateBody(reference, callbackUrl);
   const post = async (path: string, b: string, key?: string) => {
     const r = await request(`${base}${path}`, { method: 'POST', headers: { ...headers, ...(key ? { 'idempotency-key': key } : {}) }, body: b, dispatcher: agent });
     await r.body.dump();

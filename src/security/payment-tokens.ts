@@ -8,10 +8,13 @@ import type { Database } from '../store/db.ts';
 import { getSetting, putSettingIfAbsent } from '../store/keys.ts';
 
 const KEY_SETTING = 'payment.token_key';
+/** How many ePayment tokens each process keeps at most. */
+const RECENT_TOKENS = 20_000;
 
 export class PaymentTokens {
   /** A KeyObject: an HMAC under a raw Buffer key costs several times as much (the key is imported on every call). */
   private readonly key: KeyObject;
+  private readonly recent = new Map<string, string>();
 
   constructor(key: Buffer) {
     if (key.length < 32) throw new Error('the payment token key must have at least 32 bytes');
@@ -48,7 +51,16 @@ export class PaymentTokens {
    * create retried with its Idempotency-Key is answered with the same URL, and no token is stored.
    */
   epaymentToken(msn: string, reference: string): string {
-    return this.derive('epayment', msn, reference, 24);
+    // GET answers a CREATED payment with its redirectUrl, and PSPs poll: the latest tokens are kept
+    // (a token never changes, so keeping it is safe; the map is emptied when it is full).
+    const id = `${msn}\u0000${reference}`;
+    let token = this.recent.get(id);
+    if (token === undefined) {
+      token = this.derive('epayment', msn, reference, 24);
+      if (this.recent.size >= RECENT_TOKENS) this.recent.clear();
+      this.recent.set(id, token);
+    }
+    return token;
   }
 
   /** The reference in an ePayment payment's softDeclineCompletedRedirectUrl. */

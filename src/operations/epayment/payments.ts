@@ -45,8 +45,9 @@ interface CreateAnswer {
 }
 
 /** The redirectUrl of a payment, by its user flow (none for PUSH_MESSAGE). */
-export function redirectUrlOf(deps: PaymentDeps, p: { msn: string; reference: string; userFlow: string; qrFormat?: string }): string | undefined {
-  const token = deps.paymentTokens.epaymentToken(p.msn, p.reference);
+export function redirectUrlOf(deps: PaymentDeps, p: { msn: string; reference: string; userFlow: string; qrFormat?: string }, known?: string): string | undefined {
+  if (p.userFlow === 'PUSH_MESSAGE') return undefined;
+  const token = known ?? deps.paymentTokens.epaymentToken(p.msn, p.reference);
   const landing = `${deps.config.publicUrl}/landing?token=${token}`;
   switch (p.userFlow) {
     case 'WEB_REDIRECT': return landing;
@@ -56,8 +57,8 @@ export function redirectUrlOf(deps: PaymentDeps, p: { msn: string; reference: st
   }
 }
 
-/** The payment row of a valid create request. */
-function newRow(deps: PaymentDeps, pspId: string, msn: string, request: CreatePayment, customerPhone: string | undefined, pspReference: string, now: Date): NewEpayment {
+/** The payment row of a valid create request; `token` is its redirectUrl's (PaymentTokens.epaymentToken). */
+function newRow(deps: PaymentDeps, pspId: string, msn: string, request: CreatePayment, customerPhone: string | undefined, pspReference: string, now: Date, token: string): NewEpayment {
   return {
     pspId, msn, reference: request.reference, currency: request.amount.currency, amount: request.amount.value, state: 'CREATED',
     userFlow: request.userFlow, paymentMethod: request.paymentMethod, pspReference,
@@ -68,7 +69,7 @@ function newRow(deps: PaymentDeps, pspId: string, msn: string, request: CreatePa
     // A push message goes straight to the user's app: the request waits there, with no landing page.
     phone: request.userFlow === 'PUSH_MESSAGE' ? customerPhone ?? null : null,
     metadata: request.metadata ?? null, extra: request.extra,
-    tokenHash: sha256(deps.paymentTokens.epaymentToken(msn, request.reference)),
+    tokenHash: sha256(token),
     softDeclineRefHash: sha256(deps.paymentTokens.softDeclineRef(msn, request.reference)),
     expiresAt: request.expiresAt ?? new Date(now.getTime() + DEFAULT_EXPIRY_MS),
     createdAt: now, updatedAt: now,
@@ -80,8 +81,8 @@ type StoredCreate = { reference: string; userFlow: string; qrFormat?: string };
 const referenceExists = (reference: string, msn: string) =>
   epaymentError(4150, `Reference exists: ${reference} is already used for a payment of sales unit ${msn}. Use a new reference.`);
 
-function answerOf(deps: PaymentDeps, msn: string, stored: StoredCreate): CreateAnswer {
-  const redirectUrl = redirectUrlOf(deps, { msn, ...stored });
+function answerOf(deps: PaymentDeps, msn: string, stored: StoredCreate, token?: string): CreateAnswer {
+  const redirectUrl = redirectUrlOf(deps, { msn, ...stored }, token);
   return { reference: stored.reference, ...(redirectUrl ? { redirectUrl } : {}) };
 }
 
@@ -101,11 +102,12 @@ export async function createPayment(
   if (request && idempotencyKey !== undefined && request.customerPhone === undefined && request.cardPassthrough.publicEncryptionKeyId === undefined && SEALED.has(pspId)) {
     const pspReference = newPspReference();
     const stored: StoredCreate = { reference: request.reference, userFlow: request.userFlow, ...(request.qrFormat ? { qrFormat: request.qrFormat.format } : {}) };
+    const token = deps.paymentTokens.epaymentToken(msn, request.reference);
     const outcome = await deps.epaymentCreator.create({
       pspId, scope: `epayment:create:${msn}`, key: idempotencyKey, requestHash: requestHashOf(body), now,
-      row: newRow(deps, pspId, msn, request, undefined, pspReference, now), pspReference, created: stored,
+      row: newRow(deps, pspId, msn, request, undefined, pspReference, now, token), pspReference, created: stored,
     });
-    if (outcome.kind === 'created') return answerOf(deps, msn, stored);
+    if (outcome.kind === 'created') return answerOf(deps, msn, stored, token);
   }
   const stored = await keyed(deps, { pspId, scope: `epayment:create:${msn}`, key: idempotencyKey, request: body, conflict: 4020 }, async (tx) => {
     const checked = validateCreate(body, { allowHttp: deps.config.allowPrivateCallbacks, now });
@@ -123,7 +125,7 @@ export async function createPayment(
     }
     SEALED.add(pspId);
     const pspReference = newPspReference();
-    const inserted = await insertEpayment(tx, newRow(deps, pspId, msn, checked, customerPhone, pspReference, now),
+    const inserted = await insertEpayment(tx, newRow(deps, pspId, msn, checked, customerPhone, pspReference, now, deps.paymentTokens.epaymentToken(msn, checked.reference)),
       { name: 'CREATED', amount: checked.amount.value, pspReference, idempotencyKey: idempotencyKey ?? null, success: true, createdAt: now });
     if (inserted === 'duplicate') throw referenceExists(checked.reference, msn);
     // What is stored for a retry: enough to build the answer again; the token in the URL is derived.
