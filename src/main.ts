@@ -23,6 +23,8 @@ import { Notifier } from './operations/psp-v3/notify.ts';
 import type { PaymentDeps } from './operations/payment-deps.ts';
 import { sharedKey } from './store/keys.ts';
 import { SEAL_KEY_SETTING } from './security/sealed-secrets.ts';
+import { WebhookDeliverer } from './operations/webhooks/deliverer.ts';
+import { DELIVERY_TIMEOUT_MS } from './domain/webhooks.ts';
 import { ApiError } from './domain/errors.ts';
 
 export interface RunningServer {
@@ -84,6 +86,11 @@ export async function startServer(givenConfig: Config, opts: StartOptions = {}):
       sealKey: await sharedKey(database.db, SEAL_KEY_SETTING),
       epaymentCreator: new EpaymentCreator(database),
     };
+    const webhooks = new WebhookDeliverer({
+      database, clock, log: logger, sealKey: payments.sealKey,
+      client: new MakePaymentClient({ timeoutMs: DELIVERY_TIMEOUT_MS, allowPrivate: config.allowPrivateCallbacks }),
+    });
+    payments.webhooks = webhooks;
     const tokens = await TokenService.create(database, { issuer: config.publicUrl, ttlSeconds: config.accessTokenTtlSeconds, clock });
     const services: Services = {
       config,
@@ -99,6 +106,7 @@ export async function startServer(givenConfig: Config, opts: StartOptions = {}):
     const app = buildApp(services, logger);
     await app.listen({ port: config.port, host: config.host });
     const sweeper = startSweeper(payments);
+    webhooks.start();
     const keyCleanup = idempotencyCleanup(payments);
     const scheduler = config.statusBatchMode === 'nightly' ? statusBatchScheduler(payments) : undefined;
     sweeper.reportOutagesTo(logger, 'expiry sweep');
@@ -108,6 +116,7 @@ export async function startServer(givenConfig: Config, opts: StartOptions = {}):
     // advance is answered once this process's expiry sweep after it is over.
     controls.onClockChange(() => {
       scheduler?.wake();
+      webhooks.wake();
       return sweeper.runSoon();
     });
     // A reset's payments are never answered from the details read model.
@@ -128,6 +137,7 @@ export async function startServer(givenConfig: Config, opts: StartOptions = {}):
         // connection to its PSP is not started: its request answers 503 and its payment is unchanged.
         shutdown.abort();
         const notified = notifier.stop();
+        const delivered = webhooks.stop();
         outbound.close(new ApiError(503, '503', 'The server is shutting down; retry on another instance or in a moment.'));
         try {
           await controls.stop();
@@ -140,6 +150,8 @@ export async function startServer(givenConfig: Config, opts: StartOptions = {}):
           await scheduler?.stop();
           // Notifications in flight are answered (bounded by MAKE_PAYMENT_TIMEOUT_MS) and recorded.
           await notified;
+          // Webhook sends in flight are answered (within 10 s) and recorded.
+          await delivered;
           await client.close();
           await payments.callbackClient.close();
         } finally {

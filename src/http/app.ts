@@ -21,6 +21,7 @@ import { registerSignupRoutes } from './api/psp-v3/signup.ts';
 import { registerAdminRoutes } from './admin/routes.ts';
 import { registerPaymentRoutes } from './api/psp-v3/payments.ts';
 import { registerEpaymentRoutes } from './api/epayment/payments.ts';
+import { registerWebhookRoutes } from './api/webhooks/routes.ts';
 import { registerAdminPaymentRoutes } from './admin/payments.ts';
 import { registerAdminEpaymentRoutes } from './admin/epayments.ts';
 import { registerAdminStatusBatchRoutes } from './admin/status-batch.ts';
@@ -211,6 +212,7 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
   registerAdminRoutes(app, services);
   registerPaymentRoutes(app, auth, services.payments);
   registerEpaymentRoutes(app, auth, services.payments);
+  registerWebhookRoutes(app, auth, services.payments);
   registerAdminPaymentRoutes(app, services);
   registerAdminEpaymentRoutes(app, services);
   registerAdminStatusBatchRoutes(app, services);

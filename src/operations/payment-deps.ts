@@ -41,6 +41,8 @@ export interface PaymentDeps {
   sealKey: Buffer;
   /** Creates the ePayment payments of one moment in one transaction. */
   epaymentCreator: EpaymentCreator;
+  /** Sends the webhook outbox; told when an event was written, so that it looks at once. */
+  webhooks?: { wake(): void };
 }
 
 /** ISO-8601 with an explicit offset and whole seconds, as the spec's example "2018-06-13T18:34:25-07:00". */

@@ -140,6 +140,7 @@ export async function claimFaultHit(database: Database, ruleId: number, now: Dat
  */
 export const RESET_TABLES: ReadonlyArray<{ table: string; scope: 'psp' | 'payment' | 'epayment' | 'all' }> = [
   { table: 'payment_log', scope: 'payment' },
+  { table: 'webhook_deliveries', scope: 'epayment' },
   { table: 'epayment_events', scope: 'epayment' },
   { table: 'card_callbacks', scope: 'epayment' },
   { table: 'epayments', scope: 'psp' },

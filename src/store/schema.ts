@@ -525,3 +525,59 @@ export const cardCallbacks = pgTable(
     index('card_callbacks_in_flight_idx').on(t.leaseUntil).where(sql`outcome = 'IN_FLIGHT'`),
   ],
 );
+
+/**
+ * Webhooks API registrations: a PSP's URL for some event types, of one sales unit (msn) or, without
+ * one, of every sales unit of the PSP. The secret signs the deliveries, so it is kept sealed
+ * (security/sealed-secrets.ts), not hashed.
+ */
+export const webhooks = pgTable(
+  'webhooks',
+  {
+    webhookId: uuid('webhook_id').primaryKey(),
+    pspId: text('psp_id').notNull().references(() => psps.pspId, { onDelete: 'cascade' }),
+    msn: text('msn'),
+    url: text('url').notNull(),
+    events: text('events').array().notNull(),
+    secretSealed: text('secret_sealed').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('webhooks_psp_idx').on(t.pspId, t.msn)],
+);
+
+/**
+ * The webhook outbox: one row per event and matching registration, written by a trigger on
+ * epayment_events in the transaction of the event (migration 0010), so none is lost or made twice. A
+ * delivery is PENDING until the receiver answers 2xx (DELIVERED) or 7 days have passed (FAILED); each
+ * process claims due ones with a lease, oldest first, never a later event of a payment before an
+ * earlier one of the same registration.
+ */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    deliveryId: bigserial('delivery_id', { mode: 'number' }).primaryKey(),
+    webhookId: uuid('webhook_id').notNull().references(() => webhooks.webhookId, { onDelete: 'cascade' }),
+    eventId: bigint('event_id', { mode: 'number' }).notNull(),
+    paymentId: uuid('payment_id').notNull(),
+    eventType: text('event_type').notNull(),
+    payload: jsonb('payload').notNull(),
+    status: text('status').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull(),
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    lastRequestHeaders: jsonb('last_request_headers'),
+    lastStatus: integer('last_status'),
+    lastResponse: text('last_response'),
+    lastError: text('last_error'),
+    lastLatencyMs: integer('last_latency_ms'),
+    lastAttemptAt: timestamp('last_attempt_at', { withTimezone: true }),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`status = 'PENDING'`),
+    index('webhook_deliveries_order_idx').on(t.webhookId, t.paymentId, t.deliveryId).where(sql`status = 'PENDING'`),
+    index('webhook_deliveries_webhook_idx').on(t.webhookId, t.deliveryId),
+    index('webhook_deliveries_payment_idx').on(t.paymentId, t.deliveryId),
+  ],
+);

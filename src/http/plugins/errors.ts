@@ -1,8 +1,8 @@
 // Renders every error in the shape of the route family it happened on:
 //   /psp/*          the PSP API's ErrorDetails array [{errorCode, errorMessage, contextId}]
 //   /accessToken/*  the token endpoint's {statusCode, error, message}
-//   /epayment/*     the ePayment API's Problem JSON: type https://httpstatuses.io/<status>, instance
-//                   (the path without /epayment), traceId, and the domain code in extraDetails
+//   /epayment/*, /webhooks/*  the ePayment (and Webhooks) API's Problem JSON: type https://httpstatuses.io/<status>,
+//                   instance (the path without /epayment or /webhooks), traceId, the domain code in extraDetails
 //   everything else RFC 7807 problem details (Signup API, operator API)
 // (The PSP and Signup APIs' answers then get the media type their spec declares: plugins/protocol.ts.)
 // Framework errors (bad JSON, body too large, wrong method, unknown route) become clean 4xx; a
@@ -36,7 +36,8 @@ export function familyOf(url: string): Family {
   const path = url.toLowerCase();
   if (path.startsWith('/psp/')) return 'psp';
   if (path.startsWith('/accesstoken')) return 'token';
-  if (path.startsWith('/epayment/')) return 'epayment';
+  // The Webhooks API answers in the ePayment API's Problem shape.
+  if (path.startsWith('/epayment/') || path.startsWith('/webhooks/')) return 'epayment';
   return 'problem';
 }
 
@@ -56,7 +57,7 @@ export function epaymentProblem(request: FastifyRequest, error: ApiError): Recor
     type: `https://httpstatuses.io/${error.status}`,
     title: error.title,
     detail: error.message,
-    instance: path.replace(/^\/epayment/i, ''),
+    instance: path.replace(/^\/(epayment|webhooks)/i, ''),
     status: error.status,
     extraDetails,
     traceId: traceIdOf(request.id),

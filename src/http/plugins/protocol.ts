@@ -25,7 +25,7 @@ declare module 'fastify' {
 /** The media type psp-api.openapi.yaml and psp-signup-api.openapi.yaml declare for most answers. */
 export const SPEC_JSON = 'application/json;charset=UTF-8';
 
-export type Api = 'psp' | 'signup' | 'token' | 'operator' | 'epayment';
+export type Api = 'psp' | 'signup' | 'token' | 'operator' | 'epayment' | 'webhooks';
 
 /** The API a request path belongs to; undefined for the pages, assets, health and JWKS. */
 export function apiOf(path: string): Api | undefined {
@@ -33,6 +33,7 @@ export function apiOf(path: string): Api | undefined {
   if (p.startsWith('/psp/')) return 'psp';
   if (p.startsWith('/merchant-management/')) return 'signup';
   if (p.startsWith('/epayment/')) return 'epayment';
+  if (p.startsWith('/webhooks/')) return 'webhooks';
   if (p === '/accesstoken' || p.startsWith('/accesstoken/')) return 'token';
   if (p === '/admin' || p.startsWith('/admin/')) return 'operator';
   return undefined;

@@ -142,6 +142,7 @@ export async function sendCardCallback(deps: PaymentDeps, a: CallbackAttempt): P
       ...(answer.kind === 'reserve' ? { authorizedEvent: { pspReference: newPspReference(), amount: p.amount } } : {}),
     }) ?? p;
     deps.log.info({ reference: p.reference, msn: p.msn, pspId: p.pspId, round: a.round, status: result.status, error: result.error, outcome: answer.kind, ms: result.latencyMs }, 'card callback sent');
+    if (answer.kind === 'reserve') deps.webhooks?.wake();
     return { sent: true, answer, authorizationAttemptId, payment };
   } finally {
     deps.outbound.release(p.pspId);

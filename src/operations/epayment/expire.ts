@@ -15,5 +15,6 @@ export async function expireEpayments(deps: PaymentDeps): Promise<number> {
     expired += n;
     if (n < BATCH) break;
   }
+  if (expired > 0) deps.webhooks?.wake();
   return expired;
 }

@@ -53,5 +53,7 @@ export async function softDeclineCompleted(deps: PaymentDeps, ref: string): Prom
 
 /** The user rejects the request (in the app, or cancels on the landing page). */
 export async function rejectByUser(deps: PaymentDeps, p: EpaymentRow): Promise<boolean> {
-  return abortEpayment(deps.database.db, p.paymentId, deps.clock.now(), newPspReference());
+  const aborted = await abortEpayment(deps.database.db, p.paymentId, deps.clock.now(), newPspReference());
+  if (aborted) deps.webhooks?.wake();
+  return aborted;
 }

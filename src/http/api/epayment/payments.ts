@@ -36,8 +36,12 @@ function referenceOf(request: FastifyRequest): string {
   return reference;
 }
 
-/** The checks of every ePayment call: credentials, Psp-Id (that of the credentials), and an MSN of that PSP. */
-export function epaymentAuth(deps: AuthDeps) {
+/**
+ * The checks of every ePayment call: credentials, Psp-Id (that of the credentials), and an MSN of that
+ * PSP. The Webhooks API takes the MSN as optional (`msn: 'optional'`): without one, the PSP acts for
+ * all its sales units.
+ */
+export function epaymentAuth(deps: AuthDeps, opts: { msn: 'required' | 'optional' } = { msn: 'required' }) {
   return async (request: FastifyRequest): Promise<void> => {
     const psp = await authenticate(request, deps);
     const pspId = header(request, 'psp-id');
@@ -48,6 +52,7 @@ export function epaymentAuth(deps: AuthDeps) {
       throw new ApiError(403, 'invalid_psp_id', `Invalid Psp-Id: ${pspId.trim().slice(0, 64)} is not the PSP of these credentials.`, { title: 'Forbidden' });
     }
     const msn = header(request, 'merchant-serial-number')?.trim();
+    if ((msn === undefined || msn === '') && opts.msn === 'optional') return;
     if (msn === undefined || msn === '') {
       throw schemaError([{ name: 'Merchant-Serial-Number', reason: 'The Merchant-Serial-Number header is required: the MSN of the sales unit you act for.' }]);
     }
@@ -67,8 +72,10 @@ export function epaymentAuth(deps: AuthDeps) {
 export function registerEpaymentRoutes(app: FastifyInstance, auth: AuthDeps, deps: PaymentDeps): void {
   const onRequest = epaymentAuth(auth);
   const psp = (request: FastifyRequest) => request.psp!.pspId;
+  // A change may have written events: the webhook outbox is looked at once.
+  const onResponse = async () => { deps.webhooks?.wake(); };
 
-  app.post('/epayment/v1/payments', { onRequest }, async (request, reply) => {
+  app.post('/epayment/v1/payments', { onRequest, onResponse }, async (request, reply) => {
     const answer = await createPayment(deps, psp(request), request.msn!, request.body, idempotencyKey(request, true));
     return reply.code(201).send(answer);
   });
@@ -78,11 +85,11 @@ export function registerEpaymentRoutes(app: FastifyInstance, auth: AuthDeps, dep
   app.get('/epayment/v1/payments/:reference/events', { onRequest }, async (request) => getEvents(deps, request.msn!, referenceOf(request)));
 
   for (const kind of ['capture', 'refund', 'cancel'] as const) {
-    app.post(`/epayment/v1/payments/:reference/${kind}`, { onRequest }, async (request) =>
+    app.post(`/epayment/v1/payments/:reference/${kind}`, { onRequest, onResponse }, async (request) =>
       adjustPayment(deps, kind, psp(request), request.msn!, referenceOf(request), request.body, idempotencyKey(request, kind !== 'cancel')));
   }
 
-  app.post('/epayment/v1/test/payments/:reference/approve', { onRequest }, async (request, reply) => {
+  app.post('/epayment/v1/test/payments/:reference/approve', { onRequest, onResponse }, async (request, reply) => {
     await forceApprove(deps, request.msn!, referenceOf(request), request.body);
     return reply.code(200).send();
   });

@@ -1,0 +1,159 @@
+// Webhooks API registrations and the delivery outbox (schema.ts webhooks, webhookDeliveries; the
+// outbox is filled by the trigger of migration 0010).
+import { and, asc, desc, eq, isNull, lt, sql, type SQL } from 'drizzle-orm';
+import type { Database, Db, Tx } from './db.ts';
+import { rows } from './db.ts';
+import { Batcher } from './batcher.ts';
+import { psps, webhookDeliveries, webhooks } from './schema.ts';
+
+export type WebhookRow = typeof webhooks.$inferSelect;
+export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
+
+/** `msn` null: the registrations of the PSP itself (for every sales unit). */
+function scopeOf(pspId: string, msn: string | null): SQL {
+  return and(eq(webhooks.pspId, pspId), msn === null ? isNull(webhooks.msn) : eq(webhooks.msn, msn))!;
+}
+
+/**
+ * Stores a registration unless one of its event types already has `limit` registrations in its scope
+ * (the PSP's row is locked first, so two registrations of the moment are counted one after the other).
+ * Returns the event types that are full instead, if any.
+ */
+export async function insertWebhook(db: Db, w: typeof webhooks.$inferInsert, limit: number): Promise<{ full: string[] }> {
+  return db.transaction(async (tx) => {
+    await tx.select({ pspId: psps.pspId }).from(psps).where(eq(psps.pspId, w.pspId)).for('update');
+    const counts = await rows<{ event: string; n: number | string }>(tx, sql`
+      select e as event, count(*) as n from webhooks, unnest(events) e
+      where psp_id = ${w.pspId} and ${w.msn == null ? sql`msn is null` : sql`msn = ${w.msn}`}
+        and e in (select jsonb_array_elements_text(${JSON.stringify(w.events)}::jsonb))
+      group by e`);
+    const full = counts.filter((c) => Number(c.n) >= limit).map((c) => c.event);
+    if (full.length === 0) await tx.insert(webhooks).values(w);
+    return { full };
+  });
+}
+
+export async function listWebhooks(db: Db | Tx, pspId: string, msn: string | null): Promise<WebhookRow[]> {
+  return db.select().from(webhooks).where(scopeOf(pspId, msn)).orderBy(asc(webhooks.createdAt), asc(webhooks.webhookId));
+}
+
+/** Every registration of a PSP, of both scopes (operator API). */
+export async function webhooksOfPsp(db: Db | Tx, pspId?: string): Promise<WebhookRow[]> {
+  const q = db.select().from(webhooks);
+  return (pspId === undefined ? q : q.where(eq(webhooks.pspId, pspId))).orderBy(asc(webhooks.createdAt), asc(webhooks.webhookId));
+}
+
+export async function findWebhook(db: Db | Tx, webhookId: string): Promise<WebhookRow | undefined> {
+  const [row] = await db.select().from(webhooks).where(eq(webhooks.webhookId, webhookId));
+  return row;
+}
+
+/** Deletes a registration of the scope (and its deliveries); whether there was one. */
+export async function deleteWebhook(db: Db | Tx, pspId: string, msn: string | null, webhookId: string): Promise<boolean> {
+  const gone = await db.delete(webhooks).where(and(scopeOf(pspId, msn), eq(webhooks.webhookId, webhookId))).returning({ id: webhooks.webhookId });
+  return gone.length > 0;
+}
+
+/** A delivery claimed for sending, with what it takes to send it. */
+export interface ClaimedDelivery {
+  deliveryId: number;
+  webhookId: string;
+  url: string;
+  secretSealed: string;
+  payload: unknown;
+  attempts: number;
+  eventAt: Date;
+  lease: Date;
+}
+
+/**
+ * Claims up to `limit` due deliveries for this process until `lease`: PENDING, due at `now` (the
+ * shared clock's), not in flight elsewhere (leases are on the wall clock, `wallNow`, so that time
+ * travel never makes a delivery in flight look abandoned), of none of the `skip` registrations (those this process already has enough in
+ * flight for), and each the oldest PENDING delivery of its registration and payment, so that order
+ * is kept. Rows another process is claiming are skipped, not waited for.
+ */
+const CLAIM = `
+  with due as (
+    select d.delivery_id from webhook_deliveries d
+    where d.status = 'PENDING' and d.next_attempt_at <= $1::timestamptz
+      and (d.lease_until is null or d.lease_until < $5::timestamptz)
+      and not (d.webhook_id = any($3::uuid[]))
+      and not exists (
+        select 1 from webhook_deliveries e
+        where e.webhook_id = d.webhook_id and e.payment_id = d.payment_id and e.status = 'PENDING' and e.delivery_id < d.delivery_id)
+    order by d.next_attempt_at, d.delivery_id
+    limit $2
+    for update of d skip locked
+  )
+  update webhook_deliveries d set lease_until = $4::timestamptz
+  from due, webhooks w
+  where d.delivery_id = due.delivery_id and w.webhook_id = d.webhook_id
+  returning d.delivery_id, d.webhook_id, w.url, w.secret_sealed, d.payload, d.attempts, d.created_at`;
+
+export async function claimDeliveries(database: Database, now: Date, limit: number, skip: string[], lease: Date, wallNow: Date): Promise<ClaimedDelivery[]> {
+  const found = await database.query<Record<string, unknown>>('webhook_claim', CLAIM, [now.toISOString(), limit, skip, lease.toISOString(), wallNow.toISOString()]);
+  return found.map((r) => ({
+    deliveryId: Number(r.delivery_id), webhookId: r.webhook_id as string, url: r.url as string, secretSealed: r.secret_sealed as string,
+    payload: typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload, attempts: Number(r.attempts),
+    eventAt: new Date(r.created_at as string), lease,
+  }));
+}
+
+export interface DeliveryOutcome {
+  deliveryId: number;
+  lease: Date;
+  status: 'PENDING' | 'DELIVERED' | 'FAILED';
+  nextAttemptAt: Date;
+  headers: Record<string, string>;
+  responseStatus: number | null;
+  response: string | null;
+  error: string | null;
+  latencyMs: number;
+  at: Date;
+}
+
+/** The outcomes of the moment, in one statement; each only if its lease is still the one it was claimed with. */
+const COMPLETE = `
+  with x as (
+    select * from jsonb_to_recordset($1::jsonb) as x(delivery_id bigint, lease timestamptz, status text, next_at timestamptz, headers jsonb,
+      response_status int, response text, error text, latency int, at timestamptz)
+  )
+  update webhook_deliveries d set status = x.status, attempts = d.attempts + 1, next_attempt_at = x.next_at, lease_until = null,
+    last_request_headers = x.headers, last_status = x.response_status, last_response = x.response, last_error = x.error,
+    last_latency_ms = x.latency, last_attempt_at = x.at, delivered_at = case when x.status = 'DELIVERED' then x.at else d.delivered_at end
+  from x
+  where d.delivery_id = x.delivery_id and d.lease_until = x.lease`;
+
+const COMPLETERS = new WeakMap<Database, Batcher<DeliveryOutcome, void>>();
+
+export function completeDelivery(database: Database, o: DeliveryOutcome): Promise<void> {
+  let b = COMPLETERS.get(database);
+  if (!b) {
+    b = new Batcher(async (items) => {
+      await database.query('webhook_complete', COMPLETE, [JSON.stringify(items.map((o) => ({
+        delivery_id: o.deliveryId, lease: o.lease.toISOString(), status: o.status, next_at: o.nextAttemptAt.toISOString(), headers: o.headers,
+        response_status: o.responseStatus, response: o.response, error: o.error, latency: o.latencyMs, at: o.at.toISOString(),
+      })))]);
+      return items.map(() => undefined);
+    }, 500);
+    COMPLETERS.set(database, b);
+  }
+  return b.call(o);
+}
+
+/** A delivery made due now again (a re-send: DELIVERED or FAILED ones too); whether there is one. */
+export async function resendDelivery(db: Db, deliveryId: number, now: Date): Promise<boolean> {
+  const done = await db.update(webhookDeliveries).set({ status: 'PENDING', nextAttemptAt: now, leaseUntil: null })
+    .where(eq(webhookDeliveries.deliveryId, deliveryId)).returning({ id: webhookDeliveries.deliveryId });
+  return done.length > 0;
+}
+
+export async function deliveriesOfWebhook(db: Db | Tx, webhookId: string, limit: number, before?: number): Promise<DeliveryRow[]> {
+  const where = before === undefined ? eq(webhookDeliveries.webhookId, webhookId) : and(eq(webhookDeliveries.webhookId, webhookId), lt(webhookDeliveries.deliveryId, before));
+  return db.select().from(webhookDeliveries).where(where).orderBy(desc(webhookDeliveries.deliveryId)).limit(limit);
+}
+
+export async function deliveriesOfPayment(db: Db | Tx, paymentId: string): Promise<DeliveryRow[]> {
+  return db.select().from(webhookDeliveries).where(eq(webhookDeliveries.paymentId, paymentId)).orderBy(asc(webhookDeliveries.deliveryId));
+}
