@@ -24,6 +24,7 @@ import { registerEpaymentRoutes } from './api/epayment/payments.ts';
 import { registerWebhookRoutes } from './api/webhooks/routes.ts';
 import { registerAdminPaymentRoutes } from './admin/payments.ts';
 import { registerAdminEpaymentRoutes } from './admin/epayments.ts';
+import { registerAdminWebhookRoutes } from './admin/webhooks.ts';
 import { registerAdminStatusBatchRoutes } from './admin/status-batch.ts';
 import { registerAdminPspRoutes } from './admin/psps.ts';
 import { registerWebRoutes } from './web/routes.ts';
@@ -215,6 +216,7 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
   registerWebhookRoutes(app, auth, services.payments);
   registerAdminPaymentRoutes(app, services);
   registerAdminEpaymentRoutes(app, services);
+  registerAdminWebhookRoutes(app, services);
   registerAdminStatusBatchRoutes(app, services);
   registerAdminPspRoutes(app, services);
   registerControlRoutes(app, services);

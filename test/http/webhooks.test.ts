@@ -205,6 +205,58 @@ describe('Webhooks API', () => {
     }
   });
 
+  it('shows the operator each registration\'s deliveries and the payment\'s, and a re-send arrives again', async () => {
+    const receiver = await receiverFor(['epayments.payment.created.v1', 'epayments.payment.authorized.v1']);
+    receiver.script.push(500);
+    try {
+      const p = await create();
+      assert.equal((await approve(p.reference)).status, 200);
+      // CREATED failed once: AUTHORIZED waits behind it (order per payment), until the retry.
+      await receiver.until(1);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(receiver.received.length, 1, 'AUTHORIZED waits while CREATED is not delivered');
+      await call(server.url, 'POST', '/admin/clock/advance', { headers: adminHeaders(), body: { seconds: 3 } });
+      await receiver.until(3);
+      assert.deepEqual(receiver.received.map((r) => r.body.name), ['CREATED', 'CREATED', 'AUTHORIZED']);
+
+      const admin = (method: string, path: string) => call(server.url, method, path, { headers: adminHeaders() });
+      // The receiver has answered; its answer is recorded a moment later.
+      let mine: { merchantSerialNumber: string; delivered: number } | undefined;
+      for (let i = 0; i < 50 && mine?.delivered !== 2; i++) {
+        const regs = await admin('GET', `/admin/webhooks?psp=${DEMO.psp.pspId}`);
+        assert.equal(regs.status, 200, regs.text);
+        mine = regs.body.webhooks.find((w: { id: string }) => w.id === receiver.id);
+        if (mine?.delivered !== 2) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(mine);
+      assert.equal(mine.merchantSerialNumber, DEMO.msn);
+      assert.equal(mine.delivered, 2);
+      const page = await admin('GET', `/admin/webhooks/${receiver.id}/deliveries`);
+      assert.equal(page.status, 200, page.text);
+      const [authorized, created] = page.body.deliveries;
+      assert.equal(created.eventType, 'epayments.payment.created.v1');
+      assert.equal(created.status, 'DELIVERED');
+      assert.equal(created.attempts, 2);
+      assert.equal(created.responseStatus, 200);
+      assert.match(created.requestHeaders.authorization, /^HMAC-SHA256 /);
+      assert.equal(created.payload.reference, p.reference);
+      assert.equal(authorized.eventType, 'epayments.payment.authorized.v1');
+      const view = await admin('GET', `/admin/epayments/${DEMO.msn}/${p.reference}`);
+      assert.deepEqual(view.body.webhooks.map((d: { eventType: string }) => d.eventType), ['epayments.payment.created.v1', 'epayments.payment.authorized.v1']);
+
+      const resent = await admin('POST', `/admin/webhook-deliveries/${created.deliveryId}/resend`);
+      assert.equal(resent.status, 202, resent.text);
+      await receiver.until(4);
+      assert.equal(receiver.received[3].body.name, 'CREATED');
+      assert.equal(receiver.received[3].signatureProblem, undefined);
+      assert.equal((await admin('POST', '/admin/webhook-deliveries/999999999/resend')).status, 404);
+      assert.equal((await admin('GET', `/admin/webhooks/${randomUUID()}/deliveries`)).status, 404);
+    } finally {
+      await remove(receiver.id);
+      await receiver.close();
+    }
+  });
+
   it('does not let a dead receiver hold up another registration\'s deliveries', async () => {
     const dead = await receiverFor(['epayments.payment.created.v1']);
     dead.answer = 'hang';

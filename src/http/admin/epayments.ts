@@ -8,6 +8,8 @@ import type { PaymentDeps } from '../../operations/payment-deps.ts';
 import { aggregateOf, money } from '../../operations/epayment/payments.ts';
 import type { AdminToken } from '../../operations/admin-token.ts';
 import { adminGuard } from './guard.ts';
+import { deliveriesOfPayment } from '../../store/webhooks.ts';
+import { deliveryView } from './webhooks.ts';
 import { describeAnswers, errorResponses, ok, ref } from './schemas.ts';
 
 const STATES = ['CREATED', 'AUTHORIZED', 'ABORTED', 'EXPIRED', 'TERMINATED'];
@@ -46,7 +48,7 @@ function readCursor(value: string | undefined): { at: string; paymentId: string 
 
 
 async function adminView(tx: Tx, p: EpaymentRow) {
-  const [events, callbacks] = [await eventsOf(tx, p.paymentId), await callbacksOf(tx, p.paymentId)];
+  const [events, callbacks, webhooks] = [await eventsOf(tx, p.paymentId), await callbacksOf(tx, p.paymentId), await deliveriesOfPayment(tx, p.paymentId)];
   return {
     paymentId: p.paymentId, pspId: p.pspId, merchantSerialNumber: p.msn, reference: p.reference, pspReference: p.pspReference,
     amount: money(p.currency, p.amount), state: p.state, userFlow: p.userFlow, paymentMethod: p.paymentMethod,
@@ -67,6 +69,7 @@ async function adminView(tx: Tx, p: EpaymentRow) {
       requestHeaders: c.requestHeaders, request: c.requestBody, responseStatus: c.responseStatus, responseBody: c.responseBody,
       latencyMs: c.latencyMs, outcome: c.outcome, error: c.error, completedAt: c.completedAt?.toISOString() ?? null,
     })),
+    webhooks: webhooks.map(deliveryView),
   };
 }
 

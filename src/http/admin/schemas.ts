@@ -300,6 +300,11 @@ const epayment = {
       description: 'As in GET …/events.',
       items: { type: 'object', properties: { name: string, amount: amountObject, pspReference: string, idempotencyKey: nullableString, success: boolean, timestamp: dateTime } },
     },
+    webhooks: {
+      type: 'array',
+      description: "The payment's webhook deliveries, in order (GET /admin/webhooks/{id}/deliveries describes each).",
+      items: { type: 'object', additionalProperties: true },
+    },
     cardCallbacks: {
       type: 'array',
       description: 'Every card callback to the PSP for this payment, in order.',

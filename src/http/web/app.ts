@@ -346,10 +346,11 @@ export async function registerAppRoutes(app: FastifyInstance, deps: PaymentDeps,
     const view = token ? await paymentViewByTokenHash(db, sha256(token)) : undefined;
     if (!view && token) {
       // An ePayment payment's NATIVE_REDIRECT deeplink (vippsMT://?token=…).
-      const opened = await epayments.deeplink(request, reply, token, await currentUser(request), (note) => loginPage(request, reply, 200, {
+      // A reply is thenable (awaiting it gives no reply back): whether a page went is reply.sent.
+      await epayments.deeplink(request, reply, token, await currentUser(request), (note) => loginPage(request, reply, 200, {
         next: `/app/deeplink?token=${encodeURIComponent(token)}`, note,
       }));
-      if (opened) return opened;
+      if (reply.sent) return reply;
     }
     if (!view || !token) {
       throw new WebError(404, 'Payment link not found', 'This link does not open any payment request. Go back to the store and start the payment again.');

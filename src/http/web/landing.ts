@@ -86,8 +86,11 @@ export function registerLandingRoutes(app: FastifyInstance, deps: PaymentDeps, s
     const token = tokenParam((request.query as Record<string, unknown>).token);
     const view = token ? await paymentViewByTokenHash(db, sha256(token)) : undefined;
     if (view) return pageFor(request, reply, view, token!);
-    const page = token ? await epayment.landing(request, reply, token) : undefined;
-    return page ?? pageFor(request, reply, await find(token), token!);
+    // An ePayment payment's page is sent by epayment.landing (a reply is thenable: awaiting it gives
+    // no reply back, so whether a page went is reply.sent).
+    if (token) await epayment.landing(request, reply, token);
+    if (reply.sent) return reply;
+    return pageFor(request, reply, await find(token), token!);
   });
 
   app.get('/state', async (request, reply) => {
@@ -108,8 +111,8 @@ export function registerLandingRoutes(app: FastifyInstance, deps: PaymentDeps, s
     const entered = (body.phone ?? '').trim();
     const phone = normalizePhone(entered);
     if (token && !(await paymentViewByTokenHash(db, sha256(token)))) {
-      const page = await epayment.landingPost(request, reply, token, phone, entered);
-      if (page) return page;
+      await epayment.landingPost(request, reply, token, phone, entered);
+      if (reply.sent) return reply;
     }
     const view = await find(token);
     const state = effectiveState(view.payment, deps.clock.now());
@@ -135,8 +138,8 @@ export function registerLandingRoutes(app: FastifyInstance, deps: PaymentDeps, s
     security.checkCsrf(request, body);
     const token = tokenParam(body.token);
     if (token && !(await paymentViewByTokenHash(db, sha256(token)))) {
-      const page = await epayment.landingCancel(reply, token);
-      if (page) return page;
+      await epayment.landingCancel(reply, token);
+      if (reply.sent) return reply;
     }
     const view = await find(token);
     if (effectiveState(view.payment, deps.clock.now()) === 'INITIATED') {
