@@ -18,6 +18,8 @@ const MAX_IN_FLIGHT = 256;
 const PER_WEBHOOK = 16;
 /** How often an idle process looks for due deliveries (a wake() looks at once). */
 const IDLE_POLL_MS = 200;
+/** How soon after a wake() it looks. */
+const WAKE_MS = 15;
 
 export interface DelivererDeps {
   database: Database;
@@ -36,6 +38,7 @@ export class WebhookDeliverer {
   private readonly secrets = new Map<string, { sealed: string; secret: string }>();
   private running = false;
   private timer: NodeJS.Timeout | undefined;
+  private soon: NodeJS.Timeout | undefined;
   private pending: Promise<void> | undefined;
   private again = false;
   private readonly idle = new Set<Promise<void>>();
@@ -46,19 +49,30 @@ export class WebhookDeliverer {
 
   start(): void {
     this.running = true;
-    this.wake();
+    this.look();
   }
 
-  /** Looks for due deliveries now (an event was written, a send finished, the clock moved). */
+  /**
+   * Looks for due deliveries soon (an event was written, a send finished, the clock moved): within
+   * WAKE_MS, so that the events of many requests are looked for with one statement.
+   */
   wake(): void {
+    if (!this.running) return;
+    if (this.pending) { this.again = true; return; }
+    if (this.soon) return;
+    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    this.soon = setTimeout(() => { this.soon = undefined; this.look(); }, WAKE_MS);
+  }
+
+  private look(): void {
     if (!this.running) return;
     if (this.pending) { this.again = true; return; }
     if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
     this.pending = this.round().finally(() => {
       this.pending = undefined;
       if (!this.running) return;
-      if (this.again) { this.again = false; setImmediate(() => this.wake()); return; }
-      this.timer = setTimeout(() => { this.timer = undefined; this.wake(); }, IDLE_POLL_MS);
+      if (this.again) { this.again = false; this.wake(); return; }
+      this.timer = setTimeout(() => { this.timer = undefined; this.look(); }, IDLE_POLL_MS);
       this.timer.unref();
     });
   }
@@ -67,6 +81,7 @@ export class WebhookDeliverer {
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
+    if (this.soon) clearTimeout(this.soon);
     await this.pending;
     await Promise.allSettled([...this.idle]);
     await this.deps.client.close();
