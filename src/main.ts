@@ -88,6 +88,11 @@ export async function startServer(givenConfig: Config, opts: StartOptions = {}):
     };
     const webhooks = new WebhookDeliverer({
       database, clock, log: logger, sealKey: payments.sealKey,
+      faults: async (d) => {
+        if (!controls.has('webhook')) return undefined;
+        const p = d.payload as { msn?: string; reference?: string };
+        return controls.take('webhook', { pspId: d.pspId, msn: p.msn, pspTransactionIds: p.reference ? [p.reference] : [] });
+      },
       client: new MakePaymentClient({ timeoutMs: DELIVERY_TIMEOUT_MS, allowPrivate: config.allowPrivateCallbacks }),
     });
     payments.webhooks = webhooks;

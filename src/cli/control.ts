@@ -65,7 +65,8 @@ const GROUPS: Record<string, Record<string, Command>> = {
   fault: {
     add: {
       usage: 'fault add --route ROUTE [effect] [scope]',
-      summary: 'Add a fault rule: --route accessToken|init|details|updatestatus|approve|signup|makePayment; ' +
+      summary: 'Add a fault rule: --route accessToken|init|details|updatestatus|approve|signup|makePayment|' +
+        'epaymentCreate|epaymentGet|epaymentAdjust|epaymentApprove|cardCallback|webhook; ' +
         'effect --status 500|502|503|429 (--retry-after S), --delay MS, --drop; scope --psp, --msn, --psp-transaction-id; ' +
         'how often --times N or --probability P, --ttl DURATION',
       options: {

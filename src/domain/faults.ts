@@ -3,13 +3,15 @@
 // to outbound makePayment calls in delivery/.
 
 /**
- * The request families a rule can match. `makePayment` and `cardCallback` are the outbound calls to the
- * PSP (delay only). The ePayment routes: create, get (a payment and its events), adjust (capture,
- * refund, cancel) and approve (the test-only force approve); their `pspTransactionId` is the reference.
+ * The request families a rule can match. `makePayment`, `cardCallback` and `webhook` are the outbound
+ * calls to the PSP: makePayment is delayed only; a card callback or a webhook delivery may also fail
+ * (as if the PSP had answered the rule's status, or the connection had broken). The ePayment routes:
+ * create, get (a payment and its events), adjust (capture, refund, cancel) and approve (the test-only
+ * force approve); their `pspTransactionId` is the reference, as for cardCallback and webhook.
  */
 export const FAULT_ROUTES = [
   'accessToken', 'init', 'details', 'updatestatus', 'approve', 'signup', 'makePayment',
-  'epaymentCreate', 'epaymentGet', 'epaymentAdjust', 'epaymentApprove', 'cardCallback',
+  'epaymentCreate', 'epaymentGet', 'epaymentAdjust', 'epaymentApprove', 'cardCallback', 'webhook',
 ] as const;
 export type FaultRoute = typeof FAULT_ROUTES[number];
 
@@ -81,8 +83,11 @@ export function faultInputProblems(input: FaultInput): Array<{ name: string; rea
   if (input.retryAfterSeconds !== undefined && input.status !== 429 && input.status !== 503) {
     problems.push({ name: 'retryAfterSeconds', reason: 'Only with status 429 or 503' });
   }
-  if (input.route === 'makePayment' || input.route === 'cardCallback') {
-    if (input.status !== undefined || input.drop === true) problems.push({ name: 'route', reason: `A ${input.route} rule only delays the outbound call: give delayMs alone` });
+  if (input.route === 'makePayment') {
+    if (input.status !== undefined || input.drop === true) problems.push({ name: 'route', reason: 'A makePayment rule only delays the outbound call: give delayMs alone' });
+  }
+  if ((input.route === 'cardCallback' || input.route === 'webhook') && input.retryAfterSeconds !== undefined) {
+    problems.push({ name: 'retryAfterSeconds', reason: `A ${input.route} rule stands for the PSP's answer: it has no Retry-After` });
   }
   if (input.route === 'accessToken' || input.route === 'signup') {
     if (input.msn !== undefined || input.pspTransactionId !== undefined) {

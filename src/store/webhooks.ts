@@ -58,6 +58,7 @@ export async function deleteWebhook(db: Db | Tx, pspId: string, msn: string | nu
 export interface ClaimedDelivery {
   deliveryId: number;
   webhookId: string;
+  pspId: string;
   url: string;
   secretSealed: string;
   payload: unknown;
@@ -89,12 +90,12 @@ const CLAIM = `
   update webhook_deliveries d set lease_until = $4::timestamptz
   from due, webhooks w
   where d.delivery_id = due.delivery_id and w.webhook_id = d.webhook_id
-  returning d.delivery_id, d.webhook_id, w.url, w.secret_sealed, d.payload, d.attempts, d.created_at`;
+  returning d.delivery_id, d.webhook_id, w.psp_id, w.url, w.secret_sealed, d.payload, d.attempts, d.created_at`;
 
 export async function claimDeliveries(database: Database, now: Date, limit: number, skip: string[], lease: Date, wallNow: Date): Promise<ClaimedDelivery[]> {
   const found = await database.query<Record<string, unknown>>('webhook_claim', CLAIM, [now.toISOString(), limit, skip, lease.toISOString(), wallNow.toISOString()]);
   return found.map((r) => ({
-    deliveryId: Number(r.delivery_id), webhookId: r.webhook_id as string, url: r.url as string, secretSealed: r.secret_sealed as string,
+    deliveryId: Number(r.delivery_id), webhookId: r.webhook_id as string, pspId: r.psp_id as string, url: r.url as string, secretSealed: r.secret_sealed as string,
     payload: typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload, attempts: Number(r.attempts),
     eventAt: new Date(r.created_at as string), lease,
   }));

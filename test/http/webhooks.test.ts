@@ -257,6 +257,45 @@ describe('Webhooks API', () => {
     }
   });
 
+  it('takes fault rules that fail a webhook delivery or a card callback, as if the PSP had answered so', async () => {
+    const receiver = await receiverFor(['epayments.payment.created.v1']);
+    const admin = (method: string, path: string, body?: unknown) => call(server.url, method, path, { headers: adminHeaders(), ...(body ? { body } : {}) });
+    try {
+      const body = createBody();
+      const rule = await admin('POST', '/admin/faults', { route: 'webhook', pspTransactionId: body.reference, status: 503, times: 1 });
+      assert.equal(rule.status, 201, rule.text);
+      assert.equal((await post('/epayment/v1/payments', body)).status, 201);
+      // Failed without a call; the retry (2 s later on the shared clock) arrives.
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(receiver.received.length, 0);
+      const [failed] = (await admin('GET', `/admin/webhooks/${receiver.id}/deliveries`)).body.deliveries;
+      assert.equal(failed.status, 'PENDING');
+      assert.equal(failed.responseStatus, 503);
+      assert.equal(failed.attempts, 1);
+      await admin('POST', '/admin/clock/advance', { seconds: 3 });
+      await receiver.until(1);
+      assert.equal(receiver.received[0].body.reference, body.reference);
+
+      // A card callback failed with HTTP 500: the attempt fails as after a real 500, and nothing reaches the PSP.
+      const failing = createBody();
+      assert.equal((await admin('POST', '/admin/faults', { route: 'cardCallback', pspTransactionId: failing.reference, status: 500, times: 1 })).status, 201);
+      assert.equal((await post('/epayment/v1/payments', failing)).status, 201);
+      const approved = await approve(failing.reference);
+      assert.equal(approved.status, 400, approved.text);
+      assert.match(approved.body.detail, /HTTP 500/);
+      assert.equal(stub.callsFor(failing.cardPassthrough.pspReference).length, 0);
+      const view = await admin('GET', `/admin/epayments/${DEMO.msn}/${failing.reference}`);
+      assert.equal(view.body.cardCallbacks[0].responseStatus, 500);
+      // makePayment stays delay-only; a Retry-After is not for these routes.
+      assert.equal((await admin('POST', '/admin/faults', { route: 'makePayment', status: 500 })).status, 400);
+      assert.equal((await admin('POST', '/admin/faults', { route: 'webhook', status: 503, retryAfterSeconds: 5 })).status, 400);
+    } finally {
+      await admin('DELETE', '/admin/faults');
+      await remove(receiver.id);
+      await receiver.close();
+    }
+  });
+
   it('does not let a dead receiver hold up another registration\'s deliveries', async () => {
     const dead = await receiverFor(['epayments.payment.created.v1']);
     dead.answer = 'hang';

@@ -124,7 +124,7 @@ function routes(app: FastifyInstance, deps: Deps): void {
       body: {
         type: 'object', required: ['route'], additionalProperties: false,
         properties: {
-          route: { type: 'string', enum: [...FAULT_ROUTES], description: 'The requests to fault; makePayment and cardCallback delay the outbound call to the PSP. The ePayment routes (epaymentCreate, epaymentGet, epaymentAdjust, epaymentApprove) match their reference as pspTransactionId.' },
+          route: { type: 'string', enum: [...FAULT_ROUTES], description: 'The requests to fault; makePayment delays the outbound call to the PSP; cardCallback and webhook delay it, or fail it (status: as if the PSP answered it; drop: a broken connection). The ePayment routes (epaymentCreate, epaymentGet, epaymentAdjust, epaymentApprove), cardCallback and webhook match their reference as pspTransactionId.' },
           pspId: { type: 'string', minLength: 1, maxLength: 64, description: 'Only this PSP\'s requests.' },
           msn: { type: 'string', pattern: '^\\d{5,6}$', description: 'Only requests for this Merchant-Serial-Number.' },
           pspTransactionId: { type: 'string', minLength: 1, maxLength: 64, description: 'Only requests about this payment.' },

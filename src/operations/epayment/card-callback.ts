@@ -53,6 +53,15 @@ function changesFor(answer: CallbackAnswer, body: CardCallbackBody, authorizatio
   }
 }
 
+/** What an outbound call failed by a fault rule comes back with (after the rule's delay, within `timeoutMs`). */
+export async function faultedAnswer(rule: { delayMs: number; status: number | null; dropConnection: boolean }, timeoutMs: number): Promise<{ status?: number; body?: string; error?: string; latencyMs: number }> {
+  const wait = Math.min(rule.delayMs, timeoutMs);
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  if (rule.delayMs >= timeoutMs) return { error: `no answer within ${timeoutMs} ms (a fault rule)`, latencyMs: wait };
+  if (rule.dropConnection) return { error: 'the connection was dropped by a fault rule', latencyMs: wait };
+  return { status: rule.status ?? 500, body: `failed by a fault rule (HTTP ${rule.status})`, latencyMs: wait };
+}
+
 /**
  * The PSPs' client secrets, unsealed, by the sealed text they came from. beginCallback returns the
  * sealed text stored now: when a rotation changed it, the signature is made again before sending.
@@ -129,7 +138,10 @@ export async function sendCardCallback(deps: PaymentDeps, a: CallbackAttempt): P
     const rule = deps.controls?.has('cardCallback')
       ? await deps.controls.take('cardCallback', { pspId: p.pspId, msn: p.msn, pspTransactionIds: [p.reference] }).catch(() => undefined)
       : undefined;
-    const result = await deps.callbackClient.sendRaw(p.cardCallbackUrl, { 'content-type': 'application/json', accept: 'application/json', ...headers }, text, rule?.delayMs ?? 0);
+    // …or fails it, as if the PSP had answered the rule's status or the connection had broken.
+    const result = rule && (rule.status !== null || rule.dropConnection)
+      ? await faultedAnswer(rule, deps.config.cardCallbackTimeoutMs)
+      : await deps.callbackClient.sendRaw(p.cardCallbackUrl, { 'content-type': 'application/json', accept: 'application/json', ...headers }, text, rule?.delayMs ?? 0);
     const answer = interpretCallbackAnswer(result.status, result.body, result.error, a.round);
     const now = deps.clock.now();
     // The answer recorded, and applied to the payment while it is still CREATED (not expired or

@@ -12,6 +12,7 @@ import { unseal } from '../../security/sealed-secrets.ts';
 import type { Database } from '../../store/db.ts';
 import { isDatabaseUnavailable } from '../../store/db-errors.ts';
 import { claimDeliveries, completeDelivery, type ClaimedDelivery } from '../../store/webhooks.ts';
+import { faultedAnswer } from '../epayment/card-callback.ts';
 
 /** At most this many sends in flight in a process, and this many for one registration. */
 const MAX_IN_FLIGHT = 256;
@@ -27,8 +28,8 @@ export interface DelivererDeps {
   client: MakePaymentClient;
   sealKey: Buffer;
   log: Logger;
-  /** A fault rule (test environment) may hold a delivery back or fail it. */
-  faults?: (d: ClaimedDelivery) => Promise<{ delayMs: number; status?: number } | undefined>;
+  /** The webhook fault rule (test environment) a delivery meets, if any: it holds it back or fails it. */
+  faults?: (d: ClaimedDelivery) => Promise<{ delayMs: number; status: number | null; dropConnection: boolean } | undefined>;
 }
 
 export class WebhookDeliverer {
@@ -139,16 +140,13 @@ export class WebhookDeliverer {
       headers = { ...signature };
       const { host: _host, ...sent } = signature;
       const rule = await this.deps.faults?.(d).catch(() => undefined);
-      if (rule?.status !== undefined) {
-        status = rule.status;
-        error = `failed by a fault rule (HTTP ${rule.status})`;
-      } else {
-        const result = await this.deps.client.sendRaw(d.url, { 'content-type': 'application/json', ...sent }, body, rule?.delayMs ?? 0);
-        status = result.status;
-        response = result.body;
-        error = result.error;
-        latencyMs = result.latencyMs;
-      }
+      const result = rule && (rule.status !== null || rule.dropConnection)
+        ? await faultedAnswer(rule, DELIVERY_TIMEOUT_MS)
+        : await this.deps.client.sendRaw(d.url, { 'content-type': 'application/json', ...sent }, body, rule?.delayMs ?? 0);
+      status = result.status;
+      response = result.body;
+      error = result.error;
+      latencyMs = result.latencyMs;
     }
     const at = this.deps.clock.now();
     const ok = error === undefined && status !== undefined && status >= 200 && status < 300;
