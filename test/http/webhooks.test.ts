@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { adminHeaders, call, createPsp, DEMO, pspHeaders, startTestServer, type TestServer } from '../support/server.ts';
 import { CardCallbackStub } from '../support/card-callback-stub.ts';
 import { WebhookReceiver } from '../support/webhook-receiver.ts';
-import { ConsoleBrowser } from '../support/console.ts';
+import { ConsoleBrowser, signedIn, textOf } from '../support/console.ts';
 
 const ALL = [
   'epayments.payment.created.v1', 'epayments.payment.aborted.v1', 'epayments.payment.expired.v1', 'epayments.payment.cancelled.v1',
@@ -291,6 +291,42 @@ describe('Webhooks API', () => {
       assert.equal((await admin('POST', '/admin/faults', { route: 'webhook', status: 503, retryAfterSeconds: 5 })).status, 400);
     } finally {
       await admin('DELETE', '/admin/faults');
+      await remove(receiver.id);
+      await receiver.close();
+    }
+  });
+
+  it('shows the console the registrations, their deliveries and the payment\'s, and re-sends one from there', async () => {
+    const receiver = await receiverFor(['epayments.payment.created.v1']);
+    try {
+      const p = await create({ paymentDescription: 'Console <webhook>' });
+      await receiver.until(1);
+      const browser = await signedIn(server.url);
+      const listPage = await browser.get('/console/webhooks');
+      assert.equal(listPage.status, 200);
+      assert.ok(listPage.html.includes(`/console/webhooks/${receiver.id}`));
+      assert.match(textOf(listPage.html), new RegExp(receiver.url.replace(/[/.?]/g, '\\$&')));
+      let page = await browser.get(`/console/webhooks/${receiver.id}`);
+      for (let i = 0; i < 40 && !/DELIVERED/.test(textOf(page.html)); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        page = await browser.get(`/console/webhooks/${receiver.id}`);
+      }
+      const text = textOf(page.html);
+      assert.match(text, new RegExp(`epayments\\.payment\\.created\\.v1 · ${p.reference} · DELIVERED · 1 attempt · HTTP 200`));
+      assert.match(text, /HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256/);
+      const action = /action="(\/console\/webhooks\/[^"]+\/resend)"/.exec(page.html);
+      assert.ok(action, 'a Send again form');
+      const resent = await browser.post(action[1]);
+      assert.equal(resent.status, 303);
+      assert.equal(resent.location, `/console/webhooks/${receiver.id}?done=resent`);
+      await receiver.until(2);
+      assert.equal(receiver.received[1].body.reference, p.reference);
+      assert.equal((await browser.request('POST', action[1], { form: { _csrf: 'wrong' } })).status, 403);
+
+      const { paymentId } = (await call(server.url, 'GET', `/admin/epayments/${DEMO.msn}/${p.reference}`, { headers: adminHeaders() })).body;
+      const paymentPage = await browser.get(`/console/epayments/${paymentId}`);
+      assert.match(textOf(paymentPage.html), /Webhooks\s+\S+ epayments\.payment\.created\.v1 · (PENDING|DELIVERED)/);
+    } finally {
       await remove(receiver.id);
       await receiver.close();
     }

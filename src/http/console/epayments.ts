@@ -1,11 +1,13 @@
 // The console's ePayment payments (card passthrough): the list, newest first (PSP, MSN and state
 // filters, keyset pages), and one payment with its facts, its events and every card callback — the
-// signature headers sent, the body (token masked, no cryptogram), the PSP's answer and its latency.
+// signature headers sent, the body (token masked, no cryptogram), the PSP's answer and its latency —
+// and its webhook deliveries.
 //   GET /console/epayments            the list
 //   GET /console/epayments/:id        one payment
 import type { FastifyInstance } from 'fastify';
 import { callbacksOf, eventsOf, findEpaymentById, listEpayments } from '../../store/epayments.ts';
 import { WebError } from '../web/security.ts';
+import { deliveriesOfPayment } from '../../store/webhooks.ts';
 import type { ConsoleContext } from './index.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -42,10 +44,10 @@ export function registerEpaymentPages(scope: FastifyInstance, ctx: ConsoleContex
     const { id } = request.params as { id: string };
     const p = UUID.test(id) ? await findEpaymentById(db, id) : undefined;
     if (!p) throw new WebError(404, 'No such payment', 'There is no ePayment payment with this id.');
-    const [events, callbacks] = [await eventsOf(db, p.paymentId), await callbacksOf(db, p.paymentId)];
+    const [events, callbacks, webhooks] = [await eventsOf(db, p.paymentId), await callbacksOf(db, p.paymentId), await deliveriesOfPayment(db, p.paymentId)];
     return ctx.page(request, reply, {
       view: 'console/epayment', title: `ePayment ${p.reference}`, section: 'epayments',
-      data: { p, events, callbacks },
+      data: { p, events, callbacks, webhooks },
     });
   });
 }
