@@ -6,6 +6,7 @@ import type {
   ErrorDetails, ForceApproveRequest, InitiatePaymentRequest, PaymentDetailsRepresentation, PaymentInitiationRepresentation,
   TransactionInfo, UpdateStatusResponse,
 } from './types.ts';
+import { AccessTokens } from './token.ts';
 
 /** Vipps' test environment (MT), as the PSP API guide and the OpenAPI document name it. */
 export const VIPPS_TEST_BASE_URL = 'https://apitest.vipps.no';
@@ -78,20 +79,12 @@ export interface UpdateStatusOptions extends RequestOptions {
   idempotencyKey?: string;
 }
 
-interface CachedToken {
-  value: string;
-  renewAt: number;
-}
-
 export class VippsPspClient {
   readonly baseUrl: string;
   readonly pspId: string;
   readonly #options: VippsPspClientOptions;
   readonly #fetch: typeof fetch;
-  #token: CachedToken | undefined;
-  #pending: Promise<CachedToken> | undefined;
-  /** How many access tokens this client fetched (for tests and logs). */
-  tokenFetches = 0;
+  readonly #tokens: AccessTokens;
 
   constructor(options: VippsPspClientOptions) {
     for (const name of ['baseUrl', 'clientId', 'clientSecret', 'subscriptionKey', 'pspId'] as const) {
@@ -101,46 +94,23 @@ export class VippsPspClient {
     this.pspId = options.pspId;
     this.#options = options;
     this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#tokens = new AccessTokens({ ...options, baseUrl: this.baseUrl, fetch: this.#fetch, path: '/accessToken/get' },
+      (r) => new VippsPspError(r.status, [{ errorCode: r.error, errorMessage: r.message, ...(r.contextId ? { contextId: r.contextId } : {}) }], 'POST /accessToken/get'));
+  }
+
+  /** How many access tokens this client fetched (for tests and logs). */
+  get tokenFetches(): number {
+    return this.#tokens.fetches;
   }
 
   /** A valid access token: the cached one, or a new one when it is about to expire. */
   async accessToken(): Promise<string> {
-    if (this.#token && Date.now() < this.#token.renewAt) return this.#token.value;
-    this.#pending ??= this.#fetchToken().finally(() => { this.#pending = undefined; });
-    return (await this.#pending).value;
+    return this.#tokens.get();
   }
 
   /** Forgets the cached token: the next request fetches a new one. */
   clearAccessToken(): void {
-    this.#token = undefined;
-  }
-
-  async #fetchToken(): Promise<CachedToken> {
-    this.tokenFetches++;
-    const started = Date.now();
-    const response = await this.#fetch(`${this.baseUrl}/accessToken/get`, {
-      method: 'POST',
-      headers: {
-        client_id: this.#options.clientId,
-        client_secret: this.#options.clientSecret,
-        'Ocp-Apim-Subscription-Key': this.#options.subscriptionKey,
-      },
-    });
-    const text = await response.text();
-    const body = parseJson(text) as { access_token?: unknown; expires_in?: unknown; message?: unknown; error?: unknown; contextId?: unknown } | undefined;
-    if (!response.ok || typeof body?.access_token !== 'string') {
-      throw new VippsPspError(response.status, [{
-        errorCode: typeof body?.error === 'string' ? body.error : String(response.status),
-        errorMessage: typeof body?.message === 'string' ? body.message : text.slice(0, 300) || response.statusText,
-        ...(typeof body?.contextId === 'string' ? { contextId: body.contextId } : {}),
-      }], 'POST /accessToken/get');
-    }
-    const lifetime = Number(body.expires_in);
-    const seconds = Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 3600;
-    const margin = this.#options.renewBeforeSeconds ?? Math.min(60, seconds / 2);
-    const token = { value: body.access_token, renewAt: started + (seconds - margin) * 1000 };
-    this.#token = token;
-    return token;
+    this.#tokens.clear();
   }
 
   /** POST /psp/v3/psppayments/init. */

@@ -1,5 +1,8 @@
-// The committed types of the PSP API are what openapi-typescript makes of openapi/psp-api.openapi.yaml
-// today: a change to either without the other fails here (renew with `npm run generate:types`).
+// The committed types of the client are what openapi-typescript makes of the documents today: a change
+// to a document without its types (or the other way round) fails here (renew with `npm run generate:types`).
+//   psp-api.ts   openapi/psp-api.openapi.yaml
+//   webhooks.ts  openapi/webhooks.openapi.yaml
+//   epayment.ts  the ePayment document this server serves (published + PSP parts), by scripts/generate-epayment-types.ts
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -10,21 +13,32 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const COMMITTED = path.join(ROOT, 'src/client/generated/psp-api.ts');
+const CLI = path.join(path.dirname(createRequire(import.meta.url).resolve('openapi-typescript/package.json')), 'bin/cli.js');
 
-it('src/client/generated/psp-api.ts is a fresh generation from openapi/psp-api.openapi.yaml', () => {
+it('npm run generate:types makes the three generated files', () => {
   const scripts = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-  const command = scripts['generate:types'];
-  assert.equal(command, 'openapi-typescript openapi/psp-api.openapi.yaml -o src/client/generated/psp-api.ts', 'the script this test repeats');
-  const cli = path.join(path.dirname(createRequire(import.meta.url).resolve('openapi-typescript/package.json')), 'bin/cli.js');
-  const work = mkdtempSync(path.join(tmpdir(), 'vipps-psp-types-'));
-  try {
-    const fresh = path.join(work, 'psp-api.ts');
-    const run = spawnSync(process.execPath, [cli, 'openapi/psp-api.openapi.yaml', '-o', fresh], { cwd: ROOT, encoding: 'utf8' });
-    assert.equal(run.status, 0, run.stderr);
-    assert.ok(readFileSync(fresh, 'utf8') === readFileSync(COMMITTED, 'utf8'),
-      'src/client/generated/psp-api.ts differs from a fresh generation: run `npm run generate:types` and commit the result');
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
+  assert.equal(scripts['generate:types'], [
+    'openapi-typescript openapi/psp-api.openapi.yaml -o src/client/generated/psp-api.ts',
+    'openapi-typescript openapi/webhooks.openapi.yaml -o src/client/generated/webhooks.ts',
+    'node scripts/generate-epayment-types.ts',
+  ].join(' && '), 'the script this test repeats');
 });
+
+for (const [name, args] of [
+  ['psp-api.ts', (out: string) => [CLI, 'openapi/psp-api.openapi.yaml', '-o', out]],
+  ['webhooks.ts', (out: string) => [CLI, 'openapi/webhooks.openapi.yaml', '-o', out]],
+  ['epayment.ts', (out: string) => ['scripts/generate-epayment-types.ts', out]],
+] as const) {
+  it(`src/client/generated/${name} is a fresh generation`, () => {
+    const work = mkdtempSync(path.join(tmpdir(), 'vipps-psp-types-'));
+    try {
+      const fresh = path.join(work, name);
+      const run = spawnSync(process.execPath, args(fresh), { cwd: ROOT, encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      assert.ok(readFileSync(fresh, 'utf8') === readFileSync(path.join(ROOT, 'src/client/generated', name), 'utf8'),
+        `src/client/generated/${name} differs from a fresh generation: run \`npm run generate:types\` and commit the result`);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+}
