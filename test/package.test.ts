@@ -13,6 +13,8 @@ import { call, DEMO, pspHeaders } from './support/server.ts';
 import { initBody } from './support/payments.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The README's example tests, each under `<!-- example: NAME -->`. */
+const EXAMPLES = ['example.test.ts', 'epayment.test.ts'];
 
 /**
  * What the installed server must answer right after it starts. A page or a document that the
@@ -245,16 +247,18 @@ describe('the npm package', { concurrency: 1 }, () => {
     assert.equal(found.body.pspTransactionId, body.pspTransactionId);
     await stop();
   });
-  it('runs the README\'s example test of a PSP\'s makePayment endpoint in a project of its own, type-checked', async (t) => {
+  it('runs the README\'s example tests of a PSP\'s makePayment, card-callback and webhook endpoints in a project of its own, type-checked', async (t) => {
     if (skipped(t)) return;
-    // The example is the README's, as printed: the test fails when either stops working.
+    // The examples are the README's, as printed: the test fails when either stops working.
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-    const example = /<!-- example: example\.test\.ts -->\n```ts\n([\s\S]*?)\n```/.exec(readme);
-    assert.ok(example, 'README.md holds the example under <!-- example: example.test.ts -->');
     const project = path.join(work, 'example');
     mkdirSync(project);
     writeFileSync(path.join(project, 'package.json'), '{ "name": "psp-example", "private": true, "type": "module" }\n');
-    writeFileSync(path.join(project, 'example.test.ts'), `${example[1]}\n`);
+    for (const name of EXAMPLES) {
+      const example = new RegExp(`<!-- example: ${name.replaceAll('.', '\\.')} -->\\n\`\`\`ts\\n([\\s\\S]*?)\\n\`\`\``).exec(readme);
+      assert.ok(example, `README.md holds the example under <!-- example: ${name} -->`);
+      writeFileSync(path.join(project, name), `${example[1]}\n`);
+    }
     writeFileSync(path.join(project, 'tsconfig.json'), `${JSON.stringify({
       compilerOptions: {
         target: 'es2024', module: 'nodenext', moduleResolution: 'nodenext', lib: ['es2024', 'esnext.disposable'], types: ['node'],
@@ -277,11 +281,13 @@ describe('the npm package', { concurrency: 1 }, () => {
     const tsc = await run(process.execPath, [path.join(project, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', project], project, 120_000);
     assert.equal(tsc.code, 0, `tsc --noEmit on the example:\n${tsc.stdout}\n${tsc.stderr}`);
 
-    const started = performance.now();
-    const test = await run(process.execPath, ['--test', '--test-reporter=tap', 'example.test.ts'], project, 120_000);
-    assert.equal(test.code, 0, `node --test example.test.ts:\n${test.stdout}\n${test.stderr}`);
-    assert.match(test.stdout, /^# pass 1$/m, test.stdout);
-    assert.match(test.stdout, /^# fail 0$/m, test.stdout);
-    t.diagnostic(`the example test ran in ${((performance.now() - started) / 1000).toFixed(1)} s (a Node process, the server and its database started from the package's image)`);
+    for (const name of EXAMPLES) {
+      const started = performance.now();
+      const test = await run(process.execPath, ['--test', '--test-reporter=tap', name], project, 120_000);
+      assert.equal(test.code, 0, `node --test ${name}:\n${test.stdout}\n${test.stderr}`);
+      assert.match(test.stdout, /^# pass 1$/m, test.stdout);
+      assert.match(test.stdout, /^# fail 0$/m, test.stdout);
+      t.diagnostic(`${name} ran in ${((performance.now() - started) / 1000).toFixed(1)} s (a Node process, the server and its database started from the package's image)`);
+    }
   });
 });

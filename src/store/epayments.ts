@@ -494,18 +494,19 @@ export async function setEpaymentUser(tx: Tx, paymentId: string, phone: string, 
 
 /**
  * The user rejects (or cancels on the landing page): ABORTED with its event, only while the payment is
- * CREATED and no card callback is in flight. Returns whether it was aborted.
+ * CREATED and no card callback is in flight. Returns whether it was aborted. With `state` EXPIRED: the
+ * operator's "expire now" (test environment), in the same way.
  */
-export async function abortEpayment(db: Db, paymentId: string, now: Date, pspReference: string): Promise<boolean> {
+export async function abortEpayment(db: Db, paymentId: string, now: Date, pspReference: string, state: 'ABORTED' | 'EXPIRED' = 'ABORTED'): Promise<boolean> {
   const at = now.toISOString();
   const done = await rows<{ payment_id: string }>(db, sql`
     with ended as (
-      update epayments set state = 'ABORTED', updated_at = ${at}::timestamptz, expires_at = null, soft_decline_url = null, pending_attempt_id = null
+      update epayments set state = ${state}, updated_at = ${at}::timestamptz, expires_at = null, soft_decline_url = null, pending_attempt_id = null
       where payment_id = ${paymentId}::uuid and state = 'CREATED' and (callback_lease_until is null or callback_lease_until < ${at}::timestamptz)
       returning payment_id, amount
     ), logged as (
       insert into epayment_events (payment_id, name, amount, psp_reference, idempotency_key, success, created_at)
-      select payment_id, 'ABORTED', amount, ${pspReference}, null, true, ${at}::timestamptz from ended
+      select payment_id, ${state}, amount, ${pspReference}, null, true, ${at}::timestamptz from ended
     )
     select payment_id from ended`);
   return done.length > 0;

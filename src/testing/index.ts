@@ -8,6 +8,10 @@ import { DEMO } from '../operations/seed.ts';
 import { migrate, openDatabase } from '../store/db.ts';
 import { packagedImage } from '../store/packaged-image.ts';
 import { VippsPspClient } from '../client/client.ts';
+import { EpaymentClient } from '../client/epayment.ts';
+import { startWebhookReceiver, type TestWebhookReceiver, type WebhookReceiverOptions } from './webhook-receiver.ts';
+
+export { ALL_EPAYMENT_EVENTS, type TestWebhookReceiver, type WebhookReceiverOptions } from './webhook-receiver.ts';
 
 export interface StartVippsPspOptions {
   /** Further configuration variables (see `vipps-psp --help`), e.g. { MAKE_PAYMENT_TIMEOUT_MS: '2000' }. */
@@ -23,7 +27,7 @@ export interface VippsPspCredentials {
   clientSecret: string;
   subscriptionKey: string;
   merchantSerialNumber: string;
-  /** The test user with a VISA card whom `approve` pays as by default. */
+  /** The test user (with one card of each kind, Visa debit first) whom `approve` pays as by default. */
   userPhone: string;
   /** The bearer token of the operator API (/admin/*). */
   adminToken: string;
@@ -48,9 +52,34 @@ export interface ApproveOptions {
   vippsRedirectUrl?: string;
 }
 
+export interface EpaymentApproveOptions {
+  /**
+   * Pay with a card of this kind: the demo user's card of that brand (a standalone DANKORT needs the
+   * payment's publicEncryptionKeyId), or, with `phone`, that user's; a new test user with only this
+   * card when `newUser` is set.
+   */
+  card?: CardOption['brand'] | CardOption;
+  /** The test user who approves (default the demo user). */
+  phone?: string;
+  /** Approve as a new test user who holds only `card`. */
+  newUser?: boolean;
+}
+
+/** An ePayment payment as the operator API shows it (GET /admin/epayments/{msn}/{reference}). */
+export interface AdminEpaymentView {
+  paymentId: string;
+  reference: string;
+  state: 'CREATED' | 'AUTHORIZED' | 'ABORTED' | 'EXPIRED' | 'TERMINATED';
+  events: Array<{ name: string; [field: string]: unknown }>;
+  cardCallbacks: Array<{ round: number; outcome: string; request: unknown; responseStatus: number | null; [field: string]: unknown }>;
+  webhooks: Array<{ eventType: string; status: string; attempts: number; [field: string]: unknown }>;
+  [field: string]: unknown;
+}
+
 /** A fault injection rule (README "Fault injection"). */
 export interface FaultRule {
-  route: 'accessToken' | 'init' | 'details' | 'updatestatus' | 'approve' | 'signup' | 'makePayment';
+  route: 'accessToken' | 'init' | 'details' | 'updatestatus' | 'approve' | 'signup' | 'makePayment'
+    | 'epaymentCreate' | 'epaymentGet' | 'epaymentAdjust' | 'epaymentApprove' | 'cardCallback' | 'webhook';
   pspId?: string;
   msn?: string;
   pspTransactionId?: string;
@@ -92,6 +121,25 @@ export interface VippsPspHarness extends AsyncDisposable {
   expire(pspTransactionId: string): Promise<AdminPaymentView>;
   /** The payment as the operator API shows it. */
   payment(pspTransactionId: string): Promise<AdminPaymentView>;
+  /** A client of the ePayment and Webhooks APIs for the demo PSP, with the demo MSN as its default. */
+  epayment: EpaymentClient;
+  /**
+   * ePayment: approves a payment as its user would (the test-only force approve): the card callback goes
+   * to the payment's cardCallbackUrl and this resolves once the PSP answered RESERVE (after a
+   * SOFT_DECLINE the 3-D Secure step counts as done and the second callback follows); otherwise it
+   * throws a VippsProblemError (10010).
+   */
+  approveEpayment(reference: string, options?: EpaymentApproveOptions): Promise<void>;
+  /** ePayment: the user rejects a waiting payment (ABORTED, with its event and webhooks). */
+  rejectEpayment(reference: string, merchantSerialNumber?: string): Promise<AdminEpaymentView>;
+  /** ePayment: a waiting payment expires now (EXPIRED, with its event and webhooks). */
+  expireEpayment(reference: string, merchantSerialNumber?: string): Promise<AdminEpaymentView>;
+  /** ePayment: the payment as the operator sees it, with its card callbacks and webhook deliveries. */
+  epaymentView(reference: string, merchantSerialNumber?: string): Promise<AdminEpaymentView>;
+  webhooks: {
+    /** A receiver on loopback, registered for `events`, that verifies every delivery; closed with the harness. */
+    receiver(options?: WebhookReceiverOptions): Promise<TestWebhookReceiver>;
+  };
   /** Runs the status batch now: the stored updatestatus updates are applied. */
   runStatusBatch(): Promise<Record<string, unknown>>;
   /** Moves the server's clock forward: seconds, or a duration such as "90s", "15m", "2h", "1d". */
@@ -193,6 +241,9 @@ export async function startVippsPsp(options: StartVippsPspOptions = {}): Promise
   }
 
   const paymentPath = (id: string) => `/admin/payments/${credentials.pspId}/${encodeURIComponent(id)}`;
+  const epaymentPath = (reference: string, msn = DEMO.msn) => `/admin/epayments/${encodeURIComponent(msn)}/${encodeURIComponent(reference)}`;
+  const epayment = new EpaymentClient({ baseUrl: url, ...credentials });
+  const receivers = new Set<TestWebhookReceiver>();
   let closing: Promise<void> | undefined;
 
   const harness: VippsPspHarness = {
@@ -211,6 +262,31 @@ export async function startVippsPsp(options: StartVippsPspOptions = {}): Promise
       }
       await client.forceApprove(pspTransactionId, { customerPhoneNumber: phone, token });
     },
+    epayment,
+    async approveEpayment(reference, approveOptions = {}) {
+      let phone = approveOptions.phone ?? DEMO.userPhone;
+      let cardId: string | undefined;
+      const card = typeof approveOptions.card === 'string' ? { brand: approveOptions.card } : approveOptions.card;
+      if (card && approveOptions.newUser) {
+        phone = approveOptions.phone ?? `4${String(randomInt(0, 10_000_000)).padStart(7, '0')}`;
+        await admin('POST', '/admin/users', { phone, name: 'Harness User', cards: [card] });
+      } else if (card) {
+        const { users } = await admin<{ users: Array<{ phone: string; cards: Array<{ cardId: string; brand: string }> }> }>('GET', '/admin/users');
+        cardId = users.find((u) => u.phone === phone)?.cards.find((c) => c.brand === card.brand)?.cardId;
+        if (cardId === undefined) throw new Error(`approveEpayment: the test user ${phone} has no ${card.brand} card (newUser: true makes one who has)`);
+      }
+      await epayment.forceApprove(reference, { customer: { phoneNumber: phone }, ...(cardId ? { cardId } : {}) });
+    },
+    rejectEpayment: (reference, msn) => admin('POST', `${epaymentPath(reference, msn)}/reject`),
+    expireEpayment: (reference, msn) => admin('POST', `${epaymentPath(reference, msn)}/expire`),
+    epaymentView: (reference, msn) => admin('GET', epaymentPath(reference, msn)),
+    webhooks: {
+      async receiver(receiverOptions) {
+        const receiver = await startWebhookReceiver(epayment, receiverOptions);
+        receivers.add(receiver);
+        return receiver;
+      },
+    },
     reject: (id) => admin('POST', `${paymentPath(id)}/reject`),
     expire: (id) => admin('POST', `${paymentPath(id)}/expire`),
     payment: (id) => admin('GET', paymentPath(id)),
@@ -227,7 +303,10 @@ export async function startVippsPsp(options: StartVippsPspOptions = {}): Promise
       tokens.clear();
     },
     close() {
-      closing ??= server.close();
+      closing ??= (async () => {
+        for (const r of receivers) await r.close().catch(() => {});
+        await server.close();
+      })();
       return closing;
     },
     [Symbol.asyncDispose]() {

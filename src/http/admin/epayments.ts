@@ -8,6 +8,7 @@ import type { PaymentDeps } from '../../operations/payment-deps.ts';
 import { aggregateOf, money } from '../../operations/epayment/payments.ts';
 import type { AdminToken } from '../../operations/admin-token.ts';
 import { adminGuard } from './guard.ts';
+import { endByOperator } from '../../operations/epayment/user.ts';
 import { deliveriesOfPayment } from '../../store/webhooks.ts';
 import { deliveryView } from './webhooks.ts';
 import { describeAnswers, errorResponses, ok, ref } from './schemas.ts';
@@ -130,6 +131,30 @@ function routes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: 
       return adminView(tx, p);
     }, { isolationLevel: 'repeatable read', accessMode: 'read only' });
   });
+
+  for (const how of ['reject', 'expire'] as const) {
+    app.post(`/admin/epayments/:msn/:reference/${how}`, {
+      onRequest,
+      schema: {
+        tags: ['ePayment payments'],
+        summary: how === 'reject' ? 'Reject a waiting ePayment payment as its user would (test environment)' : 'Expire a waiting ePayment payment now (test environment)',
+        description: how === 'reject'
+          ? 'A CREATED payment with no card callback in flight becomes ABORTED, with its event (and webhooks). Otherwise nothing changes. Answers the payment as it stands.'
+          : 'A CREATED payment with no card callback in flight becomes EXPIRED, with its event (and webhooks). Otherwise nothing changes. Answers the payment as it stands.',
+        params: {
+          type: 'object', required: ['msn', 'reference'],
+          properties: { msn: { type: 'string', maxLength: 12 }, reference: { type: 'string', maxLength: 64 } },
+        },
+        response: { 200: ok('The payment as it stands.', ref('EPayment')), ...errorResponses(400, 403, 404) },
+      },
+    }, async (request) => {
+      if (deps.payments.config.vippsEnv !== 'test') throw errors.testOnly();
+      const { msn, reference } = request.params as { msn: string; reference: string };
+      const p = await endByOperator(deps.payments, msn, reference, how);
+      if (!p) throw errors.notFound(`No ePayment payment ${reference} of sales unit ${msn}.`);
+      return db.transaction((tx) => adminView(tx, p), { isolationLevel: 'repeatable read', accessMode: 'read only' });
+    });
+  }
 }
 
 export function registerAdminEpaymentRoutes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: PaymentDeps }): void {

@@ -3,7 +3,7 @@
 // second callback), and rejecting.
 import type { CardType } from '../../domain/epayment/create-request.ts';
 import { allowedCards, type WalletCard } from '../../domain/epayment/card-callback.ts';
-import { abortEpayment, findEpaymentById, findEpaymentBySoftDeclineRef, setEpaymentUser, type EpaymentRow } from '../../store/epayments.ts';
+import { abortEpayment, findEpayment, findEpaymentById, findEpaymentBySoftDeclineRef, setEpaymentUser, type EpaymentRow } from '../../store/epayments.ts';
 import { cardsOf, findUser } from '../../store/users.ts';
 import { sha256 } from '../../security/secrets.ts';
 import type { PaymentDeps } from '../payment-deps.ts';
@@ -56,4 +56,12 @@ export async function rejectByUser(deps: PaymentDeps, p: EpaymentRow): Promise<b
   const aborted = await abortEpayment(deps.database.db, p.paymentId, deps.clock.now(), newPspReference());
   if (aborted) deps.webhooks?.wake();
   return aborted;
+}
+
+/** The operator acts (test environment): the payment is rejected as by its user, or expires now. */
+export async function endByOperator(deps: PaymentDeps, msn: string, reference: string, how: 'reject' | 'expire'): Promise<EpaymentRow | undefined> {
+  const p = await findEpayment(deps.database.db, msn, reference);
+  if (!p) return undefined;
+  if (await abortEpayment(deps.database.db, p.paymentId, deps.clock.now(), newPspReference(), how === 'reject' ? 'ABORTED' : 'EXPIRED')) deps.webhooks?.wake();
+  return (await findEpaymentById(deps.database.db, p.paymentId)) ?? p;
 }
