@@ -1,7 +1,9 @@
 // Go-live readiness of one PSP: the "Live flow" of the PSP API checklist (psp-api-checklist.md) and
 // the error codes of the PSP guide's table, judged from what this server recorded. Pure: the store
 // gathers the facts (bounded, aggregated in SQL); this decides what each item needs and whether it is
-// met, and writes the report as Markdown for the PSP to send on.
+// met, and writes the report as Markdown for the PSP to send on (with the ePayment checklist,
+// domain/epayment/readiness.ts, after it).
+import { EPAYMENT_GROUPS, type EpaymentChecklist } from './epayment/readiness.ts';
 
 /** A payment that shows an item is met (or, in `problems`, that it is not). */
 export interface PaymentRef {
@@ -365,7 +367,7 @@ function evidenceLine(e: Evidence): string {
 }
 
 /** The report as Markdown, with the test IDs Vipps asks for (not links into this server). */
-export function readinessMarkdown(r: ReadinessReport, source: string): string {
+export function readinessMarkdown(r: ReadinessReport, source: string, epayment?: EpaymentChecklist): string {
   const lines: string[] = [
     `# Go-live readiness: ${plain(r.pspName)} (PSP id ${code(r.pspId)})`,
     '',
@@ -385,6 +387,22 @@ export function readinessMarkdown(r: ReadinessReport, source: string): string {
     }
     if (group === 'Error codes') {
       for (const na of r.notApplicable) lines.push(`- Error ${na.code} (${plain(na.message)}) does not apply: ${plain(na.why)}`);
+    }
+  }
+  if (epayment) {
+    lines.push('', '# The ePayment PSP API (card passthrough)', '', `${epayment.met} of ${epayment.total} items met.`);
+    for (const group of EPAYMENT_GROUPS) {
+      const items = epayment.items.filter((i) => i.group === group);
+      if (items.length === 0) continue;
+      lines.push('', `## ${group}`, '');
+      for (const item of items) {
+        lines.push(`- [${item.met ? 'x' : ' '}] ${plain(item.title)}: ${plain(item.summary)}`);
+        for (const e of item.evidence.slice(0, 3)) lines.push(`  - reference ${code(e.label)} at ${e.at}${e.detail ? ` — ${plain(e.detail)}` : ''}`);
+        if (item.problems.length > 0) {
+          lines.push('  - Not in order:');
+          for (const p of item.problems.slice(0, 5)) lines.push(`    - reference ${code(p.label)} at ${p.at}${p.detail ? ` — ${plain(p.detail)}` : ''}`);
+        }
+      }
     }
   }
   return `${lines.join('\n')}\n`;

@@ -5,6 +5,8 @@ import { findPspById } from '../store/psps.ts';
 import { readinessFacts } from '../store/readiness.ts';
 import { ERROR_CHECKS, evaluateReadiness, readinessMarkdown, SETTLE_WITHIN_HOURS, type ReadinessReport } from '../domain/readiness.ts';
 import { ApiError } from '../domain/errors.ts';
+import { evaluateEpaymentReadiness, type EpaymentChecklist } from '../domain/epayment/readiness.ts';
+import { epaymentReadinessFacts } from '../store/epayment-readiness.ts';
 
 export interface ReadinessDeps {
   database: Database;
@@ -17,15 +19,16 @@ export function pspNotFound(pspId: string): ApiError {
 }
 
 /** The report with its Markdown text; 404 for an unknown PSP. */
-export async function readinessReport(deps: ReadinessDeps, pspId: string): Promise<ReadinessReport & { markdown: string }> {
+export async function readinessReport(deps: ReadinessDeps, pspId: string): Promise<ReadinessReport & { epayment: EpaymentChecklist; markdown: string }> {
   const now = deps.clock.now();
-  const facts = await deps.database.db.transaction(async (tx) => {
+  const [facts, epaymentFacts] = await deps.database.db.transaction(async (tx) => {
     const psp = await findPspById(tx, pspId);
     if (!psp) throw pspNotFound(pspId);
-    return readinessFacts(tx, { pspId: psp.pspId, name: psp.name }, {
+    return [await readinessFacts(tx, { pspId: psp.pspId, name: psp.name }, {
       now, timeoutMs: deps.config.makePaymentTimeoutMs, settleWithinHours: SETTLE_WITHIN_HOURS, checks: ERROR_CHECKS,
-    });
+    }), await epaymentReadinessFacts(tx, psp.pspId)] as const;
   }, { isolationLevel: 'repeatable read', accessMode: 'read only' });
   const report = evaluateReadiness(facts, now);
-  return { ...report, markdown: readinessMarkdown(report, deps.config.publicUrl) };
+  const epayment = evaluateEpaymentReadiness(epaymentFacts);
+  return { ...report, epayment, markdown: readinessMarkdown(report, deps.config.publicUrl, epayment) };
 }

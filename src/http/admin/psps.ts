@@ -27,10 +27,39 @@ const evidence = {
   },
 } as const;
 
+const epaymentChecklist = {
+  type: 'object',
+  required: ['met', 'total', 'ready', 'items'],
+  description: 'The second checklist: the ePayment PSP API (card passthrough). Its evidence names the reference (label) and links to the console\'s ePayment page.',
+  properties: {
+    met: { type: 'integer' },
+    total: { type: 'integer' },
+    ready: { type: 'boolean' },
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'group', 'title', 'met', 'summary', 'how', 'evidence', 'problems'],
+        properties: {
+          id: { type: 'string' },
+          group: { type: 'string', enum: ['ePayment flow', 'ePayment card callback', 'ePayment webhooks', 'ePayment headers'] },
+          title: { type: 'string' },
+          met: { type: 'boolean' },
+          summary: { type: 'string' },
+          how: { type: 'string' },
+          evidence: { type: 'array', items: evidence },
+          problems: { type: 'array', items: evidence },
+        },
+      },
+    },
+  },
+} as const;
+
 export const readinessResponse = {
   type: 'object',
-  required: ['pspId', 'pspName', 'generatedAt', 'met', 'total', 'ready', 'items', 'notApplicable', 'markdown'],
+  required: ['pspId', 'pspName', 'generatedAt', 'met', 'total', 'ready', 'items', 'notApplicable', 'epayment', 'markdown'],
   properties: {
+    epayment: epaymentChecklist,
     pspId: { type: 'string' },
     pspName: { type: 'string' },
     generatedAt: { type: 'string', format: 'date-time' },
@@ -105,7 +134,12 @@ export function consolePaymentUrl(paymentId: string): string {
 export async function linkedReadiness(deps: ReadinessDeps, pspId: string) {
   const report = await readinessReport(deps, pspId);
   const link = <E extends { paymentId: string | null }>(e: E) => ({ ...e, consoleUrl: e.paymentId ? consolePaymentUrl(e.paymentId) : null });
-  return { ...report, items: report.items.map((i) => ({ ...i, evidence: i.evidence.map(link), problems: i.problems.map(link) })) };
+  const linkEpayment = <E extends { paymentId: string | null }>(e: E) => ({ ...e, consoleUrl: e.paymentId ? `/console/epayments/${encodeURIComponent(e.paymentId)}` : null });
+  return {
+    ...report,
+    items: report.items.map((i) => ({ ...i, evidence: i.evidence.map(link), problems: i.problems.map(link) })),
+    epayment: { ...report.epayment, items: report.epayment.items.map((i) => ({ ...i, evidence: i.evidence.map(linkEpayment), problems: i.problems.map(linkEpayment) })) },
+  };
 }
 
 export const ROTATE_NOTE = 'The new client_secret is shown only now; it is stored hashed. The old one no longer gets access tokens; tokens issued before stay valid until they expire.';
@@ -185,7 +219,7 @@ function routes(app: FastifyInstance, deps: Deps): void {
     onRequest,
     schema: {
       tags: ['PSPs'], summary: "A PSP's go-live readiness report",
-      description: 'The "Live flow" of the PSP API checklist evaluated from what this server recorded: each item met or not, with evidence.',
+      description: 'The "Live flow" of the PSP API checklist evaluated from what this server recorded: each item met or not, with evidence; and, under `epayment`, the checklist of the ePayment PSP API.',
       params: pspParams, response: { 200: readinessResponse, ...errorResponses(400, 404) },
     },
   }, async (request) => {

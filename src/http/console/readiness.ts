@@ -5,6 +5,7 @@ import type { ConsoleContext } from './index.ts';
 import { listPspSummaries } from '../../operations/psps.ts';
 import { linkedReadiness } from '../admin/psps.ts';
 import { ITEM_GROUPS } from '../../domain/readiness.ts';
+import { EPAYMENT_GROUPS } from '../../domain/epayment/readiness.ts';
 import { WebError } from '../web/security.ts';
 
 const PSP_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -32,9 +33,10 @@ export function registerReadinessPage(scope: FastifyInstance, ctx: ConsoleContex
     if (typeof raw !== 'string' || !PSP_ID.test(raw)) throw new WebError(400, 'Request not accepted', 'A PSP id is letters, digits, "-" and "_".');
     const report = await linkedReadiness(ctx.payments, raw.toUpperCase());
     const groups = ITEM_GROUPS.map((name) => ({ name, items: report.items.filter((i) => i.group === name) })).filter((g) => g.items.length > 0);
+    const epaymentGroups = EPAYMENT_GROUPS.map((name) => ({ name, items: report.epayment.items.filter((i) => i.group === name) })).filter((g) => g.items.length > 0);
     return ctx.page(request, reply, {
       view: 'console/readiness', title: `Go-live readiness: ${report.pspName}`, section: 'readiness',
-      data: { psps, report, groups },
+      data: { psps, report, groups, epaymentGroups },
     });
   });
 }

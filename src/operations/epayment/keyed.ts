@@ -7,6 +7,7 @@ import { ApiError, type FieldProblem } from '../../domain/errors.ts';
 import { epaymentError, type EpaymentCode } from '../../domain/epayment/errors.ts';
 import type { Tx } from '../../store/db.ts';
 import { claimKey, storeResponse } from '../../store/idempotency.ts';
+import { events } from '../../store/schema.ts';
 import { canonicalJson } from '../merchants.ts';
 import { sha256 } from '../../security/secrets.ts';
 import type { PaymentDeps } from '../payment-deps.ts';
@@ -39,10 +40,12 @@ export function requestHashOf(request: unknown): string {
 export async function keyed<T>(deps: PaymentDeps, k: Keyed, work: (tx: Tx) => Promise<T>): Promise<T> {
   const requestHash = requestHashOf(k.request);
   const now = deps.clock.now();
+  let replayed = false;
   const replay = (earlier: { requestHash: string; responseBody: unknown }): { value: T } | { error: ApiError } => {
     if (earlier.requestHash !== requestHash) {
       throw epaymentError(k.conflict, 'The Idempotency-Key was already used with a different request. Use a new key for a new request.');
     }
+    replayed = true;
     const stored = earlier.responseBody as T | StoredError;
     if (isStoredError(stored)) {
       const e = stored.error;
@@ -74,8 +77,20 @@ export async function keyed<T>(deps: PaymentDeps, k: Keyed, work: (tx: Tx) => Pr
       return { error: err };
     });
   }
+  if (replayed) recordReplay(deps, k, now);
   if ('error' in outcome) throw outcome.error;
   return outcome.value;
+}
+
+/** A retry answered from its key, for the go-live checklist: best effort, never in the answer's way. */
+function recordReplay(deps: PaymentDeps, k: Keyed, now: Date): void {
+  const [, operation, msn, reference] = k.scope.split(':');
+  const body = k.request as { reference?: unknown } | null;
+  const ref = reference ?? (typeof body?.reference === 'string' ? body.reference.slice(0, 64) : undefined);
+  deps.database.db.insert(events).values({
+    pspId: k.pspId, paymentId: null, kind: 'epayment.replay', createdAt: now,
+    data: { operation, msn, ...(ref ? { reference: ref } : {}), key: k.key },
+  }).catch(() => {});
 }
 
 function isStoredError(value: unknown): value is StoredError {

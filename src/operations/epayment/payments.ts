@@ -92,20 +92,22 @@ function answerOf(deps: PaymentDeps, msn: string, stored: StoredCreate, token?: 
  * (store/epayment-creator.ts); the rest (errors to keep under the key, customers) on its own.
  */
 export async function createPayment(
-  deps: PaymentDeps, pspId: string, msn: string, body: unknown, idempotencyKey: string | undefined,
+  deps: PaymentDeps, pspId: string, msn: string, body: unknown, idempotencyKey: string | undefined, headers?: Record<string, string>,
 ): Promise<CreateAnswer> {
   const now = deps.clock.now();
   let request: CreatePayment | undefined;
   try {
     request = validateCreate(body, { allowHttp: deps.config.allowPrivateCallbacks, now });
   } catch { /* answered, and kept under the key, by the single create */ }
+  // The Vipps-System-* headers go with the payment (the go-live checklist asks for them).
+  const withHeaders = (r: CreatePayment): CreatePayment => (headers ? { ...r, extra: { ...r.extra, headers } } : r);
   if (request && idempotencyKey !== undefined && request.customerPhone === undefined && request.cardPassthrough.publicEncryptionKeyId === undefined && SEALED.has(pspId)) {
     const pspReference = newPspReference();
     const stored: StoredCreate = { reference: request.reference, userFlow: request.userFlow, ...(request.qrFormat ? { qrFormat: request.qrFormat.format } : {}) };
     const token = deps.paymentTokens.epaymentToken(msn, request.reference);
     const outcome = await deps.epaymentCreator.create({
       pspId, scope: `epayment:create:${msn}`, key: idempotencyKey, requestHash: requestHashOf(body), now,
-      row: newRow(deps, pspId, msn, request, undefined, pspReference, now, token), pspReference, created: stored,
+      row: newRow(deps, pspId, msn, withHeaders(request), undefined, pspReference, now, token), pspReference, created: stored,
     });
     if (outcome.kind === 'created') return answerOf(deps, msn, stored, token);
   }
@@ -125,7 +127,7 @@ export async function createPayment(
     }
     SEALED.add(pspId);
     const pspReference = newPspReference();
-    const inserted = await insertEpayment(tx, newRow(deps, pspId, msn, checked, customerPhone, pspReference, now, deps.paymentTokens.epaymentToken(msn, checked.reference)),
+    const inserted = await insertEpayment(tx, newRow(deps, pspId, msn, withHeaders(checked), customerPhone, pspReference, now, deps.paymentTokens.epaymentToken(msn, checked.reference)),
       { name: 'CREATED', amount: checked.amount.value, pspReference, idempotencyKey: idempotencyKey ?? null, success: true, createdAt: now });
     if (inserted === 'duplicate') throw referenceExists(checked.reference, msn);
     // What is stored for a retry: enough to build the answer again; the token in the URL is derived.

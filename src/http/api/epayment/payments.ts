@@ -27,6 +27,18 @@ function idempotencyKey(request: FastifyRequest, required: boolean): string | un
   return value;
 }
 
+const SYSTEM_HEADERS = ['vipps-system-name', 'vipps-system-version', 'vipps-system-plugin-name', 'vipps-system-plugin-version'] as const;
+
+/** The Vipps-System-* headers a request carries (each at most 30 characters; longer ones are cut), kept with a created payment. */
+function systemHeaders(request: FastifyRequest): Record<string, string> | undefined {
+  let found: Record<string, string> | undefined;
+  for (const name of SYSTEM_HEADERS) {
+    const value = header(request, name)?.trim();
+    if (value) (found ??= {})[name] = value.slice(0, 30);
+  }
+  return found;
+}
+
 /** The path's reference, checked before anything is looked up. */
 function referenceOf(request: FastifyRequest): string {
   const { reference } = request.params as { reference: string };
@@ -76,7 +88,7 @@ export function registerEpaymentRoutes(app: FastifyInstance, auth: AuthDeps, dep
   const onResponse = async () => { deps.webhooks?.wake(); };
 
   app.post('/epayment/v1/payments', { onRequest, onResponse }, async (request, reply) => {
-    const answer = await createPayment(deps, psp(request), request.msn!, request.body, idempotencyKey(request, true));
+    const answer = await createPayment(deps, psp(request), request.msn!, request.body, idempotencyKey(request, true), systemHeaders(request));
     return reply.code(201).send(answer);
   });
 
