@@ -28,6 +28,8 @@ const PROBES: ReadonlyArray<{ path: string; status: number; contentType: RegExp;
   { path: '/openapi/psp-api.yaml', status: 200, contentType: /^application\/yaml/, contains: 'openapi: 3' },
   { path: '/openapi/psp-signup-api.yaml', status: 200, contentType: /^application\/yaml/, contains: 'openapi: 3' },
   { path: '/openapi/admin.json', status: 200, contentType: /^application\/json/, contains: '"openapi": "3' },
+  { path: '/openapi/epayment.yaml', status: 200, contentType: /^application\/yaml/, contains: 'CARD_PASSTHROUGH' },
+  { path: '/openapi/webhooks.yaml', status: 200, contentType: /^application\/yaml/, contains: 'Psp-Id' },
 ];
 
 interface Run {

@@ -1,4 +1,4 @@
-// The API explorer at /docs in real Chromium: it renders the three documents under its strict CSP
+// The API explorer at /docs in real Chromium: it renders the documents under its strict CSP
 // (no violation, no script error), switches between them, and "Try it out" runs a request against
 // this server and shows its answer.
 import { after, before, describe, it } from 'node:test';
@@ -43,7 +43,7 @@ describe('the API explorer in Chromium', { skip: skipWithoutChromium }, () => {
     return page.locator('.opblock-summary-path').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-path') ?? ''));
   }
 
-  it('lists the PSP API, then the Signup, ePayment and Operator APIs, without a CSP violation or script error', async () => {
+  it('lists the PSP API, then the Signup, ePayment, Webhooks and Operator APIs, without a CSP violation or script error', async () => {
     const answer = await page.goto(`${base}/docs`);
     assert.equal(answer?.status(), 200);
     await page.locator('.opblock-summary-path[data-path="/v3/psppayments/init"]').waitFor();
@@ -61,13 +61,15 @@ describe('the API explorer in Chromium', { skip: skipWithoutChromium }, () => {
     await screenshot(page, 'docs-psp-api-init-callbacks');
 
     const selector = page.locator('.topbar select');
-    assert.deepEqual(await selector.locator('option').allTextContents(), ['PSP API', 'Signup API', 'ePayment API (PSP)', 'Operator API']);
+    assert.deepEqual(await selector.locator('option').allTextContents(), ['PSP API', 'Signup API', 'ePayment API (PSP)', 'Webhooks API', 'Operator API']);
     await selector.selectOption({ label: 'Signup API' });
     await page.locator('.opblock-summary-path[data-path="/merchant-management/psp/v1/merchants"]').first().waitFor();
     await selector.selectOption({ label: 'ePayment API (PSP)' });
     await page.locator('.opblock-summary-path[data-path="/epayment/v1/payments"]').first().waitFor();
     const epayment = await listedPaths();
     assert.ok(epayment.length >= 7 && epayment.every((p) => p.startsWith('/epayment/v1/')), epayment.join(', '));
+    await selector.selectOption({ label: 'Webhooks API' });
+    await page.locator('.opblock-summary-path[data-path="/v1/webhooks"]').first().waitFor();
     await selector.selectOption({ label: 'Operator API' });
     await page.locator('.opblock-summary-path[data-path="/admin/psps"]').first().waitFor();
     const operator = await listedPaths();

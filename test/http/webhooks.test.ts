@@ -8,6 +8,11 @@ import { adminHeaders, call, createPsp, DEMO, pspHeaders, startTestServer, type 
 import { CardCallbackStub } from '../support/card-callback-stub.ts';
 import { WebhookReceiver } from '../support/webhook-receiver.ts';
 import { ConsoleBrowser, signedIn, textOf } from '../support/console.ts';
+import { dereference } from '../support/openapi.ts';
+import { parse } from 'yaml';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { createConfig, lintFromString } from '@redocly/openapi-core';
 
 const ALL = [
   'epayments.payment.created.v1', 'epayments.payment.aborted.v1', 'epayments.payment.expired.v1', 'epayments.payment.cancelled.v1',
@@ -83,6 +88,28 @@ describe('Webhooks API', () => {
     const again = await remove(created.body.id);
     assert.equal(again.status, 404);
     assert.match(again.headers.get('content-type') ?? '', /^application\/problem\+json/);
+  });
+
+  it('serves the Webhooks document: the published one, pointing at this server, valid OpenAPI, describing its answers', async () => {
+    const answer = await fetch(`${server.url}/openapi/webhooks.yaml`);
+    assert.equal(answer.status, 200);
+    const text = await answer.text();
+    const config = await createConfig({ rules: { struct: 'error', 'no-unresolved-refs': 'error', 'security-defined': 'error', 'path-parameters-defined': 'error' } });
+    const problems = (await lintFromString({ source: text, absoluteRef: '/webhooks.yaml', config })).filter((p) => p.severity === 'error');
+    assert.deepEqual(problems.map((p) => `${p.ruleId}: ${p.message} at ${p.location[0]?.pointer}`), []);
+    const doc = parse(text);
+    assert.deepEqual(doc.servers.map((x: { url: string }) => x.url), [`${server.services.config.publicUrl}/webhooks`]);
+    assert.ok(doc.paths['/v1/webhooks'].post.parameters.some((p: { name: string }) => p.name === 'Psp-Id'));
+    const ajv = new Ajv({ strict: false });
+    addFormats.default(ajv);
+    const created = await register({ url: 'https://psp.example/doc', events: ['epayments.payment.created.v1'] });
+    const schema = dereference(doc.paths['/v1/webhooks'].post.responses['201'].content['application/json'].schema, doc) as object;
+    const id: string = created.body.id;
+    assert.ok(ajv.validate(schema, created.body as unknown), ajv.errorsText());
+    const listed = await list();
+    const listSchema = dereference(doc.paths['/v1/webhooks'].get.responses['200'].content['application/json'].schema, doc) as object;
+    assert.ok(ajv.validate(listSchema, listed.body as unknown), ajv.errorsText());
+    assert.equal((await remove(id)).status, 204);
   });
 
   it('answers bad registrations with 400 problems naming the field', async () => {

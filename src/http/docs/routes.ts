@@ -18,11 +18,13 @@ import { Document } from 'yaml';
 import { loadPublished, served, type ServedDocument } from './published.ts';
 import { registerOperatorSpec } from './operator.ts';
 import { epaymentDocument } from './epayment.ts';
+import { webhooksDocument } from './webhooks.ts';
 
 export const DOCUMENTS = {
   psp: '/openapi/psp-api.yaml',
   signup: '/openapi/psp-signup-api.yaml',
   epayment: '/openapi/epayment.yaml',
+  webhooks: '/openapi/webhooks.yaml',
   operator: '/openapi/admin.json',
 } as const;
 
@@ -60,7 +62,7 @@ function send(request: FastifyRequest, reply: FastifyReply, doc: { body: string;
 declare const SwaggerUIBundle: { plugins: { DownloadUrl: (system: unknown) => { components?: object } } };
 
 /**
- * Swagger UI's settings: a selector between the three documents ("urls"), the PSP API first. The
+ * Swagger UI's settings: a selector between the documents ("urls"), the PSP API first. The
  * functions run in the browser: the initializer file carries their source text.
  */
 const uiConfig = {
@@ -75,6 +77,7 @@ const uiConfig = {
     { url: DOCUMENTS.psp, name: 'PSP API' },
     { url: DOCUMENTS.signup, name: 'Signup API' },
     { url: DOCUMENTS.epayment, name: 'ePayment API (PSP)' },
+    { url: DOCUMENTS.webhooks, name: 'Webhooks API' },
     { url: DOCUMENTS.operator, name: 'Operator API' },
   ],
   'urls.primaryName': 'PSP API',
@@ -91,6 +94,7 @@ export function registerApiDocs(app: FastifyInstance, services: { config: { publ
     const published = loadPublished(publicUrl);
     const byName: Array<[string, ServedDocument]> = [
       ['psp-api', published['psp-api']], ['psp-signup-api', published['psp-signup-api']], ['epayment', served(epaymentDocument(publicUrl))],
+      ['webhooks', served(webhooksDocument(publicUrl))],
     ];
     for (const [name, doc] of byName) {
       scope.get(`/openapi/${name}.yaml`, async (request, reply) => send(request, reply, doc.yaml, YAML_TYPE));
