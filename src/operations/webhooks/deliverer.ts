@@ -15,8 +15,10 @@ import { claimDeliveries, completeDelivery, type ClaimedDelivery } from '../../s
 import { faultedAnswer } from '../epayment/card-callback.ts';
 
 /** At most this many sends in flight in a process, and this many for one registration. */
-const MAX_IN_FLIGHT = 256;
-const PER_WEBHOOK = 16;
+const MAX_IN_FLIGHT = 512;
+const PER_WEBHOOK = 32;
+/** At most this many deliveries claimed with one statement. */
+const CLAIM_BATCH = 200;
 /** How often an idle process looks for due deliveries (a wake() looks at once). */
 const IDLE_POLL_MS = 200;
 /** How soon after a wake() it looks. */
@@ -96,7 +98,7 @@ export class WebhookDeliverer {
     let claimed: ClaimedDelivery[];
     try {
       const wallNow = new Date();
-      claimed = await claimDeliveries(this.deps.database, now, Math.min(room, 100), skip, new Date(wallNow.getTime() + DELIVERY_TIMEOUT_MS + 5000), wallNow);
+      claimed = await claimDeliveries(this.deps.database, now, Math.min(room, CLAIM_BATCH), skip, new Date(wallNow.getTime() + DELIVERY_TIMEOUT_MS + 5000), wallNow);
     } catch (err) {
       if (!isDatabaseUnavailable(err)) this.deps.log.error({ err }, 'webhook deliveries could not be claimed');
       return;
@@ -104,16 +106,24 @@ export class WebhookDeliverer {
     for (const d of claimed) {
       this.inFlight++;
       this.perWebhook.set(d.webhookId, (this.perWebhook.get(d.webhookId) ?? 0) + 1);
-      const done = this.send(d).finally(() => {
+      // The slot is free once the receiver answered; the outcome is recorded after (the delivery
+      // stays leased, and so neither sent again nor passed by a later event of its payment, until then).
+      let held = true;
+      const release = () => {
+        if (!held) return;
+        held = false;
         this.inFlight--;
         const n = (this.perWebhook.get(d.webhookId) ?? 1) - 1;
         if (n <= 0) this.perWebhook.delete(d.webhookId); else this.perWebhook.set(d.webhookId, n);
-        this.idle.delete(done);
         this.wake();
+      };
+      const done = this.send(d, release).finally(() => {
+        release();
+        this.idle.delete(done);
       });
       this.idle.add(done);
     }
-    if (claimed.length === Math.min(room, 100)) this.again = true;
+    if (claimed.length === Math.min(room, CLAIM_BATCH)) this.again = true;
   }
 
   private secretOf(d: ClaimedDelivery): string | undefined {
@@ -124,7 +134,7 @@ export class WebhookDeliverer {
     return secret;
   }
 
-  private async send(d: ClaimedDelivery): Promise<void> {
+  private async send(d: ClaimedDelivery, answered: () => void): Promise<void> {
     const body = JSON.stringify(d.payload);
     const secret = this.secretOf(d);
     let status: number | undefined;
@@ -148,6 +158,7 @@ export class WebhookDeliverer {
       error = result.error;
       latencyMs = result.latencyMs;
     }
+    answered();
     const at = this.deps.clock.now();
     const ok = error === undefined && status !== undefined && status >= 200 && status < 300;
     const next = new Date(at.getTime() + retryDelayMs(d.attempts));
