@@ -181,7 +181,10 @@ const BEGIN_CALLBACKS = `
   ), claimed as (
     update epayments e set callback_lease_until = x.lease, phone = x.phone, card_id = x.card_id, updated_at = x.now
     from x
-    where e.payment_id = x.payment_id and e.state = 'CREATED' and e.closed_reason is null
+    -- "(state = 'CREATED') is true", not "state = 'CREATED'": the latter lets a planner with stale
+    -- statistics (a table that grew since its last analyze) pick the partial index of CREATED
+    -- payments and hash every one of them, where the primary key finds the few rows asked for.
+    where e.payment_id = x.payment_id and (e.state = 'CREATED') is true and e.closed_reason is null
       and (e.expires_at is null or e.expires_at > x.now)
       and (e.callback_lease_until is null or e.callback_lease_until < x.now)
     returning e.payment_id, e.psp_id
@@ -322,7 +325,7 @@ const APPLY_CALLBACKS = `
       callback_lease_until = null,
       updated_at = x.now
     from x join cb on cb.callback_id = x.callback_id
-    where e.payment_id = x.payment_id and e.state = 'CREATED'
+    where e.payment_id = x.payment_id and (e.state = 'CREATED') is true -- (see BEGIN_CALLBACKS)
     returning e.*
   ), ev as (
     insert into epayment_events (payment_id, name, amount, psp_reference, idempotency_key, success, created_at)
