@@ -6,6 +6,8 @@ import { rotateClientSecret } from '../../operations/psps.ts';
 import { encryptionKeysOf, registerEncryptionKey, removeEncryptionKey } from '../../operations/encryption-keys.ts';
 import { readinessReport, type ReadinessDeps } from '../../operations/readiness.ts';
 import { adminGuard } from './guard.ts';
+import { ITEM_GROUPS } from '../../domain/readiness.ts';
+import { EPAYMENT_GROUPS } from '../../domain/epayment/readiness.ts';
 import { describeAnswers, errorResponses } from './schemas.ts';
 
 export const pspParams = {
@@ -27,6 +29,27 @@ const evidence = {
   },
 } as const;
 
+/** The items of a checklist, of the given groups. */
+function itemsOf(groups: readonly string[]) {
+  return {
+    type: 'array',
+    items: {
+      type: 'object',
+      required: ['id', 'group', 'title', 'met', 'summary', 'how', 'evidence', 'problems'],
+      properties: {
+        id: { type: 'string' },
+        group: { type: 'string', enum: [...groups] },
+        title: { type: 'string' },
+        met: { type: 'boolean' },
+        summary: { type: 'string' },
+        how: { type: 'string', description: 'How to produce the evidence.' },
+        evidence: { type: 'array', items: evidence },
+        problems: { type: 'array', items: evidence, description: 'What stands against the item.' },
+      },
+    },
+  } as const;
+}
+
 const epaymentChecklist = {
   type: 'object',
   required: ['met', 'total', 'ready', 'items'],
@@ -35,23 +58,7 @@ const epaymentChecklist = {
     met: { type: 'integer' },
     total: { type: 'integer' },
     ready: { type: 'boolean' },
-    items: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['id', 'group', 'title', 'met', 'summary', 'how', 'evidence', 'problems'],
-        properties: {
-          id: { type: 'string' },
-          group: { type: 'string', enum: ['ePayment flow', 'ePayment card callback', 'ePayment webhooks', 'ePayment headers'] },
-          title: { type: 'string' },
-          met: { type: 'boolean' },
-          summary: { type: 'string' },
-          how: { type: 'string' },
-          evidence: { type: 'array', items: evidence },
-          problems: { type: 'array', items: evidence },
-        },
-      },
-    },
+    items: itemsOf(EPAYMENT_GROUPS),
   },
 } as const;
 
@@ -66,23 +73,7 @@ export const readinessResponse = {
     met: { type: 'integer', description: 'Items met.' },
     total: { type: 'integer' },
     ready: { type: 'boolean', description: 'Every item is met.' },
-    items: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['id', 'group', 'title', 'met', 'summary', 'how', 'evidence', 'problems'],
-        properties: {
-          id: { type: 'string' },
-          group: { type: 'string', enum: ['Live flow', 'Error codes', 'makePayment', 'Headers'] },
-          title: { type: 'string' },
-          met: { type: 'boolean' },
-          summary: { type: 'string' },
-          how: { type: 'string', description: 'How to produce the evidence.' },
-          evidence: { type: 'array', items: evidence },
-          problems: { type: 'array', items: evidence, description: 'What stands against the item.' },
-        },
-      },
-    },
+    items: itemsOf(ITEM_GROUPS),
     notApplicable: {
       type: 'array',
       items: {
