@@ -43,6 +43,33 @@ export async function webhooksOfPsp(db: Db | Tx, pspId?: string): Promise<Webhoo
   return (pspId === undefined ? q : q.where(eq(webhooks.pspId, pspId))).orderBy(asc(webhooks.createdAt), asc(webhooks.webhookId));
 }
 
+export interface WebhookWithCounts {
+  webhookId: string;
+  pspId: string;
+  msn: string | null;
+  url: string;
+  events: string[];
+  createdAt: Date;
+  pending: number;
+  delivered: number;
+  failed: number;
+}
+
+/** The registrations (of one PSP, or all), each with how many of its deliveries are pending, delivered and given up. */
+export async function webhooksWithCounts(db: Db | Tx, pspId?: string): Promise<WebhookWithCounts[]> {
+  const found = await rows<Record<string, unknown>>(db, sql`
+    select w.webhook_id, w.psp_id, w.msn, w.url, w.events, w.created_at,
+      count(*) filter (where d.status = 'PENDING') as pending, count(*) filter (where d.status = 'DELIVERED') as delivered,
+      count(*) filter (where d.status = 'FAILED') as failed
+    from webhooks w left join webhook_deliveries d on d.webhook_id = w.webhook_id
+    where ${pspId === undefined ? sql`true` : sql`w.psp_id = ${pspId}`}
+    group by w.webhook_id order by w.psp_id, w.msn nulls first, w.created_at, w.webhook_id`);
+  return found.map((w) => ({
+    webhookId: w.webhook_id as string, pspId: w.psp_id as string, msn: (w.msn as string | null) ?? null, url: w.url as string,
+    events: w.events as string[], createdAt: new Date(w.created_at as string), pending: Number(w.pending), delivered: Number(w.delivered), failed: Number(w.failed),
+  }));
+}
+
 export async function findWebhook(db: Db | Tx, webhookId: string): Promise<WebhookRow | undefined> {
   const [row] = await db.select().from(webhooks).where(eq(webhooks.webhookId, webhookId));
   return row;

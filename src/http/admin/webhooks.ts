@@ -5,9 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { errors } from '../../domain/errors.ts';
 import type { AdminToken } from '../../operations/admin-token.ts';
 import type { PaymentDeps } from '../../operations/payment-deps.ts';
-import { rows } from '../../store/db.ts';
-import { deliveriesOfWebhook, findWebhook, resendDelivery, type DeliveryRow } from '../../store/webhooks.ts';
-import { sql } from 'drizzle-orm';
+import { deliveriesOfWebhook, findWebhook, resendDelivery, webhooksWithCounts, type DeliveryRow } from '../../store/webhooks.ts';
 import { adminGuard } from './guard.ts';
 import { describeAnswers, errorResponses, ok } from './schemas.ts';
 
@@ -76,17 +74,10 @@ function routes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: 
     },
   }, async (request) => {
     const psp = (request.query as { psp?: string }).psp?.toUpperCase();
-    const found = await rows<Record<string, unknown>>(db, sql`
-      select w.webhook_id, w.psp_id, w.msn, w.url, w.events, w.created_at,
-        count(*) filter (where d.status = 'PENDING') as pending, count(*) filter (where d.status = 'DELIVERED') as delivered,
-        count(*) filter (where d.status = 'FAILED') as failed
-      from webhooks w left join webhook_deliveries d on d.webhook_id = w.webhook_id
-      where ${psp === undefined ? sql`true` : sql`w.psp_id = ${psp}`}
-      group by w.webhook_id order by w.created_at, w.webhook_id`);
     return {
-      webhooks: found.map((w) => ({
-        id: w.webhook_id, pspId: w.psp_id, merchantSerialNumber: w.msn, url: w.url, events: w.events,
-        createdAt: new Date(w.created_at as string).toISOString(), pending: Number(w.pending), delivered: Number(w.delivered), failed: Number(w.failed),
+      webhooks: (await webhooksWithCounts(db, psp)).map((w) => ({
+        id: w.webhookId, pspId: w.pspId, merchantSerialNumber: w.msn, url: w.url, events: w.events,
+        createdAt: w.createdAt.toISOString(), pending: w.pending, delivered: w.delivered, failed: w.failed,
       })),
     };
   });

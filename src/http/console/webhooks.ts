@@ -5,9 +5,7 @@
 //   GET  /console/webhooks/:id                      one registration's deliveries
 //   POST /console/webhooks/:id/deliveries/:d/resend send one again now
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'drizzle-orm';
-import { rows } from '../../store/db.ts';
-import { deliveriesOfWebhook, findWebhook, resendDelivery } from '../../store/webhooks.ts';
+import { deliveriesOfWebhook, findWebhook, resendDelivery, webhooksWithCounts } from '../../store/webhooks.ts';
 import { WebError } from '../web/security.ts';
 import type { ConsoleContext } from './index.ts';
 
@@ -18,18 +16,12 @@ export function registerWebhookPages(scope: FastifyInstance, ctx: ConsoleContext
   const db = ctx.payments.database.db;
 
   scope.get('/webhooks', async (request, reply) => {
-    const found = await rows<Record<string, unknown>>(db, sql`
-      select w.webhook_id, w.psp_id, w.msn, w.url, w.events, w.created_at,
-        count(*) filter (where d.status = 'PENDING') as pending, count(*) filter (where d.status = 'DELIVERED') as delivered,
-        count(*) filter (where d.status = 'FAILED') as failed
-      from webhooks w left join webhook_deliveries d on d.webhook_id = w.webhook_id
-      group by w.webhook_id order by w.psp_id, w.msn nulls first, w.created_at`);
     return ctx.page(request, reply, {
       view: 'console/webhooks', title: 'Webhooks', section: 'webhooks',
       data: {
-        rows: found.map((w) => ({
-          href: `/console/webhooks/${w.webhook_id}`, pspId: w.psp_id, msn: w.msn ?? 'all sales units', url: w.url, events: (w.events as string[]).join(', '),
-          pending: Number(w.pending), delivered: Number(w.delivered), failed: Number(w.failed),
+        rows: (await webhooksWithCounts(db)).map((w) => ({
+          href: `/console/webhooks/${w.webhookId}`, pspId: w.pspId, msn: w.msn ?? 'all sales units', url: w.url, events: w.events.join(', '),
+          pending: w.pending, delivered: w.delivered, failed: w.failed,
         })),
       },
     });
