@@ -128,3 +128,17 @@ describe('go-live readiness: the ePayment checklist', () => {
     assert.deepEqual(headers.problems.map((p) => p.label), [bare]);
   });
 });
+
+describe('the test-only operator actions on ePayment payments in production', () => {
+  let production: TestServer;
+  before(async () => { production = await startTestServer({ VIPPS_ENV: 'production' }); });
+  after(async () => { await production?.close(); });
+
+  it('refuses reject and expire with 403', async () => {
+    for (const how of ['reject', 'expire']) {
+      const answer = await call(production.url, 'POST', `/admin/epayments/123456/some-reference-1/${how}`, { headers: adminHeaders() });
+      assert.equal(answer.status, 403, answer.text);
+      assert.match(answer.body.detail, /test environment/);
+    }
+  });
+});
