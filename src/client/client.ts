@@ -6,7 +6,7 @@ import type {
   ErrorDetails, ForceApproveRequest, InitiatePaymentRequest, PaymentDetailsRepresentation, PaymentInitiationRepresentation,
   TransactionInfo, UpdateStatusResponse,
 } from './types.ts';
-import { AccessTokens } from './token.ts';
+import { AccessTokens, requireOptions, sendAuthorized } from './token.ts';
 
 /** Vipps' test environment (MT), as the PSP API guide and the OpenAPI document name it. */
 export const VIPPS_TEST_BASE_URL = 'https://apitest.vipps.no';
@@ -87,9 +87,7 @@ export class VippsPspClient {
   readonly #tokens: AccessTokens;
 
   constructor(options: VippsPspClientOptions) {
-    for (const name of ['baseUrl', 'clientId', 'clientSecret', 'subscriptionKey', 'pspId'] as const) {
-      if (typeof options[name] !== 'string' || options[name] === '') throw new TypeError(`VippsPspClient: ${name} is required`);
-    }
+    requireOptions('VippsPspClient', options, ['baseUrl', 'clientId', 'clientSecret', 'subscriptionKey', 'pspId']);
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.pspId = options.pspId;
     this.#options = options;
@@ -152,26 +150,17 @@ export class VippsPspClient {
     const msn = options.merchantSerialNumber ?? this.#options.merchantSerialNumber;
     if (msn === undefined) throw new TypeError(`VippsPspClient: ${method} ${path} needs a merchantSerialNumber (in the request's options or the client's)`);
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    for (let attempt = 1; ; attempt++) {
-      const headers: Record<string, string> = {
-        Authorization: `Bearer ${await this.accessToken()}`,
-        'Ocp-Apim-Subscription-Key': this.#options.subscriptionKey,
-        'PSP-ID': this.pspId,
-        'Merchant-Serial-Number': msn,
-        ...(this.#options.systemHeaders ?? {}),
-        ...extra,
-      };
-      if (payload !== undefined) headers['Content-Type'] = 'application/json';
-      const response = await this.#fetch(`${this.baseUrl}${path}`, { method, headers, body: payload, signal: options.signal });
-      const text = await response.text();
-      // A token revoked or expired early: fetched again once.
-      if (response.status === 401 && attempt === 1) {
-        this.clearAccessToken();
-        continue;
-      }
-      if (!response.ok) throw new VippsPspError(response.status, errorDetailsOf(response.status, text), `${method} ${path}`);
-      return (text === '' ? undefined : parseJson(text)) as T;
-    }
+    const headers: Record<string, string> = {
+      'Ocp-Apim-Subscription-Key': this.#options.subscriptionKey,
+      'PSP-ID': this.pspId,
+      'Merchant-Serial-Number': msn,
+      ...(this.#options.systemHeaders ?? {}),
+      ...extra,
+      ...(payload === undefined ? {} : { 'Content-Type': 'application/json' }),
+    };
+    const answer = await sendAuthorized(this.#tokens, this.#fetch, `${this.baseUrl}${path}`, { method, headers, body: payload, signal: options.signal });
+    if (!answer.ok) throw new VippsPspError(answer.status, errorDetailsOf(answer.status, answer.text), `${method} ${path}`);
+    return (answer.text === '' ? undefined : parseJson(answer.text)) as T;
   }
 }
 

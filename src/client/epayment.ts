@@ -3,7 +3,7 @@
 // webhooks. Access tokens from /accesstoken/get, cached and renewed (token.ts); errors are the APIs'
 // Problem JSON, thrown as VippsProblemError. Uses the global fetch of Node 22 and later.
 import { randomUUID } from 'node:crypto';
-import { AccessTokens } from './token.ts';
+import { AccessTokens, requireOptions, sendAuthorized } from './token.ts';
 import type {
   Amount, CreatePaymentRequest, CreatePaymentResponse, GetPaymentResponse, ModificationResponse, PaymentEvent, WebhookEventType,
   WebhookRegistration, RegisteredWebhook,
@@ -79,9 +79,7 @@ export class EpaymentClient {
   readonly #tokens: AccessTokens;
 
   constructor(options: EpaymentClientOptions) {
-    for (const name of ['baseUrl', 'clientId', 'clientSecret', 'subscriptionKey', 'pspId'] as const) {
-      if (typeof options[name] !== 'string' || options[name] === '') throw new TypeError(`EpaymentClient: ${name} is required`);
-    }
+    requireOptions('EpaymentClient', options, ['baseUrl', 'clientId', 'clientSecret', 'subscriptionKey', 'pspId']);
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.pspId = options.pspId;
     this.#options = options;
@@ -163,27 +161,19 @@ export class EpaymentClient {
     const msn = options.withoutMsn ? undefined : options.merchantSerialNumber ?? this.#options.merchantSerialNumber;
     if (msn === undefined && !options.withoutMsn) throw new TypeError(`EpaymentClient: ${method} ${path} needs a merchantSerialNumber (in the call's options or the client's)`);
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    for (let attempt = 1; ; attempt++) {
-      const headers: Record<string, string> = {
-        Authorization: `Bearer ${await this.accessToken()}`,
-        'Ocp-Apim-Subscription-Key': this.#options.subscriptionKey,
-        'Psp-Id': this.pspId,
-        ...(msn === undefined ? {} : { 'Merchant-Serial-Number': msn }),
-        ...(this.#options.systemHeaders ?? {}),
-        ...extra,
-      };
-      if (payload !== undefined) headers['Content-Type'] = 'application/json';
-      const response = await this.#fetch(`${this.baseUrl}${path}`, { method, headers, body: payload, signal: options.signal });
-      const text = await response.text();
-      if (response.status === 401 && attempt === 1) {
-        this.#tokens.clear();
-        continue;
-      }
-      let parsed: unknown;
-      try { parsed = text === '' ? undefined : JSON.parse(text); } catch { parsed = text; }
-      if (!response.ok) throw new VippsProblemError(response.status, parsed, `${method} ${path}`);
-      return parsed as T;
-    }
+    const headers: Record<string, string> = {
+      'Ocp-Apim-Subscription-Key': this.#options.subscriptionKey,
+      'Psp-Id': this.pspId,
+      ...(msn === undefined ? {} : { 'Merchant-Serial-Number': msn }),
+      ...(this.#options.systemHeaders ?? {}),
+      ...extra,
+      ...(payload === undefined ? {} : { 'Content-Type': 'application/json' }),
+    };
+    const answer = await sendAuthorized(this.#tokens, this.#fetch, `${this.baseUrl}${path}`, { method, headers, body: payload, signal: options.signal });
+    let parsed: unknown;
+    try { parsed = answer.text === '' ? undefined : JSON.parse(answer.text); } catch { parsed = answer.text; }
+    if (!answer.ok) throw new VippsProblemError(answer.status, parsed, `${method} ${path}`);
+    return parsed as T;
   }
 }
 

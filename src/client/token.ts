@@ -72,3 +72,30 @@ export class AccessTokens {
     return token;
   }
 }
+
+/** Throws unless every named option is a non-empty string. */
+export function requireOptions(client: string, options: object, names: readonly string[]): void {
+  for (const name of names) {
+    const value = (options as Record<string, unknown>)[name];
+    if (typeof value !== 'string' || value === '') throw new TypeError(`${client}: ${name} is required`);
+  }
+}
+
+/**
+ * A request with the current token as `Authorization: Bearer …`; answered 401 (a token revoked or
+ * expired early), it fetches a new token and is sent once more. Answers the status and the body text.
+ */
+export async function sendAuthorized(
+  tokens: AccessTokens, send: typeof fetch, url: string,
+  init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
+): Promise<{ status: number; ok: boolean; text: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const response = await send(url, { ...init, headers: { Authorization: `Bearer ${await tokens.get()}`, ...init.headers } });
+    const text = await response.text();
+    if (response.status === 401 && attempt === 1) {
+      tokens.clear();
+      continue;
+    }
+    return { status: response.status, ok: response.ok, text };
+  }
+}
