@@ -3,7 +3,7 @@
 // Host header and the raw body's SHA-256; keyed with the client secret for card callbacks and with the
 // registration's secret for webhooks), that its date is fresh, and that its body has the published
 // shape; and builds the answers to a card callback.
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import type { CardCallbackRequest, CardCallbackResponse, WebhookEvent } from './epayment-types.ts';
 
 /** A request that is not what the wallet sends; `reason` says why (never the secret). */
@@ -54,7 +54,8 @@ export function verifySignedRequest(req: SignedRequest): string {
   if (createHash('sha256').update(bytes).digest('base64') !== hash) throw new SignatureError('x-ms-content-sha256 is not the SHA-256 of the body');
   const match = /^HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=(.+)$/.exec(authorization!);
   if (!match) throw new SignatureError('the Authorization header is not "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=…"');
-  const expected = createHmac('sha256', Buffer.from(req.secret, 'utf8'))
+  // A key object: Node checks a Buffer key given to createHmac several times more slowly.
+  const expected = createHmac('sha256', createSecretKey(Buffer.from(req.secret, 'utf8')))
     .update(`${(req.method ?? 'POST').toUpperCase()}\n${req.pathAndQuery}\n${date};${host};${hash}`, 'utf8').digest();
   const given = Buffer.from(match[1], 'base64');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new SignatureError('the signature does not match (wrong secret, path, Host or date)');

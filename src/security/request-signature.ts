@@ -2,7 +2,7 @@
 // (keyed with the PSP's client secret): headers x-ms-date, x-ms-content-sha256, Host and
 // Authorization: "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=…", over
 // "POST\n<path and query>\n<x-ms-date>;<host>;<content hash>". The secret is used as text.
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 export interface SignatureHeaders {
   'x-ms-date': string;
@@ -19,12 +19,28 @@ export function stringToSign(method: string, url: URL, date: string, hash: strin
   return `${method}\n${url.pathname}${url.search}\n${date};${url.host};${hash}`;
 }
 
+/**
+ * The secret as a key object, kept for the next request with it: Node checks a Buffer key on each
+ * createHmac far more slowly (about 20 µs) than it uses a key object (about 2 µs). At most KEYS_KEPT.
+ */
+const KEYS_KEPT = 1000;
+const keys = new Map<string, KeyObject>();
+function keyOf(secret: string): KeyObject {
+  let key = keys.get(secret);
+  if (!key) {
+    if (keys.size >= KEYS_KEPT) keys.clear();
+    key = createSecretKey(Buffer.from(secret, 'utf8'));
+    keys.set(secret, key);
+  }
+  return key;
+}
+
 /** The headers that sign a POST of `body` to `url` at `date`. */
 export function signRequest(url: string, body: string, secret: string, date: Date): SignatureHeaders {
   const target = new URL(url);
   const xMsDate = date.toUTCString();
   const hash = contentHash(body);
-  const signature = createHmac('sha256', Buffer.from(secret, 'utf8')).update(stringToSign('POST', target, xMsDate, hash), 'utf8').digest('base64');
+  const signature = createHmac('sha256', keyOf(secret)).update(stringToSign('POST', target, xMsDate, hash), 'utf8').digest('base64');
   return {
     'x-ms-date': xMsDate,
     'x-ms-content-sha256': hash,
@@ -47,7 +63,7 @@ export function verifyRequest(req: { method: string; pathAndQuery: string; heade
   if (contentHash(req.body) !== hash) return 'x-ms-content-sha256 is not the hash of the body';
   const match = /^HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=(.+)$/.exec(authorization);
   if (!match) return 'the Authorization header is not an HMAC-SHA256 signature';
-  const expected = createHmac('sha256', Buffer.from(secret, 'utf8'))
+  const expected = createHmac('sha256', keyOf(secret))
     .update(`${req.method.toUpperCase()}\n${req.pathAndQuery}\n${date};${host};${hash}`, 'utf8').digest();
   const given = Buffer.from(match[1], 'base64');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'the signature does not match';

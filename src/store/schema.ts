@@ -575,7 +575,9 @@ export const webhookDeliveries = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
-    index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`status = 'PENDING'`),
+    // Each registration's due deliveries, oldest first: a claim takes a share of each registration's
+    // own, so a dead receiver's backlog is never scanned on the way to another's.
+    index('webhook_deliveries_due_idx').on(t.webhookId, t.nextAttemptAt, t.deliveryId).where(sql`status = 'PENDING'`),
     index('webhook_deliveries_order_idx').on(t.webhookId, t.paymentId, t.deliveryId).where(sql`status = 'PENDING'`),
     index('webhook_deliveries_webhook_idx').on(t.webhookId, t.deliveryId),
     index('webhook_deliveries_payment_idx').on(t.paymentId, t.deliveryId),

@@ -95,32 +95,45 @@ export interface ClaimedDelivery {
 }
 
 /**
- * Claims up to `limit` due deliveries for this process until `lease`: PENDING, due at `now` (the
- * shared clock's), not in flight elsewhere (leases are on the wall clock, `wallNow`, so that time
- * travel never makes a delivery in flight look abandoned), of none of the `skip` registrations (those this process already has enough in
- * flight for), and each the oldest PENDING delivery of its registration and payment, so that order
- * is kept. Rows another process is claiming are skipped, not waited for.
+ * Claims due deliveries for this process until `lease`: of each registration, up to `perWebhook`
+ * less those this process has in flight for it (`busy`), and `limit` in all,
+ * each PENDING, due at `now` (the shared clock's), not in flight elsewhere (leases are on the wall
+ * clock, `wallNow`, so that time travel never makes a delivery in flight look abandoned), and the
+ * oldest PENDING delivery of its registration and payment, so that order is kept. Each registration's
+ * due deliveries are read from its own part of the index: a registration with a long backlog (a dead
+ * receiver) costs the others nothing. Rows another process is claiming are skipped, not waited for.
  */
 const CLAIM = `
   with due as (
-    select d.delivery_id from webhook_deliveries d
-    where d.status = 'PENDING' and d.next_attempt_at <= $1::timestamptz
-      and (d.lease_until is null or d.lease_until < $5::timestamptz)
-      and not (d.webhook_id = any($3::uuid[]))
-      and not exists (
-        select 1 from webhook_deliveries e
-        where e.webhook_id = d.webhook_id and e.payment_id = d.payment_id and e.status = 'PENDING' and e.delivery_id < d.delivery_id)
-    order by d.next_attempt_at, d.delivery_id
+    select c.delivery_id from webhooks w
+    left join unnest($3::uuid[], $7::int[]) as f(webhook_id, n) on f.webhook_id = w.webhook_id
+    cross join lateral (
+      select d.delivery_id, d.next_attempt_at from webhook_deliveries d
+      where d.webhook_id = w.webhook_id and d.status = 'PENDING' and d.next_attempt_at <= $1::timestamptz
+        and (d.lease_until is null or d.lease_until < $5::timestamptz)
+        -- A scalar subquery, not NOT EXISTS: it is always a probe of the order index by registration
+        -- and payment, where an anti join may be planned (on a young table's statistics) as a scan of
+        -- all the registration's pending deliveries for each candidate.
+        and (select min(e.delivery_id) from webhook_deliveries e
+             where e.webhook_id = d.webhook_id and e.payment_id = d.payment_id and e.status = 'PENDING') = d.delivery_id
+      order by d.next_attempt_at, d.delivery_id
+      limit greatest(0, $6::int - coalesce(f.n, 0))
+      for update of d skip locked
+    ) c
+    order by c.next_attempt_at, c.delivery_id
     limit $2
-    for update of d skip locked
   )
   update webhook_deliveries d set lease_until = $4::timestamptz
   from due, webhooks w
   where d.delivery_id = due.delivery_id and w.webhook_id = d.webhook_id
   returning d.delivery_id, d.webhook_id, w.psp_id, w.url, w.secret_sealed, d.payload, d.attempts, d.created_at`;
 
-export async function claimDeliveries(database: Database, now: Date, limit: number, skip: string[], lease: Date, wallNow: Date): Promise<ClaimedDelivery[]> {
-  const found = await database.query<Record<string, unknown>>('webhook_claim', CLAIM, [now.toISOString(), limit, skip, lease.toISOString(), wallNow.toISOString()]);
+export async function claimDeliveries(
+  database: Database, now: Date, limit: number, perWebhook: number, busy: ReadonlyMap<string, number>, lease: Date, wallNow: Date,
+): Promise<ClaimedDelivery[]> {
+  const found = await database.query<Record<string, unknown>>('webhook_claim', CLAIM, [
+    now.toISOString(), limit, [...busy.keys()], lease.toISOString(), wallNow.toISOString(), perWebhook, [...busy.values()],
+  ]);
   return found.map((r) => ({
     deliveryId: Number(r.delivery_id), webhookId: r.webhook_id as string, pspId: r.psp_id as string, url: r.url as string, secretSealed: r.secret_sealed as string,
     payload: typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload, attempts: Number(r.attempts),
@@ -141,16 +154,18 @@ export interface DeliveryOutcome {
   at: Date;
 }
 
-/** The outcomes of the moment, in one statement; each only if its lease is still the one it was claimed with. */
+/**
+ * The outcomes of the moment, in one statement; each only if its lease is still the one it was claimed
+ * with. Arrays, not a JSON record set: the planner takes an array parameter for a few rows and probes
+ * the primary key, where a record set's default estimate (100 rows) against a young table's
+ * statistics made it scan the whole outbox for each batch.
+ */
 const COMPLETE = `
-  with x as (
-    select * from jsonb_to_recordset($1::jsonb) as x(delivery_id bigint, lease timestamptz, status text, next_at timestamptz, headers jsonb,
-      response_status int, response text, error text, latency int, at timestamptz)
-  )
   update webhook_deliveries d set status = x.status, attempts = d.attempts + 1, next_attempt_at = x.next_at, lease_until = null,
-    last_request_headers = x.headers, last_status = x.response_status, last_response = x.response, last_error = x.error,
+    last_request_headers = x.headers::jsonb, last_status = x.response_status, last_response = x.response, last_error = x.error,
     last_latency_ms = x.latency, last_attempt_at = x.at, delivered_at = case when x.status = 'DELIVERED' then x.at else d.delivered_at end
-  from x
+  from unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::timestamptz[], $5::text[], $6::int[], $7::text[], $8::text[], $9::int[], $10::timestamptz[])
+    as x(delivery_id, lease, status, next_at, headers, response_status, response, error, latency, at)
   where d.delivery_id = x.delivery_id and d.lease_until = x.lease`;
 
 const COMPLETERS = new WeakMap<Database, Batcher<DeliveryOutcome, void>>();
@@ -159,10 +174,11 @@ export function completeDelivery(database: Database, o: DeliveryOutcome): Promis
   let b = COMPLETERS.get(database);
   if (!b) {
     b = new Batcher(async (items) => {
-      await database.query('webhook_complete', COMPLETE, [JSON.stringify(items.map((o) => ({
-        delivery_id: o.deliveryId, lease: o.lease.toISOString(), status: o.status, next_at: o.nextAttemptAt.toISOString(), headers: o.headers,
-        response_status: o.responseStatus, response: o.response, error: o.error, latency: o.latencyMs, at: o.at.toISOString(),
-      })))]);
+      await database.query('webhook_complete', COMPLETE, [
+        items.map((o) => o.deliveryId), items.map((o) => o.lease.toISOString()), items.map((o) => o.status),
+        items.map((o) => o.nextAttemptAt.toISOString()), items.map((o) => JSON.stringify(o.headers)), items.map((o) => o.responseStatus),
+        items.map((o) => o.response), items.map((o) => o.error), items.map((o) => o.latencyMs), items.map((o) => o.at.toISOString()),
+      ]);
       return items.map(() => undefined);
     }, 500);
     COMPLETERS.set(database, b);

@@ -16,13 +16,13 @@ import { faultedAnswer } from '../epayment/card-callback.ts';
 
 /** At most this many sends in flight in a process, and this many for one registration. */
 const MAX_IN_FLIGHT = 512;
-const PER_WEBHOOK = 32;
+const PER_WEBHOOK = 64;
 /** At most this many deliveries claimed with one statement. */
 const CLAIM_BATCH = 200;
 /** How often an idle process looks for due deliveries (a wake() looks at once). */
 const IDLE_POLL_MS = 200;
 /** How soon after a wake() it looks. */
-const WAKE_MS = 15;
+const WAKE_MS = 5;
 
 export interface DelivererDeps {
   database: Database;
@@ -74,7 +74,8 @@ export class WebhookDeliverer {
     this.pending = this.round().finally(() => {
       this.pending = undefined;
       if (!this.running) return;
-      if (this.again) { this.again = false; this.wake(); return; }
+      // More came while this round ran (or it was full): the next round at once, without the wait.
+      if (this.again) { this.again = false; setImmediate(() => this.look()); return; }
       this.timer = setTimeout(() => { this.timer = undefined; this.look(); }, IDLE_POLL_MS);
       this.timer.unref();
     });
@@ -94,11 +95,10 @@ export class WebhookDeliverer {
     const room = MAX_IN_FLIGHT - this.inFlight;
     if (room <= 0) return;
     const now = this.deps.clock.now();
-    const skip = [...this.perWebhook].filter(([, n]) => n >= PER_WEBHOOK).map(([id]) => id);
     let claimed: ClaimedDelivery[];
     try {
       const wallNow = new Date();
-      claimed = await claimDeliveries(this.deps.database, now, Math.min(room, CLAIM_BATCH), skip, new Date(wallNow.getTime() + DELIVERY_TIMEOUT_MS + 5000), wallNow);
+      claimed = await claimDeliveries(this.deps.database, now, Math.min(room, CLAIM_BATCH), PER_WEBHOOK, this.perWebhook, new Date(wallNow.getTime() + DELIVERY_TIMEOUT_MS + 5000), wallNow);
     } catch (err) {
       if (!isDatabaseUnavailable(err)) this.deps.log.error({ err }, 'webhook deliveries could not be claimed');
       return;
