@@ -2,6 +2,7 @@
 // database (the sweep claims rows with SKIP LOCKED).
 import { sweepOnce } from '../operations/psp-v3/expire.ts';
 import { expireEpayments } from '../operations/epayment/expire.ts';
+import { sweepRecurring } from '../operations/recurring/agreements.ts';
 import type { PaymentDeps } from '../operations/payment-deps.ts';
 import { JobLoop } from './loop.ts';
 
@@ -10,6 +11,7 @@ export function sweeper(deps: PaymentDeps): JobLoop {
   const loop = new JobLoop(async () => {
     await sweepOnce(deps);
     await expireEpayments(deps);
+    await sweepRecurring(deps);
     return interval;
   }, (err) => deps.log.error({ err }, 'expiry sweep failed'), interval);
   loop.start(Math.min(interval, 200));

@@ -67,4 +67,14 @@ export class PaymentTokens {
   softDeclineRef(msn: string, reference: string): string {
     return this.derive('epayment-3ds', msn, reference, 18);
   }
+
+  /** The token in an agreement's vippsConfirmationUrl: the agreement id is unique, so nothing is stored. */
+  agreementToken(agreementId: string): string {
+    return this.derive('agreement', 'recurring', agreementId, 24);
+  }
+
+  /** The reference in a Recurring sign-up's softDeclineCompletedRedirectUrl. */
+  agreementSoftDeclineRef(agreementId: string): string {
+    return this.derive('agreement-3ds', 'recurring', agreementId, 18);
+  }
 }

@@ -583,3 +583,163 @@ export const webhookDeliveries = pgTable(
     index('webhook_deliveries_payment_idx').on(t.paymentId, t.deliveryId),
   ],
 );
+
+/**
+ * A Recurring agreement of a PSP's sales unit with card passthrough (Recurring PSP API): drafted
+ * PENDING, ACTIVE once the user accepted it and the PSP reserved the sign-up card callback, STOPPED
+ * (by the merchant or the user, for good) or EXPIRED (not accepted within 10 minutes, shared clock).
+ * `cardId` is the user's card that pays its charges (changed by the user in the app).
+ */
+export const agreements = pgTable(
+  'agreements',
+  {
+    agreementId: text('agreement_id').primaryKey(),
+    uuid: uuid('uuid').notNull().default(sql`gen_random_uuid()`),
+    pspId: text('psp_id').notNull(),
+    msn: text('msn').notNull(),
+    status: text('status').notNull(),
+    pricingType: text('pricing_type').notNull(),
+    currency: text('currency').notNull(),
+    amount: integer('amount'),
+    suggestedMaxAmount: integer('suggested_max_amount'),
+    maxAmount: integer('max_amount'),
+    intervalUnit: text('interval_unit'),
+    intervalCount: integer('interval_count'),
+    campaign: jsonb('campaign').$type<Record<string, unknown>>(),
+    productName: text('product_name').notNull(),
+    productDescription: text('product_description'),
+    merchantAgreementUrl: text('merchant_agreement_url').notNull(),
+    merchantRedirectUrl: text('merchant_redirect_url').notNull(),
+    externalId: text('external_id'),
+    countryCode: text('country_code').notNull(),
+    /** The phone number the draft proposed (the user may be another). */
+    draftPhone: text('draft_phone'),
+    /** The draft's other fields as sent (scope, isApp, skipLandingPage). */
+    extra: jsonb('extra').$type<Record<string, unknown>>().notNull().default({}),
+    cardPspReference: text('card_psp_reference').notNull(),
+    cardCallbackUrl: text('card_callback_url').notNull(),
+    allowedCardTypes: jsonb('allowed_card_types').$type<string[]>().notNull(),
+    preferVisaPartOfVisaDankort: boolean('prefer_visa_part_of_visa_dankort').notNull().default(false),
+    publicEncryptionKeyId: text('public_encryption_key_id'),
+    /** The initial charge, if the draft had one (recurring_charges). */
+    initialChargeId: text('initial_charge_id'),
+    /** The user who accepted, and the card that pays (and the type it pays as). */
+    phone: text('phone'),
+    cardId: uuid('card_id'),
+    cardType: text('card_type'),
+    /** Set when a sign-up callback failed so that the user may not try again. */
+    closedReason: text('closed_reason'),
+    failureMessage: text('failure_message'),
+    callbackLeaseUntil: timestamp('callback_lease_until', { withTimezone: true }),
+    stoppedBy: text('stopped_by'),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    stoppedAt: timestamp('stopped_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('agreements_uuid_uq').on(t.uuid),
+    // The API's list of a sales unit's agreements (by status), oldest first.
+    index('agreements_msn_status_idx').on(t.msn, t.status, t.createdAt, t.agreementId),
+    index('agreements_msn_created_idx').on(t.msn, t.createdAt, t.agreementId),
+    index('agreements_expiry_idx').on(t.expiresAt).where(sql`status = 'PENDING'`),
+    // The operator's list, newest first.
+    index('agreements_created_idx').on(t.createdAt, t.agreementId),
+    index('agreements_phone_idx').on(t.phone, t.createdAt).where(sql`phone is not null`),
+  ],
+);
+
+/**
+ * A charge of an agreement: the INITIAL one of the sign-up, or one the PSP created (v4 batch):
+ * RECURRING (due on a date, card data fetched with payment-info) or UNSCHEDULED (card data at once).
+ * `chargeId` is unique per sales unit (the PSP's own for v4 charges).
+ */
+export const recurringCharges = pgTable(
+  'recurring_charges',
+  {
+    msn: text('msn').notNull(),
+    chargeId: text('charge_id').notNull(),
+    agreementId: text('agreement_id').notNull().references(() => agreements.agreementId),
+    pspId: text('psp_id').notNull(),
+    type: text('type').notNull(),
+    transactionType: text('transaction_type').notNull(),
+    amount: integer('amount').notNull(),
+    currency: text('currency').notNull(),
+    description: text('description').notNull(),
+    /** RECURRING: the due date (YYYY-MM-DD, Norwegian time) and the days after it a retry may come. */
+    due: text('due'),
+    retryDays: integer('retry_days').notNull().default(0),
+    /** The end of the last day a result may come (due + retryDays, Norwegian time). */
+    retryUntil: timestamp('retry_until', { withTimezone: true }),
+    status: text('status').notNull(),
+    externalId: text('external_id'),
+    /** sha256 of the v4 item as first sent: the same chargeId with another body is refused. */
+    requestHash: text('request_hash'),
+    paymentInfoCount: integer('payment_info_count').notNull().default(0),
+    paymentInfoAt: timestamp('payment_info_at', { withTimezone: true }),
+    /** The last result the PSP reported, as sent. */
+    result: jsonb('result').$type<Record<string, unknown>>(),
+    failureReason: text('failure_reason'),
+    failureDescription: text('failure_description'),
+    capturedAmount: integer('captured_amount').notNull().default(0),
+    refundedAmount: integer('refunded_amount').notNull().default(0),
+    cancelledAmount: integer('cancelled_amount').notNull().default(0),
+    transactionId: text('transaction_id').notNull(),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.msn, t.chargeId] }),
+    index('recurring_charges_agreement_idx').on(t.agreementId, t.createdAt),
+    // The wallet's deadline of unreported RECURRING charges (open-questions G10).
+    index('recurring_charges_retry_idx').on(t.retryUntil).where(sql`status in ('DUE', 'PROCESSING')`),
+    index('recurring_charges_created_idx').on(t.createdAt),
+  ],
+);
+
+/** A charge's history (ChargeResponseV3.history): CREATE, RESERVE, CAPTURE, REFUND, CANCEL, FAIL. */
+export const recurringChargeEvents = pgTable(
+  'recurring_charge_events',
+  {
+    eventId: bigserial('event_id', { mode: 'number' }).primaryKey(),
+    msn: text('msn').notNull(),
+    chargeId: text('charge_id').notNull(),
+    event: text('event').notNull(),
+    amount: integer('amount').notNull(),
+    idempotencyKey: text('idempotency_key'),
+    success: boolean('success').notNull(),
+    /** What else happened: payment-info fetched, result reported (the console's timeline). */
+    detail: jsonb('detail').$type<Record<string, unknown>>(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('recurring_charge_events_charge_idx').on(t.msn, t.chargeId, t.eventId)],
+);
+
+/**
+ * Every card callback of an agreement (the sign-up CIT, or a card change), written ahead as
+ * card_callbacks are for ePayment payments.
+ */
+export const agreementCallbacks = pgTable(
+  'agreement_callbacks',
+  {
+    callbackId: bigserial('callback_id', { mode: 'number' }).primaryKey(),
+    agreementId: text('agreement_id').notNull().references(() => agreements.agreementId),
+    purpose: text('purpose').notNull(),
+    authorizationAttemptId: uuid('authorization_attempt_id').notNull(),
+    round: integer('round').notNull(),
+    url: text('url').notNull(),
+    requestHeaders: jsonb('request_headers').$type<Record<string, string>>().notNull(),
+    requestBody: jsonb('request_body').notNull(),
+    outcome: text('outcome').notNull(),
+    responseStatus: integer('response_status'),
+    responseBody: text('response_body'),
+    latencyMs: integer('latency_ms'),
+    error: text('error'),
+    phone: text('phone'),
+    cardId: uuid('card_id'),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('agreement_callbacks_agreement_idx').on(t.agreementId, t.callbackId)],
+);

@@ -12,6 +12,7 @@ export const OPERATOR_TAGS = [
   { name: 'Test users', description: 'The users of the app simulator, their PINs and cards.' },
   { name: 'Payments', description: 'A payment as the operator sees it, and acting as its user.' },
   { name: 'ePayment payments', description: 'The ePayment API\'s card passthrough payments: their events and every card callback.' },
+  { name: 'Recurring agreements', description: 'Recurring agreements with card passthrough: their charges with each one\'s timeline, every card callback, and what the user does in the app (change the card, stop).' },
   { name: 'Webhooks', description: 'Webhooks API registrations, their deliveries (payload, signature headers, answer, latency, next attempt), and re-sends.' },
   { name: 'Status batch', description: 'The batch that applies the status updates of /v3/psppayments/updatestatus.' },
   { name: 'Test controls', description: 'Time travel, reset and fault injection for automated tests (test environment only).' },

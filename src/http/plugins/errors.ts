@@ -3,6 +3,7 @@
 //   /accessToken/*  the token endpoint's {statusCode, error, message}
 //   /epayment/*, /webhooks/*  the ePayment (and Webhooks) API's Problem JSON: type https://httpstatuses.io/<status>,
 //                   instance (the path without /epayment or /webhooks), traceId, the domain code in extraDetails
+//   /recurring/*    the Recurring API's ErrorV3: the same problem with contextId, extraDetails [{name, reason}]
 //   everything else RFC 7807 problem details (Signup API, operator API)
 // (The PSP and Signup APIs' answers then get the media type their spec declares: plugins/protocol.ts.)
 // Framework errors (bad JSON, body too large, wrong method, unknown route) become clean 4xx; a
@@ -30,7 +31,7 @@ export function handleDatabaseUnavailable(error: unknown, request: FastifyReques
   return true;
 }
 
-type Family = 'psp' | 'token' | 'epayment' | 'problem';
+type Family = 'psp' | 'token' | 'epayment' | 'recurring' | 'problem';
 
 export function familyOf(url: string): Family {
   const path = url.toLowerCase();
@@ -38,6 +39,7 @@ export function familyOf(url: string): Family {
   if (path.startsWith('/accesstoken')) return 'token';
   // The Webhooks API answers in the ePayment API's Problem shape.
   if (path.startsWith('/epayment/') || path.startsWith('/webhooks/')) return 'epayment';
+  if (path.startsWith('/recurring/')) return 'recurring';
   return 'problem';
 }
 
@@ -61,6 +63,19 @@ export function epaymentProblem(request: FastifyRequest, error: ApiError): Recor
     status: error.status,
     extraDetails,
     traceId: traceIdOf(request.id),
+  };
+}
+
+/** The Recurring API's ErrorV3 for an error. */
+export function recurringProblem(request: FastifyRequest, error: ApiError): Record<string, unknown> {
+  return {
+    type: `https://developer.vippsmobilepay.com/docs/APIs/recurring-api/recurring-api-problems#${error.code.replace(/_/g, '-')}`,
+    title: error.title,
+    status: error.status,
+    detail: error.message,
+    instance: request.url.split('?')[0],
+    contextId: request.id,
+    extraDetails: error.details.length > 0 ? error.details : [],
   };
 }
 
@@ -93,6 +108,7 @@ function sendErrorShape(request: FastifyRequest, reply: FastifyReply, error: Api
     return reply.type('application/json').send({ statusCode: error.status, error: error.code, message: error.message, contextId: request.id });
   }
   if (family === 'epayment') return reply.type('application/problem+json').send(epaymentProblem(request, error));
+  if (family === 'recurring') return reply.type('application/problem+json').send(recurringProblem(request, error));
   const body: Record<string, unknown> = {
     type: `about:blank#${error.code}`,
     title: error.title,
@@ -129,7 +145,7 @@ export function registerErrorHandling(app: FastifyInstance, opts: { onPspError?:
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
     if (error instanceof ApiError) return sendError(request, reply, error);
     const fe = error as FastifyError;
-    if (fe.validation && familyOf(request.url) === 'epayment') {
+    if (fe.validation && (familyOf(request.url) === 'epayment' || familyOf(request.url) === 'recurring')) {
       return sendError(request, reply, new ApiError(400, 'validation_error', 'See extraDetails for further details', { title: 'Bad Request', details: validationProblems(fe) }));
     }
     if (fe.validation) {

@@ -68,13 +68,32 @@ export async function faultedAnswer(rule: { delayMs: number; status: number | nu
  */
 const SECRETS = new Map<string, { sealed: string; secret: string }>();
 
-function secretOf(deps: PaymentDeps, pspId: string, sealed: string | null | undefined): string | undefined {
+export function secretOf(deps: PaymentDeps, pspId: string, sealed: string | null | undefined): string | undefined {
   if (!sealed) return undefined;
   const known = SECRETS.get(pspId);
   if (known?.sealed === sealed) return known.secret;
   const secret = unseal(deps.sealKey, sealed);
   if (secret !== undefined) SECRETS.set(pspId, { sealed, secret });
   return secret;
+}
+
+/** The PSP's client secret, unsealed (undefined: none that can be read). */
+export async function clientSecretOf(deps: PaymentDeps, pspId: string): Promise<string | undefined> {
+  return SECRETS.get(pspId)?.secret ?? secretOf(deps, pspId, await findSealedClientSecret(deps.database.db, pspId));
+}
+
+/**
+ * POSTs a signed card callback (ePayment's or an agreement's), unless a cardCallback fault rule of
+ * the test environment holds it back as a slow network would, or fails it as if the PSP had answered
+ * the rule's status or the connection had broken.
+ */
+export async function postCardCallback(deps: PaymentDeps, c: { pspId: string; msn: string; ids: string[]; url: string; text: string; headers: Record<string, string> }): Promise<{ status?: number; body?: string; error?: string; latencyMs: number }> {
+  const rule = deps.controls?.has('cardCallback')
+    ? await deps.controls.take('cardCallback', { pspId: c.pspId, msn: c.msn, pspTransactionIds: c.ids }).catch(() => undefined)
+    : undefined;
+  return rule && (rule.status !== null || rule.dropConnection)
+    ? faultedAnswer(rule, deps.config.cardCallbackTimeoutMs)
+    : deps.callbackClient.sendRaw(c.url, { 'content-type': 'application/json', accept: 'application/json', ...c.headers }, c.text, rule?.delayMs ?? 0);
 }
 
 export async function sendCardCallback(deps: PaymentDeps, a: CallbackAttempt): Promise<CallbackOutcome> {
@@ -134,14 +153,7 @@ export async function sendCardCallback(deps: PaymentDeps, a: CallbackAttempt): P
     }
     // Host goes as the URL gives it (the same authority the signature covers).
     const { host: _host, ...headers } = signature;
-    // A cardCallback fault rule (test environment) holds the callback back as a slow network would.
-    const rule = deps.controls?.has('cardCallback')
-      ? await deps.controls.take('cardCallback', { pspId: p.pspId, msn: p.msn, pspTransactionIds: [p.reference] }).catch(() => undefined)
-      : undefined;
-    // …or fails it, as if the PSP had answered the rule's status or the connection had broken.
-    const result = rule && (rule.status !== null || rule.dropConnection)
-      ? await faultedAnswer(rule, deps.config.cardCallbackTimeoutMs)
-      : await deps.callbackClient.sendRaw(p.cardCallbackUrl, { 'content-type': 'application/json', accept: 'application/json', ...headers }, text, rule?.delayMs ?? 0);
+    const result = await postCardCallback(deps, { pspId: p.pspId, msn: p.msn, ids: [p.reference], url: p.cardCallbackUrl, text, headers });
     const answer = interpretCallbackAnswer(result.status, result.body, result.error, a.round);
     const now = deps.clock.now();
     // The answer recorded, and applied to the payment while it is still CREATED (not expired or

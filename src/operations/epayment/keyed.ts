@@ -19,8 +19,8 @@ export interface Keyed {
   key: string | undefined;
   /** What makes two requests the same request. */
   request: unknown;
-  /** The code of a reused key with another body. */
-  conflict: EpaymentCode;
+  /** The code of a reused key with another body (an ePayment code, or the error of another API). */
+  conflict: EpaymentCode | (() => ApiError);
 }
 
 interface StoredError {
@@ -39,12 +39,13 @@ export function requestHashOf(request: unknown): string {
 
 export async function keyed<T>(deps: PaymentDeps, k: Keyed, work: (tx: Tx) => Promise<T>): Promise<T> {
   const requestHash = requestHashOf(k.request);
+  const conflictError = (): ApiError => typeof k.conflict === 'function'
+    ? k.conflict()
+    : epaymentError(k.conflict, 'The Idempotency-Key was already used with a different request. Use a new key for a new request.');
   const now = deps.clock.now();
   let replayed = false;
   const replay = (earlier: { requestHash: string; responseBody: unknown }): { value: T } | { error: ApiError } => {
-    if (earlier.requestHash !== requestHash) {
-      throw epaymentError(k.conflict, 'The Idempotency-Key was already used with a different request. Use a new key for a new request.');
-    }
+    if (earlier.requestHash !== requestHash) throw conflictError();
     replayed = true;
     const stored = earlier.responseBody as T | StoredError;
     if (isStoredError(stored)) {
@@ -65,7 +66,7 @@ export async function keyed<T>(deps: PaymentDeps, k: Keyed, work: (tx: Tx) => Pr
       return { value };
     });
   } catch (err) {
-    if (k.key === undefined || !(err instanceof ApiError) || !bindable(err) || err.code === String(k.conflict)) throw err;
+    if (k.key === undefined || !(err instanceof ApiError) || !bindable(err) || err.code === conflictError().code) throw err;
     // The work's error rolled its transaction back (nothing it wrote stays); the key is claimed again
     // to keep the error, unless a concurrent request with the key got there first: its answer counts.
     const key = k.key;
@@ -77,7 +78,7 @@ export async function keyed<T>(deps: PaymentDeps, k: Keyed, work: (tx: Tx) => Pr
       return { error: err };
     });
   }
-  if (replayed) recordReplay(deps, k, now);
+  if (replayed && k.scope.startsWith('epayment:')) recordReplay(deps, k, now);
   if ('error' in outcome) throw outcome.error;
   return outcome.value;
 }
