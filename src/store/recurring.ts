@@ -177,3 +177,8 @@ export async function recentAgreements(db: Db, limit: number, pspId?: string, be
   return db.select().from(agreements).where(conds.length ? and(...conds) : undefined).orderBy(desc(agreements.createdAt), desc(agreements.agreementId)).limit(limit);
 }
 
+
+/** A user's agreements (those they accepted), newest first. */
+export async function agreementsOfPhone(db: Db, phone: string, limit = 100): Promise<AgreementRow[]> {
+  return db.select().from(agreements).where(eq(agreements.phone, phone)).orderBy(desc(agreements.createdAt)).limit(limit);
+}

@@ -32,6 +32,7 @@ import { normalizePhone } from './landing.ts';
 import { applyFault } from '../plugins/faults.ts';
 import { brandInfo } from '../../domain/cards.ts';
 import { epaymentPages, registerEpaymentAppRoutes } from './epayment.ts';
+import { registerRecurringAppRoutes } from './recurring.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -148,6 +149,11 @@ export async function registerAppRoutes(app: FastifyInstance, deps: PaymentDeps,
   registerEpaymentAppRoutes(app, deps, security, {
     user: currentUser,
     loginPage: (request, reply, next) => loginPage(request, reply, 200, { next: safeNext(next), note: 'Log in to see this payment request.' }),
+  });
+
+  registerRecurringAppRoutes(app, deps, security, {
+    user: currentUser,
+    loginPage: (request, reply, next) => loginPage(request, reply, 200, { next: safeNext(next), note: 'Log in to see this agreement.' }),
   });
 
   function requestsFingerprint(pending: PaymentView[], others: Array<{ id: string; state: string }>): string {

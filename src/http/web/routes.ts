@@ -11,6 +11,7 @@ import { registerLandingRoutes } from './landing.ts';
 import { registerAppRoutes } from './app.ts';
 import { registerFrontDoor } from './front-door.ts';
 import { registerQrRoute } from './epayment.ts';
+import { registerRecurringRootRoutes } from './recurring.ts';
 import { loadWebKey, WebError, WebSecurity } from './security.ts';
 import { sendPage } from './layout.ts';
 import { pageErrorOf } from './page-errors.ts';
@@ -48,6 +49,10 @@ export function registerWebRoutes(app: FastifyInstance, services: Services): voi
       htmlErrors(scope, security.hsts);
       registerLandingRoutes(scope, deps, security);
     }, { prefix: '/landing' });
+    await web.register(async (scope) => {
+      htmlErrors(scope, security.hsts);
+      registerRecurringRootRoutes(scope, deps);
+    }, { prefix: '/recurring' });
     await web.register(async (scope) => {
       formParser(scope);
       htmlErrors(scope, security.hsts);

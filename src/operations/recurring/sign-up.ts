@@ -42,9 +42,9 @@ export type AgreementCallbackOutcome =
   | { sent: false; reason: 'not-claimed' | 'no-secret' | 'no-key' }
   | { sent: true; answer: CallbackAnswer; authorizationAttemptId: string; agreement: AgreementRow };
 
-/** Where the PSP's 3-D Secure page sends the user back to during a sign-up. */
+/** Where the PSP's 3-D Secure page sends the user back to (the app simulator sends the second callback). */
 export function agreementSoftDeclineUrl(deps: PaymentDeps, agreementId: string): string {
-  return `${deps.config.publicUrl}/mobileintercept?transactionId=${encodeURIComponent(deps.paymentTokens.agreementSoftDeclineRef(agreementId))}&responsecode=OK`;
+  return `${deps.config.publicUrl}/recurring/soft-decline-completed?agreement=${encodeURIComponent(agreementId)}&ref=${encodeURIComponent(deps.paymentTokens.agreementSoftDeclineRef(agreementId))}`;
 }
 
 /** The amount the sign-up callback carries: the initial charge's, else 0 (a card verification). */
