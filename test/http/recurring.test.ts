@@ -88,7 +88,7 @@ describe('Recurring PSP API', () => {
 
   before(async () => {
     stub = await CardCallbackStub.start(DEMO.psp.clientSecret);
-    server = await startTestServer({ CARD_CALLBACK_TIMEOUT_MS: '500', SWEEP_INTERVAL_MS: '50' });
+    server = await startTestServer({ CARD_CALLBACK_TIMEOUT_MS: '5000', SWEEP_INTERVAL_MS: '50' });
     h = await pspHeaders(server.url);
   });
   after(async () => {
@@ -322,6 +322,11 @@ describe('Recurring PSP API', () => {
     assert.equal(reused.body.failedCharges[0].error.code, 'charge_id_used');
 
     assertProblem(await paymentInfo(a.id, cid), 409);
+    // An UNSCHEDULED charge that fails is FAILED, retry or not: it has no retry days.
+    const once = `${cid}-once`;
+    assert.equal((await charges([{ ...item, chargeId: once }])).body.successfulCharges.length, 1);
+    assert.equal((await result(a.id, once, { status: 'FAILED', error: { code: 300, retry: true } })).status, 204);
+    assert.equal((await getCharge(a.id, once)).body.status, 'FAILED');
     assert.equal((await result(a.id, cid, { status: 'SUCCESS' })).status, 204);
     assert.equal((await getCharge(a.id, cid)).body.status, 'RESERVED');
     const cancelled = await call(server.url, 'DELETE', `/recurring/v3/agreements/${a.id}/charges/${cid}`, { headers: { ...h, ...key() } });
@@ -400,5 +405,40 @@ describe('Recurring PSP API', () => {
     assertProblem(await call(server.url, 'GET', '/recurring/v3/agreements?status=SOMETIMES', { headers: h }), 400, 'status');
     const other = await call(server.url, 'GET', `/recurring/v3/agreements/${a.id}`, { headers: { ...h, 'merchant-serial-number': DEMO.secondMsn } });
     assertProblem(other, 404);
+  });
+
+  it('answers a charge of an agreement whose card the user is changing at that moment as retryable', async () => {
+    const a = await active();
+    stub.on(a.pspReference, { kind: 'slow', ms: 1500, then: { kind: 'reserve' } });
+    const changing = call(server.url, 'POST', `/admin/agreements/${a.id}/change-card`, { headers: adminHeaders(), body: {} });
+    await eventually(async () => (await call(server.url, 'GET', `/admin/agreements/${a.id}`, { headers: adminHeaders() })).body.cardCallbacks.some((c: { outcome: string }) => c.outcome === 'IN_FLIGHT'), 'the card change is in flight');
+    const item = { agreementId: a.id, chargeId: `rt-${randomUUID().slice(0, 8)}`, type: 'UNSCHEDULED', amount: 100, transactionType: 'DIRECT_CAPTURE' };
+    const during = await charges([item]);
+    assert.equal(during.status, 200, during.text);
+    assert.equal(during.body.retryableCharges.length, 1, during.text);
+    assert.equal(during.body.retryableCharges[0].error.code, 'card_change_in_progress');
+    assert.equal((await changing).status, 200);
+    const after = await charges([item]);
+    assert.equal(after.body.successfulCharges.length, 1, after.text);
+  });
+
+  it('takes cardCallback fault rules for an agreement\'s callbacks, and reset empties agreements and charges', async () => {
+    const body = draftBody();
+    const drafted = await draft(body);
+    const id = drafted.body.agreementId as string;
+    const rule = await call(server.url, 'POST', '/admin/faults', { headers: adminHeaders(), body: { route: 'cardCallback', pspTransactionId: id, status: 500, times: 1 } });
+    assert.equal(rule.status, 201, rule.text);
+    const refused = await accept(id);
+    assertProblem(refused, 400);
+    assert.match(refused.body.detail, /HTTP 500/);
+    assert.equal(stub.callsFor((body.cardPassthrough as { pspReference: string }).pspReference).length, 0, 'the fault answered in the PSP\'s place');
+    const view = await call(server.url, 'GET', `/admin/agreements/${id}`, { headers: adminHeaders() });
+    assert.equal(view.body.cardCallbacks[0].responseStatus, 500);
+    assert.equal(view.body.closedReason, 'HTTP 500');
+
+    const reset = await call(server.url, 'POST', '/admin/reset', { headers: adminHeaders(), body: { pspId: DEMO.psp.pspId } });
+    assert.equal(reset.status, 200, reset.text);
+    assertProblem(await getAgreement(id), 404);
+    assert.deepEqual((await call(server.url, 'GET', '/recurring/v3/agreements', { headers: h })).body, []);
   });
 });
