@@ -43,7 +43,7 @@ describe('the API explorer in Chromium', { skip: skipWithoutChromium }, () => {
     return page.locator('.opblock-summary-path').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-path') ?? ''));
   }
 
-  it('lists the PSP API, then the Signup, ePayment, Webhooks and Operator APIs, without a CSP violation or script error', async () => {
+  it('lists the PSP API, then the Signup, ePayment, Webhooks, Recurring and Operator APIs, without a CSP violation or script error', async () => {
     const answer = await page.goto(`${base}/docs`);
     assert.equal(answer?.status(), 200);
     await page.locator('.opblock-summary-path[data-path="/v3/psppayments/init"]').waitFor();
@@ -61,7 +61,7 @@ describe('the API explorer in Chromium', { skip: skipWithoutChromium }, () => {
     await screenshot(page, 'docs-psp-api-init-callbacks');
 
     const selector = page.locator('.topbar select');
-    assert.deepEqual(await selector.locator('option').allTextContents(), ['PSP API', 'Signup API', 'ePayment API (PSP)', 'Webhooks API', 'Operator API']);
+    assert.deepEqual(await selector.locator('option').allTextContents(), ['PSP API', 'Signup API', 'ePayment API (PSP)', 'Webhooks API', 'Recurring API (PSP)', 'Operator API']);
     await selector.selectOption({ label: 'Signup API' });
     await page.locator('.opblock-summary-path[data-path="/merchant-management/psp/v1/merchants"]').first().waitFor();
     await selector.selectOption({ label: 'ePayment API (PSP)' });

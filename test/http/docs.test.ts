@@ -342,12 +342,12 @@ describe('API documents and explorer', () => {
       }
     });
 
-    it('offers the five documents, the PSP API first', async () => {
+    it('offers the six documents, the PSP API first', async () => {
       const initializer = await (await fetch(`${server.url}/docs/static/swagger-initializer.js`)).text();
       const urls = [...initializer.matchAll(/\{"url":"([^"]+)","name":"([^"]+)"\}/g)].map((m) => [m[1], m[2]]);
       assert.deepEqual(urls, [
         ['/openapi/psp-api.yaml', 'PSP API'], ['/openapi/psp-signup-api.yaml', 'Signup API'], ['/openapi/epayment.yaml', 'ePayment API (PSP)'],
-        ['/openapi/webhooks.yaml', 'Webhooks API'], ['/openapi/admin.json', 'Operator API'],
+        ['/openapi/webhooks.yaml', 'Webhooks API'], ['/openapi/recurring.yaml', 'Recurring API (PSP)'], ['/openapi/admin.json', 'Operator API'],
       ]);
       assert.match(initializer, /"urls\.primaryName":"PSP API"/);
     });

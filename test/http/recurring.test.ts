@@ -4,10 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { adminHeaders, call, DEMO, pspHeaders, startTestServer, type Answer, type TestServer } from '../support/server.ts';
 import { CardCallbackStub } from '../support/card-callback-stub.ts';
 
-/** A Recurring ErrorV3: problem JSON with contextId, and extraDetails as {name, reason}. */
+/** A Recurring ErrorV3: a problem with contextId and extraDetails as {name, reason}, in the published media type. */
 function assertProblem(answer: Answer, status: number, field?: string): void {
   assert.equal(answer.status, status, answer.text);
-  assert.match(answer.headers.get('content-type') ?? '', /^application\/problem\+json/);
+  assert.match(answer.headers.get('content-type') ?? '', /^application\/json;\s*charset=utf-8$/i);
   assert.equal(answer.body.status, status);
   assert.equal(typeof answer.body.title, 'string');
   assert.equal(typeof answer.body.detail, 'string');
@@ -204,7 +204,7 @@ describe('Recurring PSP API', () => {
     assertProblem(await draft([1, 2]), 400, 'body');
     const flexible = await draft(draftBody({ pricing: { type: 'FLEXIBLE', currency: 'EUR' }, interval: undefined }));
     assert.equal(flexible.status, 201, flexible.text);
-    assert.equal((await getAgreement(flexible.body.agreementId)).body.interval, null);
+    assert.equal((await getAgreement(flexible.body.agreementId)).body.interval, undefined);
     assertProblem(await getAgreement('agr_doesnotexist'), 404);
   });
 

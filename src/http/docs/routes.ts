@@ -3,9 +3,11 @@
 //                                                             serves them (published.ts); .json too
 //   GET /openapi/epayment.yaml                                the published ePayment document with the
 //                                                             PSP parts merged in (epayment.ts); .json too
+//   GET /openapi/webhooks.yaml, /openapi/recurring.yaml       the Webhooks document, and the Recurring one
+//                                                             with the PSP parts merged in (recurring.ts)
 //   GET /openapi/admin.json                                   the operator API, generated from its
 //                                                             route schemas (operator.ts); .yaml too
-//   GET /docs                                                 Swagger UI for the four, "Try it out"
+//   GET /docs                                                 Swagger UI for them all, "Try it out"
 //                                                             against this server
 // The documents carry an ETag (a conditional GET is answered 304) and may be read from any origin
 // (they hold nothing secret). The explorer's files come from @fastify/swagger-ui's copy of
@@ -19,12 +21,14 @@ import { loadPublished, served, type ServedDocument } from './published.ts';
 import { registerOperatorSpec } from './operator.ts';
 import { epaymentDocument } from './epayment.ts';
 import { webhooksDocument } from './webhooks.ts';
+import { recurringDocument } from './recurring.ts';
 
 export const DOCUMENTS = {
   psp: '/openapi/psp-api.yaml',
   signup: '/openapi/psp-signup-api.yaml',
   epayment: '/openapi/epayment.yaml',
   webhooks: '/openapi/webhooks.yaml',
+  recurring: '/openapi/recurring.yaml',
   operator: '/openapi/admin.json',
 } as const;
 
@@ -78,6 +82,7 @@ const uiConfig = {
     { url: DOCUMENTS.signup, name: 'Signup API' },
     { url: DOCUMENTS.epayment, name: 'ePayment API (PSP)' },
     { url: DOCUMENTS.webhooks, name: 'Webhooks API' },
+    { url: DOCUMENTS.recurring, name: 'Recurring API (PSP)' },
     { url: DOCUMENTS.operator, name: 'Operator API' },
   ],
   'urls.primaryName': 'PSP API',
@@ -94,7 +99,7 @@ export function registerApiDocs(app: FastifyInstance, services: { config: { publ
     const published = loadPublished(publicUrl);
     const byName: Array<[string, ServedDocument]> = [
       ['psp-api', published['psp-api']], ['psp-signup-api', published['psp-signup-api']], ['epayment', served(epaymentDocument(publicUrl))],
-      ['webhooks', served(webhooksDocument(publicUrl))],
+      ['webhooks', served(webhooksDocument(publicUrl))], ['recurring', served(recurringDocument(publicUrl))],
     ];
     for (const [name, doc] of byName) {
       scope.get(`/openapi/${name}.yaml`, async (request, reply) => send(request, reply, doc.yaml, YAML_TYPE));

@@ -3,7 +3,8 @@
 //   /accessToken/*  the token endpoint's {statusCode, error, message}
 //   /epayment/*, /webhooks/*  the ePayment (and Webhooks) API's Problem JSON: type https://httpstatuses.io/<status>,
 //                   instance (the path without /epayment or /webhooks), traceId, the domain code in extraDetails
-//   /recurring/*    the Recurring API's ErrorV3: the same problem with contextId, extraDetails [{name, reason}]
+//   /recurring/*    the Recurring API's ErrorV3: the same problem with contextId, extraDetails [{name, reason}],
+//                   as application/json;charset=UTF-8 (the published document's media type)
 //   everything else RFC 7807 problem details (Signup API, operator API)
 // (The PSP and Signup APIs' answers then get the media type their spec declares: plugins/protocol.ts.)
 // Framework errors (bad JSON, body too large, wrong method, unknown route) become clean 4xx; a
@@ -108,7 +109,8 @@ function sendErrorShape(request: FastifyRequest, reply: FastifyReply, error: Api
     return reply.type('application/json').send({ statusCode: error.status, error: error.code, message: error.message, contextId: request.id });
   }
   if (family === 'epayment') return reply.type('application/problem+json').send(epaymentProblem(request, error));
-  if (family === 'recurring') return reply.type('application/problem+json').send(recurringProblem(request, error));
+  // The published Recurring document gives its errors the media type application/json;charset=UTF-8.
+  if (family === 'recurring') return reply.type('application/json;charset=UTF-8').send(recurringProblem(request, error));
   const body: Record<string, unknown> = {
     type: `about:blank#${error.code}`,
     title: error.title,

@@ -98,8 +98,9 @@ export function agreementView(deps: PaymentDeps, a: AgreementRow): Record<string
     productName: a.productName,
     ...(a.productDescription !== null ? { productDescription: a.productDescription } : {}),
     pricing,
-    interval,
-    campaign: a.campaign ?? null,
+    // Left out rather than null where there is none (the published schemas do not allow null).
+    ...(interval ? { interval } : {}),
+    ...(a.campaign ? { campaign: a.campaign } : {}),
     created: a.createdAt.toISOString(),
     start: a.startedAt?.toISOString() ?? null,
     stop: a.stoppedAt?.toISOString() ?? null,

@@ -220,7 +220,7 @@ export function chargeView(c: ChargeRow, history: ChargeEventRow[]): Record<stri
     retryDays: c.retryDays,
     externalId: c.externalId ?? c.chargeId,
     transactionId: c.transactionId,
-    failureReason: c.failureReason,
+    ...(c.failureReason !== null ? { failureReason: c.failureReason } : {}),
     ...(c.failureDescription !== null ? { failureDescription: c.failureDescription } : {}),
     summary: { captured: c.capturedAmount, refunded: c.refundedAmount, cancelled: c.cancelledAmount },
     history: history.filter((h) => h.event !== 'PAYMENT_INFO').map((h) => ({
@@ -231,6 +231,12 @@ export function chargeView(c: ChargeRow, history: ChargeEventRow[]): Record<stri
 
 export async function getCharge(deps: PaymentDeps, msn: string, agreementId: string, chargeId: string): Promise<Record<string, unknown>> {
   const { c } = await chargeOf(deps, msn, agreementId, chargeId);
+  return chargeView(c, await historyOf(deps.database.db, msn, [chargeId]));
+}
+
+export async function getChargeById(deps: PaymentDeps, msn: string, chargeId: string): Promise<Record<string, unknown>> {
+  const c = await findCharge(deps.database.db, msn, chargeId);
+  if (!c) throw notFound(`No charge ${chargeId} in sales unit ${msn}.`);
   return chargeView(c, await historyOf(deps.database.db, msn, [chargeId]));
 }
 

@@ -10,7 +10,7 @@ import type { AuthDeps } from '../../plugins/auth.ts';
 import type { PaymentDeps } from '../../../operations/payment-deps.ts';
 import { draftAgreement, getAgreement, listAgreements, patchAgreement } from '../../../operations/recurring/agreements.ts';
 import { forceAccept } from '../../../operations/recurring/sign-up.ts';
-import { adjustCharge, createCharges, getCharge, listCharges, paymentInfo, reportResult } from '../../../operations/recurring/charges.ts';
+import { adjustCharge, createCharges, getCharge, getChargeById, listCharges, paymentInfo, reportResult } from '../../../operations/recurring/charges.ts';
 import { epaymentAuth } from '../epayment/payments.ts';
 
 function header(request: FastifyRequest, name: string): string | undefined {
@@ -72,6 +72,13 @@ export function registerRecurringRoutes(app: FastifyInstance, auth: AuthDeps, de
   app.get(`${base}/:agreementId/charges/:chargeId`, { onRequest }, async (request) => {
     const { agreementId, chargeId } = ids(request);
     return getCharge(deps, request.msn!, agreementId, chargeId);
+  });
+
+  // A charge by its id alone (the sales unit's).
+  app.get('/recurring/v3/charges/:chargeId', { onRequest }, async (request) => {
+    const { chargeId } = request.params as { chargeId: string };
+    if (!CHARGE_ID_PATTERN.test(chargeId)) throw recurringSchemaError([{ name: 'chargeId', reason: 'Not a charge id (letters, digits and -, at most 50).' }]);
+    return getChargeById(deps, request.msn!, chargeId);
   });
 
   app.delete(`${base}/:agreementId/charges/:chargeId`, { onRequest }, async (request, reply) => {
