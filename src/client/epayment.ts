@@ -9,7 +9,7 @@ import type {
   WebhookRegistration, RegisteredWebhook,
 } from './epayment-types.ts';
 
-/** An error answer of the ePayment or Webhooks API (RFC 7807 Problem JSON). */
+/** An error answer of the ePayment, Webhooks or Recurring API (RFC 7807 Problem JSON; ErrorV3). */
 export class VippsProblemError extends Error {
   readonly status: number;
   readonly title: string | undefined;
@@ -19,6 +19,8 @@ export class VippsProblemError extends Error {
   /** Every extraDetails entry: the ErrorCode, or one per field of a schema error. */
   readonly extraDetails: Array<{ name: string; reason: string }>;
   readonly traceId: string | undefined;
+  /** The Recurring API's id of the request (its ErrorV3 has contextId where the others have traceId). */
+  readonly contextId: string | undefined;
 
   constructor(status: number, body: unknown, what: string) {
     const p = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
@@ -36,6 +38,7 @@ export class VippsProblemError extends Error {
     this.code = code;
     this.extraDetails = extra;
     this.traceId = typeof p.traceId === 'string' ? p.traceId : undefined;
+    this.contextId = typeof p.contextId === 'string' ? p.contextId : undefined;
   }
 }
 

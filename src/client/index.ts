@@ -1,4 +1,4 @@
-// vipps-psp/client: typed clients of PSP API v3 and of the ePayment and Webhooks APIs, their types
+// vipps-psp/client: typed clients of PSP API v3 and of the ePayment, Webhooks and Recurring APIs, their types
 // (generated from the official OpenAPI documents), the validation of the makePayment body a PSP
 // receives, and the verification of the card callbacks and webhooks its endpoints receive.
 export {
@@ -14,3 +14,6 @@ export { verifyCardCallback, verifyWebhook, verifySignedRequest, cardCallbackAns
 export type * from './epayment-types.ts';
 export type { components as epaymentComponents, paths as epaymentPaths } from './generated/epayment.ts';
 export type { components as webhooksComponents, paths as webhooksPaths } from './generated/webhooks.ts';
+export { RecurringClient, type RecurringClientOptions, type RecurringKeyedOptions } from './recurring.ts';
+export type * from './recurring-types.ts';
+export type { components as recurringComponents, paths as recurringPaths } from './generated/recurring.ts';

@@ -88,7 +88,7 @@ export function requireOptions(client: string, options: object, names: readonly 
 export async function sendAuthorized(
   tokens: AccessTokens, send: typeof fetch, url: string,
   init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
-): Promise<{ status: number; ok: boolean; text: string }> {
+): Promise<{ status: number; ok: boolean; text: string; headers: Headers }> {
   for (let attempt = 1; ; attempt++) {
     const response = await send(url, { ...init, headers: { Authorization: `Bearer ${await tokens.get()}`, ...init.headers } });
     const text = await response.text();
@@ -96,6 +96,6 @@ export async function sendAuthorized(
       tokens.clear();
       continue;
     }
-    return { status: response.status, ok: response.ok, text };
+    return { status: response.status, ok: response.ok, text, headers: response.headers };
   }
 }

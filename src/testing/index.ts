@@ -9,6 +9,8 @@ import { migrate, openDatabase } from '../store/db.ts';
 import { packagedImage } from '../store/packaged-image.ts';
 import { VippsPspClient } from '../client/client.ts';
 import { EpaymentClient } from '../client/epayment.ts';
+import { RecurringClient } from '../client/recurring.ts';
+import { osloDate, osloStartOf } from '../domain/recurring/charges.ts';
 import { startWebhookReceiver, type TestWebhookReceiver, type WebhookReceiverOptions } from './webhook-receiver.ts';
 
 export { ALL_EPAYMENT_EVENTS, type TestWebhookReceiver, type WebhookReceiverOptions } from './webhook-receiver.ts';
@@ -102,6 +104,27 @@ export interface AdminPaymentView {
   [field: string]: unknown;
 }
 
+/** A Recurring agreement as the operator API shows it (GET /admin/agreements/{agreementId}). */
+export interface AdminAgreementView {
+  agreement: Record<string, unknown> & { id: string; status: 'PENDING' | 'ACTIVE' | 'STOPPED' | 'EXPIRED' };
+  pspId: string;
+  merchantSerialNumber: string;
+  phone: string | null;
+  closedReason: string | null;
+  stoppedBy: string | null;
+  /** Each charge with `due` (YYYY-MM-DD, or null), its timeline and its last result. */
+  charges: Array<Record<string, unknown> & { id: string; status: string; due: string | null }>;
+  cardCallbacks: Array<Record<string, unknown> & { purpose: 'SIGNUP' | 'CARD_CHANGE'; outcome: string }>;
+}
+
+export interface AgreementAcceptOptions {
+  /** The test user who accepts (default: the demo user). */
+  phone?: string;
+  /** Accept with the user's card of this brand (default: their first card the agreement allows). */
+  card?: CardOption['brand'];
+  merchantSerialNumber?: string;
+}
+
 export interface ClockView {
   now: string;
   offsetSeconds: number;
@@ -136,6 +159,25 @@ export interface VippsPspHarness extends AsyncDisposable {
   expireEpayment(reference: string, merchantSerialNumber?: string): Promise<AdminEpaymentView>;
   /** ePayment: the payment as the operator sees it, with its card callbacks and webhook deliveries. */
   epaymentView(reference: string, merchantSerialNumber?: string): Promise<AdminEpaymentView>;
+  /** A client of the Recurring API for the demo PSP, with the demo MSN as its default. */
+  recurring: RecurringClient;
+  /**
+   * Recurring: the user accepts a PENDING agreement (the test-only force accept): the sign-up card
+   * callback goes to its cardCallbackUrl and this resolves once the PSP answered RESERVE; otherwise it
+   * throws a VippsProblemError.
+   */
+  acceptAgreement(agreementId: string, options?: AgreementAcceptOptions): Promise<void>;
+  /** Recurring: the user changes the card of an ACTIVE agreement (to their card of `brand`, or their next one): a zero-amount card callback. */
+  changeAgreementCard(agreementId: string, brand?: CardOption['brand']): Promise<AdminAgreementView>;
+  /** Recurring: the user stops an agreement in the app. */
+  stopAgreementAsUser(agreementId: string): Promise<AdminAgreementView>;
+  /** Recurring: the agreement as the operator sees it, with its charges and card callbacks. */
+  agreementView(agreementId: string): Promise<AdminAgreementView>;
+  /**
+   * Recurring: moves the clock to the start (in Norway) of the agreement's next due date: that of its
+   * earliest DUE charge not yet due. Throws when it has none.
+   */
+  advanceToNextDue(agreementId: string): Promise<ClockView>;
   webhooks: {
     /** A receiver on loopback, registered for `events`, that verifies every delivery; closed with the harness. */
     receiver(options?: WebhookReceiverOptions): Promise<TestWebhookReceiver>;
@@ -148,7 +190,7 @@ export interface VippsPspHarness extends AsyncDisposable {
     add(rule: FaultRule): Promise<Record<string, unknown>>;
     clear(): Promise<void>;
   };
-  /** Deletes every payment, status update, batch run and idempotency key, and returns the clock and faults to normal. */
+  /** Deletes every payment, agreement, status update, batch run and idempotency key, and returns the clock and faults to normal. */
   reset(): Promise<void>;
   /** Stops the server and frees its database. Safe to call more than once. */
   close(): Promise<void>;
@@ -243,7 +285,16 @@ export async function startVippsPsp(options: StartVippsPspOptions = {}): Promise
   const paymentPath = (id: string) => `/admin/payments/${credentials.pspId}/${encodeURIComponent(id)}`;
   const epaymentPath = (reference: string, msn = DEMO.msn) => `/admin/epayments/${encodeURIComponent(msn)}/${encodeURIComponent(reference)}`;
   const epayment = new EpaymentClient({ baseUrl: url, ...credentials });
+  const recurring = new RecurringClient({ baseUrl: url, ...credentials });
   const receivers = new Set<TestWebhookReceiver>();
+  const agreementPath = (id: string) => `/admin/agreements/${encodeURIComponent(id)}`;
+  /** The id of the test user's card of `brand`. */
+  async function cardOf(phone: string, brand: string, what: string): Promise<string> {
+    const { users } = await admin<{ users: Array<{ phone: string; cards: Array<{ cardId: string; brand: string }> }> }>('GET', '/admin/users');
+    const cardId = users.find((u) => u.phone === phone)?.cards.find((c) => c.brand === brand)?.cardId;
+    if (cardId === undefined) throw new Error(`${what}: the test user ${phone} has no ${brand} card`);
+    return cardId;
+  }
   let closing: Promise<void> | undefined;
 
   const harness: VippsPspHarness = {
@@ -280,6 +331,28 @@ export async function startVippsPsp(options: StartVippsPspOptions = {}): Promise
     rejectEpayment: (reference, msn) => admin('POST', `${epaymentPath(reference, msn)}/reject`),
     expireEpayment: (reference, msn) => admin('POST', `${epaymentPath(reference, msn)}/expire`),
     epaymentView: (reference, msn) => admin('GET', epaymentPath(reference, msn)),
+    recurring,
+    async acceptAgreement(agreementId, acceptOptions = {}) {
+      const phone = acceptOptions.phone ?? DEMO.userPhone;
+      const cardId = acceptOptions.card ? await cardOf(phone, acceptOptions.card, 'acceptAgreement') : undefined;
+      await recurring.forceAccept(agreementId, { phoneNumber: phone, ...(cardId ? { cardId } : {}) },
+        acceptOptions.merchantSerialNumber ? { merchantSerialNumber: acceptOptions.merchantSerialNumber } : {});
+    },
+    async changeAgreementCard(agreementId, brand) {
+      const view = await admin<AdminAgreementView>('GET', agreementPath(agreementId));
+      const cardId = brand && view.phone ? await cardOf(view.phone, brand, 'changeAgreementCard') : undefined;
+      return admin('POST', `${agreementPath(agreementId)}/change-card`, cardId ? { cardId } : {});
+    },
+    stopAgreementAsUser: (agreementId) => admin('POST', `${agreementPath(agreementId)}/stop`),
+    agreementView: (agreementId) => admin('GET', agreementPath(agreementId)),
+    async advanceToNextDue(agreementId) {
+      const view = await admin<AdminAgreementView>('GET', agreementPath(agreementId));
+      const clock = await admin<ClockView>('GET', '/admin/clock');
+      const today = osloDate(new Date(clock.now));
+      const next = view.charges.filter((c) => c.status === 'DUE' && c.due !== null && c.due > today).map((c) => c.due!).sort()[0];
+      if (next === undefined) throw new Error(`advanceToNextDue: agreement ${agreementId} has no DUE charge after ${today}`);
+      return admin('POST', '/admin/clock/advance', { to: osloStartOf(next).toISOString() });
+    },
     webhooks: {
       async receiver(receiverOptions) {
         const receiver = await startWebhookReceiver(epayment, receiverOptions);

@@ -3,6 +3,7 @@
 //   psp-api.ts   openapi/psp-api.openapi.yaml
 //   webhooks.ts  openapi/webhooks.openapi.yaml
 //   epayment.ts  the ePayment document this server serves (published + PSP parts), by scripts/generate-epayment-types.ts
+//   recurring.ts the Recurring document this server serves (published + PSP parts), by scripts/generate-recurring-types.ts
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -15,12 +16,13 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = path.join(path.dirname(createRequire(import.meta.url).resolve('openapi-typescript/package.json')), 'bin/cli.js');
 
-it('npm run generate:types makes the three generated files', () => {
+it('npm run generate:types makes the four generated files', () => {
   const scripts = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
   assert.equal(scripts['generate:types'], [
     'openapi-typescript openapi/psp-api.openapi.yaml -o src/client/generated/psp-api.ts',
     'openapi-typescript openapi/webhooks.openapi.yaml -o src/client/generated/webhooks.ts',
     'node scripts/generate-epayment-types.ts',
+    'node scripts/generate-recurring-types.ts',
   ].join(' && '), 'the script this test repeats');
 });
 
@@ -28,6 +30,7 @@ for (const [name, args] of [
   ['psp-api.ts', (out: string) => [CLI, 'openapi/psp-api.openapi.yaml', '-o', out]],
   ['webhooks.ts', (out: string) => [CLI, 'openapi/webhooks.openapi.yaml', '-o', out]],
   ['epayment.ts', (out: string) => ['scripts/generate-epayment-types.ts', out]],
+  ['recurring.ts', (out: string) => ['scripts/generate-recurring-types.ts', out]],
 ] as const) {
   it(`src/client/generated/${name} is a fresh generation`, () => {
     const work = mkdtempSync(path.join(tmpdir(), 'vipps-psp-types-'));
