@@ -90,8 +90,9 @@ export async function startServer(givenConfig: Config, opts: StartOptions = {}):
       database, clock, log: logger, sealKey: payments.sealKey,
       faults: async (d) => {
         if (!controls.has('webhook')) return undefined;
-        const p = d.payload as { msn?: string; reference?: string };
-        return controls.take('webhook', { pspId: d.pspId, msn: p.msn, pspTransactionIds: p.reference ? [p.reference] : [] });
+        const p = d.payload as { msn?: string; reference?: string; agreementId?: string; chargeId?: string };
+        const ids = [p.reference, p.agreementId, p.chargeId].filter((x): x is string => typeof x === 'string');
+        return controls.take('webhook', { pspId: d.pspId, msn: p.msn, pspTransactionIds: ids });
       },
       client: new MakePaymentClient({ timeoutMs: DELIVERY_TIMEOUT_MS, allowPrivate: config.allowPrivateCallbacks }),
     });

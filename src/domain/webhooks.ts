@@ -8,8 +8,19 @@ export const EPAYMENT_EVENT_TYPES = [
   'epayments.payment.captured.v1', 'epayments.payment.refunded.v1', 'epayments.payment.authorized.v1', 'epayments.payment.terminated.v1',
 ] as const;
 
-/** Every event type a registration may name here (Recurring's come with the Recurring API). */
-export const EVENT_TYPES: readonly string[] = EPAYMENT_EVENT_TYPES;
+/**
+ * The Recurring API's event types. Their payloads are this server's own (the published material
+ * names the events but not their bodies; drizzle/0013). rejected and creation-failed are never sent:
+ * no Recurring PSP flow here rejects an agreement or fails a charge's creation after its batch.
+ */
+export const RECURRING_EVENT_TYPES = [
+  'recurring.agreement-activated.v1', 'recurring.agreement-rejected.v1', 'recurring.agreement-stopped.v1', 'recurring.agreement-expired.v1',
+  'recurring.charge-reserved.v1', 'recurring.charge-captured.v1', 'recurring.charge-canceled.v1', 'recurring.charge-refunded.v1',
+  'recurring.charge-failed.v1', 'recurring.charge-creation-failed.v1',
+] as const;
+
+/** Every event type a registration may name here. */
+export const EVENT_TYPES: readonly string[] = [...EPAYMENT_EVENT_TYPES, ...RECURRING_EVENT_TYPES];
 
 /** At most this many registrations of one sales unit (or of one PSP for all its units) per event type. */
 export const REGISTRATIONS_PER_EVENT = 25;

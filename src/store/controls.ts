@@ -135,12 +135,12 @@ export async function claimFaultHit(database: Database, ruleId: number, now: Dat
 /**
  * The tables that reset empties, in the order they are emptied (a table that references another
  * comes before it). `scope` says how a PSP's rows are found: by their `psp_id`, through their
- * `payment_id` (of a PSP API v3 payment, or of an ePayment payment), their agreement or charge (Recurring), or not at all (the table is emptied only by a reset of every PSP).
+ * `payment_id` (of a PSP API v3 payment, or of an ePayment payment), their agreement or charge (Recurring), a webhook delivery through its payment or agreement, or not at all (the table is emptied only by a reset of every PSP).
  * A new table of payment data is one more line here.
  */
-export const RESET_TABLES: ReadonlyArray<{ table: string; scope: 'psp' | 'payment' | 'epayment' | 'agreement' | 'charge' | 'all' }> = [
+export const RESET_TABLES: ReadonlyArray<{ table: string; scope: 'psp' | 'payment' | 'epayment' | 'agreement' | 'charge' | 'outbox' | 'all' }> = [
   { table: 'payment_log', scope: 'payment' },
-  { table: 'webhook_deliveries', scope: 'epayment' },
+  { table: 'webhook_deliveries', scope: 'outbox' },
   { table: 'epayment_events', scope: 'epayment' },
   { table: 'card_callbacks', scope: 'epayment' },
   { table: 'epayments', scope: 'psp' },
@@ -175,6 +175,7 @@ export async function deletePaymentData(tx: Tx, pspId: string | undefined): Prom
       : scope === 'psp' ? sql`psp_id = ${pspId}`
         : scope === 'epayment' ? sql`payment_id in (select payment_id from epayments where psp_id = ${pspId})`
         : scope === 'agreement' ? sql`agreement_id in (select agreement_id from agreements where psp_id = ${pspId})`
+        : scope === 'outbox' ? sql`(payment_id in (select payment_id from epayments where psp_id = ${pspId}) or payment_id in (select uuid from agreements where psp_id = ${pspId}))`
         : scope === 'charge' ? sql`(msn, charge_id) in (select msn, charge_id from recurring_charges where psp_id = ${pspId})`
           : sql`payment_id in (select payment_id from payments where psp_id = ${pspId})`;
     const [row] = await rows<{ n: string | number }>(tx, sql`with gone as (delete from ${name} where ${where} returning 1) select count(*) as n from gone`);

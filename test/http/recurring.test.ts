@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { adminHeaders, call, DEMO, pspHeaders, startTestServer, type Answer, type TestServer } from '../support/server.ts';
 import { CardCallbackStub } from '../support/card-callback-stub.ts';
+import { WebhookReceiver } from '../support/webhook-receiver.ts';
 
 /** A Recurring ErrorV3: a problem with contextId and extraDetails as {name, reason}, in the published media type. */
 function assertProblem(answer: Answer, status: number, field?: string): void {
@@ -420,6 +421,43 @@ describe('Recurring PSP API', () => {
     assert.equal((await changing).status, 200);
     const after = await charges([item]);
     assert.equal(after.body.successfulCharges.length, 1, after.text);
+  });
+
+  it('sends Recurring webhooks, signed, in order: activated, the initial charge reserved and captured, stopped with its actor, the unpaid charge canceled', async () => {
+    const receiver = await WebhookReceiver.start();
+    try {
+      const events = ['recurring.agreement-activated.v1', 'recurring.agreement-stopped.v1', 'recurring.agreement-expired.v1', 'recurring.charge-reserved.v1',
+        'recurring.charge-captured.v1', 'recurring.charge-canceled.v1', 'recurring.charge-refunded.v1', 'recurring.charge-failed.v1'];
+      const registered = await call(server.url, 'POST', '/webhooks/v1/webhooks', { headers: h, body: { url: receiver.url, events } });
+      assert.equal(registered.status, 201, registered.text);
+      receiver.secret = registered.body.secret;
+      const a = await active({ initialCharge: { amount: 7000, description: 'First', transactionType: 'RESERVE_CAPTURE' } });
+      const cid = a.chargeId!;
+      assert.equal((await call(server.url, 'POST', `/recurring/v3/agreements/${a.id}/charges/${cid}/capture`, { headers: { ...h, ...key() }, body: { amount: 7000, description: 'all' } })).status, 204);
+      const due = osloDatePlus(await clock(), 5);
+      assert.equal((await charges([{ agreementId: a.id, chargeId: `wh-${a.id.slice(4)}`, type: 'RECURRING', amount: 7000, transactionType: 'DIRECT_CAPTURE', due }])).body.successfulCharges.length, 1);
+      assert.equal((await call(server.url, 'PATCH', `/recurring/v3/agreements/${a.id}`, { headers: { ...h, ...key() }, body: { status: 'STOPPED' } })).status, 204);
+      const mine = async () => (await receiver.until(receiver.received.length + 1, 300)).filter((r) => r.body?.agreementId === a.id);
+      let got = await mine();
+      for (let i = 0; i < 40 && got.length < 5; i++) got = await mine();
+      assert.deepEqual(got.map((r) => r.body.eventType), [
+        'recurring.agreement-activated.v1', 'recurring.charge-reserved.v1', 'recurring.charge-captured.v1', 'recurring.agreement-stopped.v1', 'recurring.charge-canceled.v1',
+      ]);
+      for (const r of got) {
+        assert.equal(r.signatureProblem, undefined);
+        assert.equal(r.body.msn, DEMO.msn);
+        assert.match(r.body.occurred, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+      }
+      assert.equal(got[3].body.actor, 'MERCHANT');
+      assert.deepEqual({ ...got[2].body, occurred: undefined }, {
+        msn: DEMO.msn, agreementId: a.id, chargeId: cid, chargeType: 'INITIAL', amount: 7000, currency: 'NOK', status: 'CHARGED', eventType: 'recurring.charge-captured.v1', occurred: undefined,
+      });
+      assert.equal(got[4].body.status, 'CANCELLED');
+      const removed = await call(server.url, 'DELETE', `/webhooks/v1/webhooks/${registered.body.id}`, { headers: h });
+      assert.equal(removed.status, 204);
+    } finally {
+      await receiver.close();
+    }
   });
 
   it('takes cardCallback fault rules for an agreement\'s callbacks, and reset empties agreements and charges', async () => {

@@ -112,6 +112,8 @@ export async function sendAgreementCallback(deps: PaymentDeps, c: AgreementCallb
       if (locked.status !== 'PENDING') return locked;
       if (answer.kind === 'reserve') {
         Object.assign(set, { status: 'ACTIVE', startedAt: now, phone: c.phone, cardId: c.card.cardId, cardType: c.card.cardType, failureMessage: null, maxAmount: locked.suggestedMaxAmount });
+        // The agreement first, then its initial charge: their events (and webhooks) in that order.
+        const activated = await updateAgreement(tx, a.agreementId, set);
         if (locked.initialChargeId) {
           const charge = await lockCharge(tx, a.msn, locked.initialChargeId);
           if (charge && charge.status === 'PENDING') {
@@ -121,6 +123,7 @@ export async function sendAgreementCallback(deps: PaymentDeps, c: AgreementCallb
             if (status === 'CHARGED') await addChargeEvent(tx, { msn: a.msn, chargeId: charge.chargeId, event: 'CAPTURE', amount: charge.amount, success: true, createdAt: now });
           }
         }
+        return activated;
       } else if (answer.kind === 'fail') {
         set.failureMessage = answer.errorMessage ?? 'The card was declined.';
         if (!answer.retryable) set.closedReason = `FAIL${answer.errorCode === null ? '' : ` ${answer.errorCode}`}`;

@@ -41,10 +41,12 @@ function ids(request: FastifyRequest): { agreementId: string; chargeId: string }
 
 export function registerRecurringRoutes(app: FastifyInstance, auth: AuthDeps, deps: PaymentDeps): void {
   const onRequest = epaymentAuth(auth);
+  // A change may have written events: the webhook outbox is looked at once.
+  const onResponse = async () => { deps.webhooks?.wake(); };
   const psp = (request: FastifyRequest) => request.psp!.pspId;
   const base = '/recurring/v3/agreements';
 
-  app.post(base, { onRequest }, async (request, reply) =>
+  app.post(base, { onRequest, onResponse }, async (request, reply) =>
     reply.code(201).send(await draftAgreement(deps, psp(request), request.msn!, request.body, idempotencyKey(request))));
 
   app.get(base, { onRequest }, async (request, reply) => {
@@ -55,12 +57,12 @@ export function registerRecurringRoutes(app: FastifyInstance, auth: AuthDeps, de
 
   app.get(`${base}/:agreementId`, { onRequest }, async (request) => getAgreement(deps, request.msn!, ids(request).agreementId));
 
-  app.patch(`${base}/:agreementId`, { onRequest }, async (request, reply) => {
+  app.patch(`${base}/:agreementId`, { onRequest, onResponse }, async (request, reply) => {
     await patchAgreement(deps, psp(request), request.msn!, ids(request).agreementId, request.body, idempotencyKey(request));
     return reply.code(204).send();
   });
 
-  app.patch(`${base}/:agreementId/accept`, { onRequest }, async (request, reply) => {
+  app.patch(`${base}/:agreementId/accept`, { onRequest, onResponse }, async (request, reply) => {
     idempotencyKey(request);
     await forceAccept(deps, request.msn!, ids(request).agreementId, request.body);
     return reply.code(204).send();
@@ -81,21 +83,21 @@ export function registerRecurringRoutes(app: FastifyInstance, auth: AuthDeps, de
     return getChargeById(deps, request.msn!, chargeId);
   });
 
-  app.delete(`${base}/:agreementId/charges/:chargeId`, { onRequest }, async (request, reply) => {
+  app.delete(`${base}/:agreementId/charges/:chargeId`, { onRequest, onResponse }, async (request, reply) => {
     const { agreementId, chargeId } = ids(request);
     await adjustCharge(deps, 'cancel', psp(request), request.msn!, agreementId, chargeId, undefined, idempotencyKey(request));
     return reply.code(204).send();
   });
 
   for (const kind of ['capture', 'refund'] as const) {
-    app.post(`${base}/:agreementId/charges/:chargeId/${kind}`, { onRequest }, async (request, reply) => {
+    app.post(`${base}/:agreementId/charges/:chargeId/${kind}`, { onRequest, onResponse }, async (request, reply) => {
       const { agreementId, chargeId } = ids(request);
       await adjustCharge(deps, kind, psp(request), request.msn!, agreementId, chargeId, request.body, idempotencyKey(request));
       return reply.code(204).send();
     });
   }
 
-  app.post('/recurring/v4/agreements/charges', { onRequest }, async (request) =>
+  app.post('/recurring/v4/agreements/charges', { onRequest, onResponse }, async (request) =>
     createCharges(deps, psp(request), request.msn!, request.body, idempotencyKey(request)));
 
   app.get('/recurring/v4/agreements/:agreementId/charges/:chargeId/payment-info', { onRequest }, async (request) => {
@@ -105,7 +107,7 @@ export function registerRecurringRoutes(app: FastifyInstance, auth: AuthDeps, de
 
   // `result`, and `finalize`, its name until July 2026.
   for (const name of ['result', 'finalize']) {
-    app.post(`/recurring/v4/agreements/:agreementId/charges/:chargeId/${name}`, { onRequest }, async (request, reply) => {
+    app.post(`/recurring/v4/agreements/:agreementId/charges/:chargeId/${name}`, { onRequest, onResponse }, async (request, reply) => {
       const { agreementId, chargeId } = ids(request);
       await reportResult(deps, psp(request), request.msn!, agreementId, chargeId, request.body, idempotencyKey(request));
       return reply.code(204).send();
