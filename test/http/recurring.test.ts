@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { adminHeaders, call, DEMO, pspHeaders, startTestServer, type Answer, type TestServer } from '../support/server.ts';
 import { CardCallbackStub } from '../support/card-callback-stub.ts';
 import { WebhookReceiver } from '../support/webhook-receiver.ts';
+import { signedIn, textOf } from '../support/console.ts';
 
 /** A Recurring ErrorV3: a problem with contextId and extraDetails as {name, reason}, in the published media type. */
 function assertProblem(answer: Answer, status: number, field?: string): void {
@@ -458,6 +459,31 @@ describe('Recurring PSP API', () => {
     } finally {
       await receiver.close();
     }
+  });
+
+  it('shows the console the agreements, each charge\'s timeline (payment-info, results), the due ones not reported, and every card callback', async () => {
+    const a = await active();
+    const today = osloDatePlus(await clock(), 0);
+    const paid = `cs-paid-${a.id.slice(4)}`;
+    const waiting = `cs-wait-${a.id.slice(4)}`;
+    const batch = await charges([paid, waiting].map((chargeId) => ({ agreementId: a.id, chargeId, type: 'RECURRING', amount: 2500, transactionType: 'DIRECT_CAPTURE', due: today, retryDays: 5 })));
+    assert.equal(batch.body.successfulCharges.length, 2, batch.text);
+    assert.equal((await paymentInfo(a.id, paid)).status, 200);
+    assert.equal((await result(a.id, paid, { status: 'SUCCESS' })).status, 204);
+    const browser = await signedIn(server.url);
+    const list = await browser.get('/console/agreements');
+    assert.equal(list.status, 200);
+    assert.ok(list.html.includes(`href="/console/agreements/${a.id}"`), 'the agreement is listed');
+    const page = await browser.get(`/console/agreements/${a.id}`);
+    assert.equal(page.status, 200);
+    const text = textOf(page.html);
+    assert.match(text, /ACTIVE/);
+    assert.match(text, new RegExp(`${paid} · RECURRING · .* · CHARGED`));
+    assert.match(text, /payment-info fetched/);
+    assert.match(text, new RegExp(`${waiting} · RECURRING · .* · DUE · due, not reported`));
+    assert.match(text, /sign-up · round 1 · RESERVE · HTTP 200/);
+    assert.match(text, /HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256/);
+    assert.equal((await browser.get('/console/agreements/agr_nothere')).status, 404);
   });
 
   it('takes cardCallback fault rules for an agreement\'s callbacks, and reset empties agreements and charges', async () => {

@@ -37,6 +37,7 @@ import { formats, type Formats } from './format.ts';
 import { registerOverviewPage } from './overview.ts';
 import { registerPaymentPages } from './payments.ts';
 import { registerEpaymentPages } from './epayments.ts';
+import { registerAgreementPages } from './agreements.ts';
 import { registerWebhookPages } from './webhooks.ts';
 import { registerReadinessPage } from './readiness.ts';
 import { registerBatchPage } from './batch.ts';
@@ -45,12 +46,13 @@ import { registerMerchantPages } from './merchants.ts';
 import { registerUserPages } from './users.ts';
 import { registerSessionPages } from './sessions.ts';
 
-export type ConsoleSection = 'overview' | 'payments' | 'epayments' | 'webhooks' | 'batch' | 'psps' | 'merchants' | 'users' | 'readiness';
+export type ConsoleSection = 'overview' | 'payments' | 'epayments' | 'agreements' | 'webhooks' | 'batch' | 'psps' | 'merchants' | 'users' | 'readiness';
 
 export const NAV: ReadonlyArray<{ section: ConsoleSection; href: string; label: string }> = [
   { section: 'overview', href: '/console', label: 'Overview' },
   { section: 'payments', href: '/console/payments', label: 'Payments' },
   { section: 'epayments', href: '/console/epayments', label: 'ePayment' },
+  { section: 'agreements', href: '/console/agreements', label: 'Recurring' },
   { section: 'webhooks', href: '/console/webhooks', label: 'Webhooks' },
   { section: 'batch', href: '/console/batch', label: 'Status batch' },
   { section: 'psps', href: '/console/psps', label: 'PSPs' },
@@ -247,6 +249,7 @@ export function registerConsole(app: FastifyInstance, services: Services): void 
       registerOverviewPage(pages, ctx);
       registerPaymentPages(pages, ctx);
       registerEpaymentPages(pages, ctx);
+      registerAgreementPages(pages, ctx);
       registerWebhookPages(pages, ctx);
       registerReadinessPage(pages, ctx);
       registerBatchPage(pages, ctx);
