@@ -263,6 +263,40 @@ describe('vipps-psp', { concurrency: true }, () => {
         }
       });
 
+      it('agreement list and agreement show print Recurring agreements with their charges and card callbacks', async () => {
+        const { CardCallbackStub } = await import('./support/card-callback-stub.ts');
+        const { pspHeaders } = await import('./support/server.ts');
+        const stub = await CardCallbackStub.start(DEMO.psp.clientSecret);
+        try {
+          const h = await pspHeaders(server.url);
+          const drafted = await call(server.url, 'POST', '/recurring/v3/agreements', {
+            headers: { ...h, 'idempotency-key': 'cli-agreement-1' },
+            body: {
+              pricing: { type: 'LEGACY', currency: 'NOK', amount: 5000 }, interval: { unit: 'WEEK', count: 2 },
+              initialCharge: { amount: 5000, description: 'First', transactionType: 'DIRECT_CAPTURE' },
+              merchantRedirectUrl: 'https://shop.example/r', merchantAgreementUrl: 'https://shop.example/a', productName: 'CLI box',
+              cardPassthrough: { pspReference: 'cli-1', cardCallbackUrl: stub.url, allowedCardTypes: ['VISA_DEBIT'] },
+            },
+          });
+          assert.equal(drafted.status, 201, drafted.text);
+          const id = drafted.body.agreementId as string;
+          const accepted = await call(server.url, 'PATCH', `/recurring/v3/agreements/${id}/accept`, { headers: { ...h, 'idempotency-key': 'cli-accept-1' }, body: { phoneNumber: DEMO.userPhone } });
+          assert.equal(accepted.status, 204, accepted.text);
+          const list = await cli(['agreement', 'list', '--psp', DEMO.psp.pspId, ...remote()]);
+          assert.equal(list.code, 0, list.stderr);
+          assert.match(list.stdout, new RegExp(`${id}\\s+CLI box\\s+ACTIVE`));
+          const show = await cli(['agreement', 'show', id, ...remote()]);
+          assert.equal(show.code, 0, show.stderr);
+          assert.match(show.stdout, new RegExp(`Agreement ${id} \\(MSN 123456\\): ACTIVE, CLI box, user ${DEMO.userPhone}`));
+          assert.match(show.stdout, /INITIAL\s+5000\s+CHARGED/);
+          assert.match(show.stdout, /SIGNUP\s+1\s+RESERVE\s+200/);
+          const missing = await cli(['agreement', 'show', 'agr_nothere', ...remote()]);
+          assert.equal(missing.code, 1);
+        } finally {
+          await stub.close();
+        }
+      });
+
       it('takes the server and token from VIPPS_PSP_URL and ADMIN_TOKEN', async () => {
         const run = await cli(['psp', 'list', '--json'], { VIPPS_PSP_URL: server.url, ADMIN_TOKEN });
         assert.equal(run.code, 0, run.stderr);

@@ -267,6 +267,37 @@ export const adminCommands: AdminCommand[] = [
       ].join('\n');
     },
   },
+  {
+    group: 'agreement', action: 'list', usage: 'agreement list', summary: 'Recurring agreements, newest first: --psp, --limit (up to 100)',
+    options: { psp: { type: 'string' }, limit: { type: 'string' } },
+    run(ctx, v) {
+      const q = new URLSearchParams();
+      if (typeof v.psp === 'string') q.set('psp', v.psp);
+      if (typeof v.limit === 'string') q.set('limit', v.limit);
+      return ctx.call('GET', `/admin/agreements${q.size ? `?${q}` : ''}`);
+    },
+    human: (r) => table((r as { agreements: Array<Record<string, unknown>> }).agreements.map((a) => ({ ...a, created: String(a.created).slice(0, 19).replace('T', ' ') })),
+      ['created', 'pspId', 'merchantSerialNumber', 'id', 'productName', 'status']),
+  },
+  {
+    group: 'agreement', action: 'show', usage: 'agreement show AGREEMENT_ID', summary: 'An agreement with its charges (and their timelines) and every card callback',
+    options: {},
+    positionals: ['AGREEMENT_ID'],
+    async run(ctx, _v, positionals) {
+      const [id] = positionals;
+      if (!id) throw new UsageError('give the agreement id');
+      return ctx.call('GET', `/admin/agreements/${encodeURIComponent(id)}`);
+    },
+    human(r) {
+      const a = r as { agreement: { id: string; status: string; productName: string }; merchantSerialNumber: string; phone: string | null;
+        charges: Array<Record<string, unknown>>; cardCallbacks: Array<Record<string, unknown>> };
+      return [
+        `Agreement ${a.agreement.id} (MSN ${a.merchantSerialNumber}): ${a.agreement.status}, ${a.agreement.productName}${a.phone ? `, user ${a.phone}` : ''}`,
+        '', 'Charges:', table(a.charges, ['id', 'type', 'amount', 'status', 'due', 'paymentInfoFetches', 'failureReason']),
+        '', 'Card callbacks:', table(a.cardCallbacks, ['at', 'purpose', 'round', 'outcome', 'responseStatus', 'latencyMs', 'error']),
+      ].join('\n');
+    },
+  },
 ];
 
 /** Runs `vipps-psp <group> <action> …`; undefined when no such command exists. */
