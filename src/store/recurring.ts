@@ -1,7 +1,7 @@
 // Recurring agreements, their charges with their history, and their card callbacks
 // (schema.ts agreements, recurringCharges, recurringChargeEvents, agreementCallbacks).
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
-import type { Db, Tx } from './db.ts';
+import type { Database, Db, Tx } from './db.ts';
 import { rows } from './db.ts';
 import { agreementCallbacks, agreements, recurringChargeEvents, recurringCharges } from './schema.ts';
 
@@ -181,4 +181,96 @@ export async function recentAgreements(db: Db, limit: number, pspId?: string, be
 /** A user's agreements (those they accepted), newest first. */
 export async function agreementsOfPhone(db: Db, phone: string, limit = 100): Promise<AgreementRow[]> {
   return db.select().from(agreements).where(eq(agreements.phone, phone)).orderBy(desc(agreements.createdAt)).limit(limit);
+}
+
+// ---- the hot paths: prepared statements and set-based batches, rows mapped by hand ----
+
+const camel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+const AGREEMENT_DATES = ['expiresAt', 'startedAt', 'stoppedAt', 'createdAt', 'updatedAt', 'callbackLeaseUntil'];
+const CHARGE_DATES = ['retryUntil', 'paymentInfoAt', 'createdAt', 'updatedAt'];
+
+function mapRow<T>(raw: Record<string, unknown>, dates: string[]): T {
+  const row: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) row[camel(k)] = v;
+  for (const k of dates) if (row[k] !== null && row[k] !== undefined && !(row[k] instanceof Date)) row[k] = new Date(row[k] as string);
+  for (const k of ['allowedCardTypes', 'campaign', 'extra', 'result']) if (typeof row[k] === 'string') row[k] = JSON.parse(row[k] as string);
+  return row as T;
+}
+
+export const agreementOf = (raw: Record<string, unknown>): AgreementRow => mapRow<AgreementRow>(raw, AGREEMENT_DATES);
+export const chargeOf = (raw: Record<string, unknown>): ChargeRow => mapRow<ChargeRow>(raw, CHARGE_DATES);
+
+/** An agreement of a sales unit (a prepared statement: the API's reads). */
+export async function readAgreement(database: Database, msn: string, agreementId: string): Promise<AgreementRow | undefined> {
+  const [raw] = await database.query<Record<string, unknown>>('recurring_agreement', 'select * from agreements where agreement_id = $1 and msn = $2', [agreementId, msn]);
+  return raw ? agreementOf(raw) : undefined;
+}
+
+/** A charge of a sales unit (a prepared statement). */
+export async function readCharge(database: Database, msn: string, chargeId: string): Promise<ChargeRow | undefined> {
+  const [raw] = await database.query<Record<string, unknown>>('recurring_charge', 'select * from recurring_charges where msn = $1 and charge_id = $2', [msn, chargeId]);
+  return raw ? chargeOf(raw) : undefined;
+}
+
+/** The history of charges (a prepared statement), in order. */
+export async function readHistory(database: Database, msn: string, chargeIds: string[]): Promise<ChargeEventRow[]> {
+  if (chargeIds.length === 0) return [];
+  const found = await database.query<Record<string, unknown>>('recurring_history',
+    'select * from recurring_charge_events where msn = $1 and charge_id = any($2::text[]) order by event_id', [msn, chargeIds]);
+  return found.map((r) => mapRow<ChargeEventRow>(r, ['createdAt']));
+}
+
+/**
+ * Opens a payment attempt of a RECURRING charge (payment-info): DUE or PROCESSING → PROCESSING, with
+ * its PAYMENT_INFO in the history; one statement. Undefined when the charge takes no attempt now.
+ */
+export async function openAttempt(database: Database, msn: string, chargeId: string, now: Date, detail: Record<string, unknown>): Promise<ChargeRow | undefined> {
+  const [raw] = await database.query<Record<string, unknown>>('recurring_open_attempt', `
+    with u as (
+      update recurring_charges set status = 'PROCESSING', payment_info_count = payment_info_count + 1, payment_info_at = $3, updated_at = $3
+      where msn = $1 and charge_id = $2 and status in ('DUE', 'PROCESSING')
+      returning *
+    ), h as (
+      insert into recurring_charge_events (msn, charge_id, event, amount, success, detail, created_at)
+      select msn, charge_id, 'PAYMENT_INFO', amount, true, $4::jsonb, $3 from u
+    )
+    select * from u`, [msn, chargeId, now.toISOString(), JSON.stringify(detail)]);
+  return raw ? chargeOf(raw) : undefined;
+}
+
+/** The agreements of a batch, shared-locked (a stop waits for the batch, and then cancels its charges). */
+export async function shareAgreements(tx: Tx, msn: string, ids: string[]): Promise<Map<string, AgreementRow>> {
+  if (ids.length === 0) return new Map();
+  const found = await rows<Record<string, unknown>>(tx, sql`select * from agreements where msn = ${msn} and agreement_id = any(${sql.param(ids)}::text[]) for share`);
+  return new Map(found.map((r) => { const a = agreementOf(r); return [a.agreementId, a]; }));
+}
+
+/** The charges of a sales unit with these ids (a batch's, already there). */
+export async function chargesByIds(tx: Tx, msn: string, ids: string[]): Promise<Map<string, ChargeRow>> {
+  if (ids.length === 0) return new Map();
+  const found = await rows<Record<string, unknown>>(tx, sql`select * from recurring_charges where msn = ${msn} and charge_id = any(${sql.param(ids)}::text[])`);
+  return new Map(found.map((r) => { const c = chargeOf(r); return [c.chargeId, c]; }));
+}
+
+/** New charges in one statement, each with its CREATE; the ids inserted (one another batch inserted meanwhile is not). */
+export async function insertCharges(tx: Tx, list: NewCharge[], idempotencyKey: string | null, now: Date): Promise<Set<string>> {
+  if (list.length === 0) return new Set();
+  const col = <K extends keyof NewCharge>(k: K) => sql.param(list.map((c) => c[k] ?? null));
+  const inserted = await rows<{ charge_id: string }>(tx, sql`
+    with c as (
+      insert into recurring_charges (msn, charge_id, agreement_id, psp_id, type, transaction_type, amount, currency, description, due, retry_days,
+        retry_until, status, external_id, request_hash, transaction_id, created_at, updated_at)
+      select * from unnest(${col('msn')}::text[], ${col('chargeId')}::text[], ${col('agreementId')}::text[], ${col('pspId')}::text[], ${col('type')}::text[],
+        ${col('transactionType')}::text[], ${col('amount')}::int[], ${col('currency')}::text[], ${col('description')}::text[], ${col('due')}::text[],
+        ${col('retryDays')}::int[], ${sql.param(list.map((c) => c.retryUntil?.toISOString() ?? null))}::timestamptz[], ${col('status')}::text[], ${col('externalId')}::text[],
+        ${col('requestHash')}::text[], ${col('transactionId')}::text[]) as x,
+        lateral (select ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz) t
+      on conflict do nothing
+      returning msn, charge_id, amount
+    ), h as (
+      insert into recurring_charge_events (msn, charge_id, event, amount, idempotency_key, success, created_at)
+      select msn, charge_id, 'CREATE', amount, ${idempotencyKey}, true, ${now.toISOString()}::timestamptz from c
+    )
+    select charge_id from c`);
+  return new Set(inserted.map((r) => r.charge_id));
 }

@@ -7,7 +7,7 @@ import { badRequest, conflict, idempotencyConflict, notFound, recurringSchemaErr
 import { isUniqueViolation } from '../../store/db-errors.ts';
 import { findEncryptionKey } from '../../store/encryption-keys.ts';
 import {
-  expireAgreements as expireDue, failOverdueCharges, findAgreement, insertAgreement, listAgreements as listOf, lockAgreement, stopAgreement, updateAgreement,
+  expireAgreements as expireDue, failOverdueCharges, insertAgreement, readAgreement, listAgreements as listOf, lockAgreement, stopAgreement, updateAgreement,
   type AgreementRow, type NewAgreement,
 } from '../../store/recurring.ts';
 import { keyed } from '../epayment/keyed.ts';
@@ -120,7 +120,7 @@ export function agreementView(deps: PaymentDeps, a: AgreementRow): Record<string
 }
 
 export async function getAgreement(deps: PaymentDeps, msn: string, agreementId: string): Promise<Record<string, unknown>> {
-  const a = await findAgreement(deps.database.db, msn, agreementId);
+  const a = await readAgreement(deps.database, msn, agreementId);
   if (!a) throw notFound(`No agreement ${agreementId} in sales unit ${msn}.`);
   return agreementView(deps, a);
 }

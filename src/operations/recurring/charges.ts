@@ -12,9 +12,10 @@ import {
 import { requestHashOf, keyed } from '../epayment/keyed.ts';
 import { findEncryptionKey } from '../../store/encryption-keys.ts';
 import {
-  addChargeEvent, chargesOfAgreement, findAgreement, findCharge, historyOf, insertCharge, lockAgreement, lockCharge, updateCharge,
-  type AgreementRow, type ChargeEventRow, type ChargeRow, type NewCharge,
+  addChargeEvent, chargesByIds, chargesOfAgreement, findAgreement, historyOf, insertCharges, lockCharge, openAttempt, readAgreement, readCharge, readHistory,
+  shareAgreements, updateCharge, type AgreementRow, type ChargeEventRow, type ChargeRow, type NewCharge,
 } from '../../store/recurring.ts';
+import type { CardRow } from '../../store/users.ts';
 import type { Db, Tx } from '../../store/db.ts';
 import { findCard } from '../../store/users.ts';
 import type { PaymentDeps } from '../payment-deps.ts';
@@ -34,9 +35,13 @@ function failed(agreementId: string | null, chargeId: string | null, code: strin
 }
 
 /** The card data of a charge: the agreement's card, as the card callback carries it (a fresh cryptogram each time). */
-async function cardInfoFor(deps: PaymentDeps, db: Db | Tx, a: AgreementRow, amount: number): Promise<Record<string, unknown> | undefined> {
+async function cardInfoFor(deps: PaymentDeps, db: Db | Tx, a: AgreementRow, amount: number, cards?: Map<string, CardRow | undefined>): Promise<Record<string, unknown> | undefined> {
   if (!a.cardId || !a.cardType) return undefined;
-  const card = await findCard(db as Tx, a.cardId);
+  let card = cards?.get(a.cardId);
+  if (card === undefined) {
+    card = await findCard(db as Tx, a.cardId);
+    cards?.set(a.cardId, card);
+  }
   if (!card) return undefined;
   const wallet: WalletCard = { cardId: card.cardId, brand: card.brand, last4: card.last4, expiryMonth: card.expiryMonth, expiryYear: card.expiryYear };
   const cardType = a.cardType as CardType;
@@ -67,78 +72,91 @@ export async function createCharges(deps: PaymentDeps, pspId: string, msn: strin
   return keyed(deps, { pspId, scope: `recurring:charges:${msn}`, key: idempotencyKey, request: body, conflict: idempotencyConflict }, async (tx) => {
     const now = deps.clock.now();
     const today = osloDate(now);
-    const answer: BatchAnswer = { successfulCharges: [], failedCharges: [], retryableCharges: [] };
+    // Set-based: the batch's agreements (share-locked) and its charges already there, one statement
+    // each; the new charges and their CREATEs in one more.
+    const slots: Array<{ list: keyof BatchAnswer; outcome: ItemOutcome } | { item: BatchItem; hash: string }> = [];
     const seen = new Set<string>();
-    const agreementsById = new Map<string, AgreementRow | null>();
     for (let i = 0; i < body.length; i++) {
       const checked = checkItem(body[i], i);
       if ('problems' in checked) {
-        answer.failedCharges.push(failed(checked.agreementId, checked.chargeId, 'invalid_charge', 'The charge is invalid: see extraDetails.', checked.problems));
+        slots.push({ list: 'failedCharges', outcome: failed(checked.agreementId, checked.chargeId, 'invalid_charge', 'The charge is invalid: see extraDetails.', checked.problems) });
+      } else if (seen.has(checked.item.chargeId)) {
+        slots.push({ list: 'failedCharges', outcome: failed(checked.item.agreementId, checked.item.chargeId, 'duplicate_charge_id', `The chargeId ${checked.item.chargeId} is in this batch more than once.`) });
+      } else {
+        seen.add(checked.item.chargeId);
+        slots.push({ item: checked.item, hash: requestHashOf(checked.item) });
+      }
+    }
+    const items = slots.filter((x): x is { item: BatchItem; hash: string } => 'item' in x);
+    const agreements = await shareAgreements(tx, msn, [...new Set(items.map((x) => x.item.agreementId))]);
+    const existing = await chargesByIds(tx, msn, items.map((x) => x.item.chargeId));
+    const cards = new Map<string, CardRow | undefined>();
+    const fresh: NewCharge[] = [];
+    const decided = new Map<string, { list: keyof BatchAnswer; outcome?: ItemOutcome; row?: ChargeRow; a?: AgreementRow }>();
+    for (const { item, hash } of items) {
+      const a = agreements.get(item.agreementId);
+      const found = existing.get(item.chargeId);
+      const no = (code: string, message: string, details: FieldProblem[] = [], list: keyof BatchAnswer = 'failedCharges') =>
+        decided.set(item.chargeId, { list, outcome: failed(item.agreementId, item.chargeId, code, message, details) });
+      if (!a) { no('agreement_not_found', `No agreement ${item.agreementId} in sales unit ${msn}.`); continue; }
+      if (found) {
+        if (found.requestHash !== hash) no('charge_id_used', `The chargeId ${item.chargeId} is already a charge of this sales unit, with other details.`);
+        else decided.set(item.chargeId, { list: 'successfulCharges', row: found, a });
         continue;
       }
-      const item = checked.item;
-      if (seen.has(item.chargeId)) {
-        answer.failedCharges.push(failed(item.agreementId, item.chargeId, 'duplicate_charge_id', `The chargeId ${item.chargeId} is in this batch more than once.`));
+      if (a.status !== 'ACTIVE') { no('agreement_not_active', `The agreement is ${a.status}: only an ACTIVE agreement takes charges.`); continue; }
+      if (a.callbackLeaseUntil !== null && a.callbackLeaseUntil > now) {
+        no('card_change_in_progress', 'The user is changing the agreement\'s card at this moment: send the charge again shortly.', [], 'retryableCharges');
         continue;
       }
-      seen.add(item.chargeId);
-      let a = agreementsById.get(item.agreementId);
-      if (a === undefined) {
-        a = (await lockAgreement(tx, msn, item.agreementId)) ?? null;
-        agreementsById.set(item.agreementId, a);
+      if (item.type === 'RECURRING' && item.due! < today) {
+        no('invalid_due_date', `The due date ${item.due} has passed (today is ${today} in Norway).`, [{ name: 'due', reason: 'Must be today or later.' }]);
+        continue;
       }
-      const { list, outcome } = await oneCharge(deps, tx, pspId, msn, item, a, today, now, idempotencyKey);
-      answer[list].push(outcome);
+      const maxAmount = a.pricingType === 'VARIABLE' ? a.maxAmount ?? a.suggestedMaxAmount : null;
+      if (maxAmount !== null && item.amount > maxAmount) {
+        no('charge_amount_too_high', `The amount ${item.amount} is above the ${maxAmount} the user accepted for this VARIABLE agreement.`);
+        continue;
+      }
+      const row: NewCharge = {
+        msn, chargeId: item.chargeId, agreementId: a.agreementId, pspId, type: item.type, transactionType: item.transactionType, amount: item.amount,
+        currency: a.currency, description: item.description ?? a.productName, due: item.due, retryDays: item.retryDays,
+        retryUntil: item.due ? retryUntilOf(item.due, item.retryDays) : null,
+        status: item.type === 'UNSCHEDULED' ? 'PROCESSING' : 'DUE', externalId: item.externalId, requestHash: hash, transactionId: newTransactionId(),
+        createdAt: now, updatedAt: now,
+      };
+      fresh.push(row);
+      decided.set(item.chargeId, { list: 'successfulCharges', row: row as ChargeRow, a });
+    }
+    const inserted = await insertCharges(tx, fresh, idempotencyKey, now);
+    if (inserted.size < fresh.length) {
+      // Another batch inserted some of these chargeIds meanwhile: answered as a repeat, or refused.
+      const raced = await chargesByIds(tx, msn, fresh.filter((r) => !inserted.has(r.chargeId)).map((r) => r.chargeId));
+      for (const r of fresh.filter((x) => !inserted.has(x.chargeId))) {
+        const other = raced.get(r.chargeId);
+        if (other && other.requestHash === r.requestHash) decided.set(r.chargeId, { list: 'successfulCharges', row: other, a: decided.get(r.chargeId)!.a });
+        else decided.set(r.chargeId, { list: 'failedCharges', outcome: failed(r.agreementId, r.chargeId, 'charge_id_used', `The chargeId ${r.chargeId} is already a charge of this sales unit, with other details.`) });
+      }
+    }
+    const answer: BatchAnswer = { successfulCharges: [], failedCharges: [], retryableCharges: [] };
+    for (const slot of slots) {
+      if (!('item' in slot)) { answer[slot.list].push(slot.outcome); continue; }
+      const d = decided.get(slot.item.chargeId)!;
+      answer[d.list].push(d.outcome ?? await successOf(deps, tx, d.a!, d.row!, cards));
     }
     return answer;
   });
 }
 
-async function oneCharge(
-  deps: PaymentDeps, tx: Tx, pspId: string, msn: string, item: BatchItem, a: AgreementRow | null, today: string, now: Date, idempotencyKey: string,
-): Promise<{ list: keyof BatchAnswer; outcome: ItemOutcome }> {
-  const done = (list: keyof BatchAnswer, outcome: ItemOutcome) => ({ list, outcome });
-  if (!a) return done('failedCharges', failed(item.agreementId, item.chargeId, 'agreement_not_found', `No agreement ${item.agreementId} in sales unit ${msn}.`));
-  const itemHash = requestHashOf(item);
-  const existing = await lockCharge(tx, msn, item.chargeId);
-  if (existing) {
-    if (existing.requestHash !== itemHash) {
-      return done('failedCharges', failed(item.agreementId, item.chargeId, 'charge_id_used', `The chargeId ${item.chargeId} is already a charge of this sales unit, with other details.`));
-    }
-    // The same charge again: answered as it was, an UNSCHEDULED one with its card data.
-    return done('successfulCharges', await successOf(deps, tx, a, existing));
-  }
-  if (a.status !== 'ACTIVE') return done('failedCharges', failed(item.agreementId, item.chargeId, 'agreement_not_active', `The agreement is ${a.status}: only an ACTIVE agreement takes charges.`));
-  if (a.callbackLeaseUntil !== null && a.callbackLeaseUntil > now) {
-    return done('retryableCharges', failed(item.agreementId, item.chargeId, 'card_change_in_progress', 'The user is changing the agreement\'s card at this moment: send the charge again shortly.'));
-  }
-  if (item.type === 'RECURRING' && item.due! < today) {
-    return done('failedCharges', failed(item.agreementId, item.chargeId, 'invalid_due_date', `The due date ${item.due} has passed (today is ${today} in Norway).`, [{ name: 'due', reason: 'Must be today or later.' }]));
-  }
-  const maxAmount = a.pricingType === 'VARIABLE' ? a.maxAmount ?? a.suggestedMaxAmount : null;
-  if (maxAmount !== null && item.amount > maxAmount) {
-    return done('failedCharges', failed(item.agreementId, item.chargeId, 'charge_amount_too_high', `The amount ${item.amount} is above the ${maxAmount} the user accepted for this VARIABLE agreement.`));
-  }
-  const row: NewCharge = {
-    msn, chargeId: item.chargeId, agreementId: a.agreementId, pspId, type: item.type, transactionType: item.transactionType, amount: item.amount,
-    currency: a.currency, description: item.description ?? a.productName, due: item.due, retryDays: item.retryDays,
-    retryUntil: item.due ? retryUntilOf(item.due, item.retryDays) : null,
-    status: item.type === 'UNSCHEDULED' ? 'PROCESSING' : 'DUE', externalId: item.externalId, requestHash: itemHash, transactionId: newTransactionId(),
-    createdAt: now, updatedAt: now,
-  };
-  await insertCharge(tx, row, idempotencyKey, now);
-  return done('successfulCharges', await successOf(deps, tx, a, row as ChargeRow));
-}
-
-async function successOf(deps: PaymentDeps, tx: Tx, a: AgreementRow, c: ChargeRow): Promise<ItemOutcome> {
+async function successOf(deps: PaymentDeps, tx: Tx, a: AgreementRow, c: ChargeRow, cards?: Map<string, CardRow | undefined>): Promise<ItemOutcome> {
   const out: ItemOutcome = { agreementId: c.agreementId, chargeId: c.chargeId, type: c.type, status: c.status, amount: c.amount, currency: c.currency };
   if (c.due) out.due = c.due;
-  if (c.type === 'UNSCHEDULED') out.cardInfo = await cardInfoFor(deps, tx, a, c.amount);
+  if (c.type === 'UNSCHEDULED') out.cardInfo = await cardInfoFor(deps, tx, a, c.amount, cards);
   return out;
 }
 
 async function chargeOf(deps: PaymentDeps, msn: string, agreementId: string, chargeId: string): Promise<{ a: AgreementRow; c: ChargeRow }> {
-  const [a, c] = await Promise.all([findAgreement(deps.database.db, msn, agreementId), findCharge(deps.database.db, msn, chargeId)]);
+  const [a, c] = await Promise.all([readAgreement(deps.database, msn, agreementId), readCharge(deps.database, msn, chargeId)]);
   if (!a) throw notFound(`No agreement ${agreementId} in sales unit ${msn}.`);
   if (!c || c.agreementId !== agreementId) throw notFound(`No charge ${chargeId} of agreement ${agreementId}.`);
   return { a, c };
@@ -158,12 +176,8 @@ export async function paymentInfo(deps: PaymentDeps, msn: string, agreementId: s
   if (a.status !== 'ACTIVE') throw conflict(`The agreement is ${a.status}: its charges take no payment attempts.`);
   const cardInfo = await cardInfoFor(deps, deps.database.db, a, c.amount);
   if (!cardInfo) throw conflict('The agreement has no card to pay with.');
-  await deps.database.db.transaction(async (tx) => {
-    const locked = await lockCharge(tx, msn, chargeId);
-    if (!locked || (locked.status !== 'DUE' && locked.status !== 'PROCESSING')) throw conflict('The charge changed meanwhile: get it again.');
-    await updateCharge(tx, msn, chargeId, { status: 'PROCESSING', paymentInfoCount: locked.paymentInfoCount + 1, paymentInfoAt: now, updatedAt: now });
-    await addChargeEvent(tx, { msn, chargeId, event: 'PAYMENT_INFO', amount: c.amount, success: true, createdAt: now, detail: { cardType: a.cardType } });
-  });
+  // The attempt opened in one statement (DUE or PROCESSING → PROCESSING, with PAYMENT_INFO).
+  if (!(await openAttempt(deps.database, msn, chargeId, now, { cardType: a.cardType }))) throw conflict('The charge changed meanwhile: get it again.');
   return { agreementId, chargeId, amount: c.amount, currency: c.currency, cardInfo };
 }
 
@@ -231,13 +245,13 @@ export function chargeView(c: ChargeRow, history: ChargeEventRow[]): Record<stri
 
 export async function getCharge(deps: PaymentDeps, msn: string, agreementId: string, chargeId: string): Promise<Record<string, unknown>> {
   const { c } = await chargeOf(deps, msn, agreementId, chargeId);
-  return chargeView(c, await historyOf(deps.database.db, msn, [chargeId]));
+  return chargeView(c, await readHistory(deps.database, msn, [chargeId]));
 }
 
 export async function getChargeById(deps: PaymentDeps, msn: string, chargeId: string): Promise<Record<string, unknown>> {
-  const c = await findCharge(deps.database.db, msn, chargeId);
+  const c = await readCharge(deps.database, msn, chargeId);
   if (!c) throw notFound(`No charge ${chargeId} in sales unit ${msn}.`);
-  return chargeView(c, await historyOf(deps.database.db, msn, [chargeId]));
+  return chargeView(c, await readHistory(deps.database, msn, [chargeId]));
 }
 
 export async function listCharges(deps: PaymentDeps, msn: string, agreementId: string, status: string | undefined): Promise<Record<string, unknown>[]> {
