@@ -7,6 +7,12 @@
 --   {msn, agreementId, chargeId, chargeType, amount, currency, status, eventType, occurred} for a charge.
 CREATE FUNCTION "recurring_charge_events_to_webhooks"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  -- Most history (CREATE, PAYMENT_INFO) sends nothing, and most PSPs register nothing for Recurring.
+  IF NOT EXISTS (SELECT 1 FROM new_events WHERE event IN ('RESERVE', 'CAPTURE', 'CANCEL', 'REFUND') OR (event = 'FAIL' AND success))
+    OR NOT EXISTS (SELECT 1 FROM webhooks WHERE events && ARRAY['recurring.charge-reserved.v1', 'recurring.charge-captured.v1', 'recurring.charge-canceled.v1',
+      'recurring.charge-refunded.v1', 'recurring.charge-failed.v1']::text[]) THEN
+    RETURN NULL;
+  END IF;
   INSERT INTO webhook_deliveries (webhook_id, event_id, payment_id, event_type, payload, status, next_attempt_at, created_at)
   SELECT w.webhook_id, ne.event_id, a.uuid, t.event_type,
     jsonb_build_object(

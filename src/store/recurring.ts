@@ -185,7 +185,15 @@ export async function agreementsOfPhone(db: Db, phone: string, limit = 100): Pro
 
 // ---- the hot paths: prepared statements and set-based batches, rows mapped by hand ----
 
-const camel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+const CAMEL = new Map<string, string>();
+const camel = (k: string): string => {
+  let c = CAMEL.get(k);
+  if (c === undefined) {
+    c = k.replace(/_([a-z])/g, (_, x: string) => x.toUpperCase());
+    if (CAMEL.size < 1000) CAMEL.set(k, c);
+  }
+  return c;
+};
 const AGREEMENT_DATES = ['expiresAt', 'startedAt', 'stoppedAt', 'createdAt', 'updatedAt', 'callbackLeaseUntil'];
 const CHARGE_DATES = ['retryUntil', 'paymentInfoAt', 'createdAt', 'updatedAt'];
 
