@@ -74,6 +74,31 @@ export interface WebhookScope {
   signal?: AbortSignal;
 }
 
+/**
+ * A call of the ePayment, Webhooks or Recurring API with a PSP's headers (subscription key, Psp-Id,
+ * the MSN when there is one, the Vipps-System ones) and its token; an error answer is thrown as a
+ * VippsProblemError. The answer's body, parsed, and its headers.
+ */
+export async function pspRequest<T>(
+  tokens: AccessTokens, send: typeof fetch, options: EpaymentClientOptions,
+  r: { method: string; url: string; path: string; msn: string | undefined; body?: unknown; extra?: Record<string, string>; signal?: AbortSignal },
+): Promise<{ body: T; headers: Headers }> {
+  const payload = r.body === undefined ? undefined : JSON.stringify(r.body);
+  const headers: Record<string, string> = {
+    'Ocp-Apim-Subscription-Key': options.subscriptionKey,
+    'Psp-Id': options.pspId,
+    ...(r.msn === undefined ? {} : { 'Merchant-Serial-Number': r.msn }),
+    ...(options.systemHeaders ?? {}),
+    ...(r.extra ?? {}),
+    ...(payload === undefined ? {} : { 'Content-Type': 'application/json' }),
+  };
+  const answer = await sendAuthorized(tokens, send, r.url, { method: r.method, headers, body: payload, signal: r.signal });
+  let parsed: unknown;
+  try { parsed = answer.text === '' ? undefined : JSON.parse(answer.text); } catch { parsed = answer.text; }
+  if (!answer.ok) throw new VippsProblemError(answer.status, parsed, `${r.method} ${r.path}`);
+  return { body: parsed as T, headers: answer.headers };
+}
+
 export class EpaymentClient {
   readonly baseUrl: string;
   readonly pspId: string;
@@ -163,20 +188,7 @@ export class EpaymentClient {
   async #call<T>(method: string, path: string, options: CallOptions & { withoutMsn?: boolean }, body?: unknown, extra: Record<string, string> = {}): Promise<T> {
     const msn = options.withoutMsn ? undefined : options.merchantSerialNumber ?? this.#options.merchantSerialNumber;
     if (msn === undefined && !options.withoutMsn) throw new TypeError(`EpaymentClient: ${method} ${path} needs a merchantSerialNumber (in the call's options or the client's)`);
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = {
-      'Ocp-Apim-Subscription-Key': this.#options.subscriptionKey,
-      'Psp-Id': this.pspId,
-      ...(msn === undefined ? {} : { 'Merchant-Serial-Number': msn }),
-      ...(this.#options.systemHeaders ?? {}),
-      ...extra,
-      ...(payload === undefined ? {} : { 'Content-Type': 'application/json' }),
-    };
-    const answer = await sendAuthorized(this.#tokens, this.#fetch, `${this.baseUrl}${path}`, { method, headers, body: payload, signal: options.signal });
-    let parsed: unknown;
-    try { parsed = answer.text === '' ? undefined : JSON.parse(answer.text); } catch { parsed = answer.text; }
-    if (!answer.ok) throw new VippsProblemError(answer.status, parsed, `${method} ${path}`);
-    return parsed as T;
+    return (await pspRequest<T>(this.#tokens, this.#fetch, this.#options, { method, url: `${this.baseUrl}${path}`, path, msn, body, extra, signal: options.signal })).body;
   }
 }
 

@@ -3,8 +3,8 @@
 // result) and the v3 charge follow-ups (get, list, capture, refund, cancel). Access tokens as for
 // the other clients (token.ts); errors are the API's ErrorV3, thrown as VippsProblemError.
 import { randomUUID } from 'node:crypto';
-import { AccessTokens, requireOptions, sendAuthorized } from './token.ts';
-import { VippsProblemError, type CallOptions, type EpaymentClientOptions } from './epayment.ts';
+import { AccessTokens, requireOptions } from './token.ts';
+import { pspRequest, VippsProblemError, type CallOptions, type EpaymentClientOptions } from './epayment.ts';
 import type {
   Agreement, AgreementPatch, AgreementStatus, Charge, ChargeBatchItem, ChargeBatchResponse, ChargeResult, ChargeStatus, DraftAgreement,
   DraftAgreementResponse, PaymentInfo,
@@ -128,20 +128,8 @@ export class RecurringClient {
   async #request<T>(method: string, path: string, options: CallOptions, body?: unknown, extra: Record<string, string> = {}): Promise<{ body: T; continuation?: string }> {
     const msn = options.merchantSerialNumber ?? this.#options.merchantSerialNumber;
     if (msn === undefined) throw new TypeError(`RecurringClient: ${method} ${path} needs a merchantSerialNumber (in the call's options or the client's)`);
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = {
-      'Ocp-Apim-Subscription-Key': this.#options.subscriptionKey,
-      'Psp-Id': this.pspId,
-      'Merchant-Serial-Number': msn,
-      ...(this.#options.systemHeaders ?? {}),
-      ...extra,
-      ...(payload === undefined ? {} : { 'Content-Type': 'application/json' }),
-    };
-    const answer = await sendAuthorized(this.#tokens, this.#fetch, `${this.baseUrl}${path}`, { method, headers, body: payload, signal: options.signal });
-    let parsed: unknown;
-    try { parsed = answer.text === '' ? undefined : JSON.parse(answer.text); } catch { parsed = answer.text; }
-    if (!answer.ok) throw new VippsProblemError(answer.status, parsed, `${method} ${path}`);
+    const answer = await pspRequest<T>(this.#tokens, this.#fetch, this.#options, { method, url: `${this.baseUrl}${path}`, path, msn, body, extra, signal: options.signal });
     const continuation = answer.headers.get('continuation-token') ?? undefined;
-    return { body: parsed as T, ...(continuation ? { continuation } : {}) };
+    return { body: answer.body, ...(continuation ? { continuation } : {}) };
   }
 }

@@ -108,6 +108,36 @@ function text(problems: FieldProblem[], body: Obj, field: string, min: number, m
   return v;
 }
 
+/**
+ * The fields of a cardPassthrough object but its cardCallbackUrl (ePayment and Recurring tell a bad
+ * URL each in their own way): problems into `problems`, or the fields. `types`: the allowedCardTypes
+ * the API takes.
+ */
+export function checkCardPassthroughFields(cp: Obj, types: readonly string[], problems: FieldProblem[]):
+  { pspReference: string; allowedCardTypes: string[]; preferVisaPartOfVisaDankort: boolean; publicEncryptionKeyId: string | null } | undefined {
+  const before = problems.length;
+  if (typeof cp.pspReference !== 'string' || cp.pspReference.length < 1 || cp.pspReference.length > 100 || /[\u0000-\u001f\u007f]/.test(cp.pspReference)) {
+    problems.push({ name: 'cardPassthrough.pspReference', reason: 'The pspReference is required: 1 to 100 printable characters.' });
+  }
+  const allowed = cp.allowedCardTypes;
+  if (!Array.isArray(allowed) || allowed.length === 0 || allowed.length > types.length || allowed.some((t) => typeof t !== 'string' || !types.includes(t))) {
+    problems.push({ name: 'cardPassthrough.allowedCardTypes', reason: `The allowedCardTypes are required: a list of ${types.join(', ')}.` });
+  }
+  if (cp.preferVisaPartOfVisaDankort !== undefined && cp.preferVisaPartOfVisaDankort !== null && typeof cp.preferVisaPartOfVisaDankort !== 'boolean') {
+    problems.push({ name: 'cardPassthrough.preferVisaPartOfVisaDankort', reason: 'The preferVisaPartOfVisaDankort must be true or false.' });
+  }
+  if (cp.publicEncryptionKeyId !== undefined && cp.publicEncryptionKeyId !== null && (typeof cp.publicEncryptionKeyId !== 'string' || !GUID.test(cp.publicEncryptionKeyId))) {
+    problems.push({ name: 'cardPassthrough.publicEncryptionKeyId', reason: 'The publicEncryptionKeyId must be a GUID.' });
+  }
+  if (problems.length > before) return undefined;
+  return {
+    pspReference: cp.pspReference as string,
+    allowedCardTypes: [...new Set(allowed as string[])],
+    preferVisaPartOfVisaDankort: cp.preferVisaPartOfVisaDankort === true,
+    publicEncryptionKeyId: typeof cp.publicEncryptionKeyId === 'string' ? cp.publicEncryptionKeyId.toLowerCase() : null,
+  };
+}
+
 export function validateCreate(body: unknown, opts: CreateOptions): CreatePayment {
   if (!isObject(body)) throw schemaError([{ name: 'body', reason: 'The request body must be a JSON object.' }]);
   const problems: FieldProblem[] = [];
@@ -238,32 +268,19 @@ export function validateCreate(body: unknown, opts: CreateOptions): CreatePaymen
       problems.push({ name: 'cardPassthrough', reason: 'The cardPassthrough must be an object.' });
     } else {
       const before = problems.length;
-      if (typeof cp.pspReference !== 'string' || cp.pspReference.length < 1 || cp.pspReference.length > 100 || /[\u0000-\u001f\u007f]/.test(cp.pspReference)) {
-        problems.push({ name: 'cardPassthrough.pspReference', reason: 'The pspReference is required: 1 to 100 printable characters.' });
-      }
+      const fields = checkCardPassthroughFields(cp, CARD_TYPES, problems);
       if (typeof cp.cardCallbackUrl !== 'string' || cp.cardCallbackUrl.length > 2048) {
         problems.push({ name: 'cardPassthrough.cardCallbackUrl', reason: 'The cardCallbackUrl is required: the URL this server POSTs the card data to.' });
       } else if (!validCallbackUrl(cp.cardCallbackUrl, opts.allowHttp)) {
         domain.push([4090, `Invalid cardCallbackUrl: ${opts.allowHttp ? 'an absolute http:// or https:// URL' : 'an absolute https:// URL'} without credentials or fragment is required.`]);
       }
-      const types = cp.allowedCardTypes;
-      if (!Array.isArray(types) || types.length === 0 || types.length > CARD_TYPES.length
-        || types.some((t) => typeof t !== 'string' || !(CARD_TYPES as readonly string[]).includes(t))) {
-        problems.push({ name: 'cardPassthrough.allowedCardTypes', reason: `The allowedCardTypes are required: a list of ${CARD_TYPES.join(', ')}.` });
-      }
-      if (cp.preferVisaPartOfVisaDankort !== undefined && cp.preferVisaPartOfVisaDankort !== null && typeof cp.preferVisaPartOfVisaDankort !== 'boolean') {
-        problems.push({ name: 'cardPassthrough.preferVisaPartOfVisaDankort', reason: 'The preferVisaPartOfVisaDankort must be true or false.' });
-      }
-      if (cp.publicEncryptionKeyId !== undefined && cp.publicEncryptionKeyId !== null && (typeof cp.publicEncryptionKeyId !== 'string' || !GUID.test(cp.publicEncryptionKeyId))) {
-        problems.push({ name: 'cardPassthrough.publicEncryptionKeyId', reason: 'The publicEncryptionKeyId must be a GUID.' });
-      }
-      if (problems.length === before) {
+      if (problems.length === before && fields) {
         cardPassthrough = {
-          pspReference: cp.pspReference as string,
+          pspReference: fields.pspReference,
           cardCallbackUrl: cp.cardCallbackUrl as string,
-          allowedCardTypes: [...new Set(types as CardType[])],
-          preferVisaPartOfVisaDankort: cp.preferVisaPartOfVisaDankort === true,
-          ...(typeof cp.publicEncryptionKeyId === 'string' ? { publicEncryptionKeyId: cp.publicEncryptionKeyId.toLowerCase() } : {}),
+          allowedCardTypes: fields.allowedCardTypes as CardType[],
+          preferVisaPartOfVisaDankort: fields.preferVisaPartOfVisaDankort,
+          ...(fields.publicEncryptionKeyId !== null ? { publicEncryptionKeyId: fields.publicEncryptionKeyId } : {}),
         };
       }
     }

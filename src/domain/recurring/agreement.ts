@@ -4,7 +4,7 @@
 // vendored 2.6.17 document: pricing type FLEXIBLE, interval optional with it, currencies beyond NOK
 // (open-questions G7), country codes NO, DK and FI.
 import type { FieldProblem } from '../errors.ts';
-import { validCallbackUrl } from '../epayment/create-request.ts';
+import { checkCardPassthroughFields, validCallbackUrl } from '../epayment/create-request.ts';
 import { recurringSchemaError, badRequest } from './errors.ts';
 
 export const AGREEMENT_STATUSES = ['PENDING', 'ACTIVE', 'STOPPED', 'EXPIRED'] as const;
@@ -41,7 +41,6 @@ export interface Draft {
 
 type Obj = Record<string, unknown>;
 const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-](2[0-3]|[01]\d):[0-5]\d)$/;
 /** chargeId / orderId: the v3 orderId's characters, 1–50 (open-questions G3). */
 export const CHARGE_ID_PATTERN = /^[a-zA-Z0-9-]{1,50}$/;
@@ -197,31 +196,12 @@ export function validateDraft(body: unknown, opts: { allowHttp: boolean }): Draf
   if (!isObject(cp)) {
     problems.push({ name: 'cardPassthrough', reason: 'The cardPassthrough is required with PSP credentials: {"pspReference", "cardCallbackUrl", "allowedCardTypes"}.' });
   } else {
-    const before = problems.length;
-    if (typeof cp.pspReference !== 'string' || cp.pspReference.length < 1 || cp.pspReference.length > 100 || /[\u0000-\u001f\u007f]/.test(cp.pspReference)) {
-      problems.push({ name: 'cardPassthrough.pspReference', reason: 'The pspReference is required: 1 to 100 printable characters.' });
-    }
-    if (typeof cp.cardCallbackUrl !== 'string' || cp.cardCallbackUrl.length > 2048 || !validCallbackUrl(cp.cardCallbackUrl, opts.allowHttp)) {
+    const fields = checkCardPassthroughFields(cp, RECURRING_CARD_TYPES, problems);
+    const urlOk = typeof cp.cardCallbackUrl === 'string' && cp.cardCallbackUrl.length <= 2048 && validCallbackUrl(cp.cardCallbackUrl, opts.allowHttp);
+    if (!urlOk) {
       problems.push({ name: 'cardPassthrough.cardCallbackUrl', reason: `The cardCallbackUrl is required: ${opts.allowHttp ? 'an absolute http:// or https:// URL' : 'an absolute https:// URL'} without credentials or fragment.` });
     }
-    const types = cp.allowedCardTypes;
-    if (!Array.isArray(types) || types.length === 0 || types.length > RECURRING_CARD_TYPES.length
-      || types.some((t) => typeof t !== 'string' || !(RECURRING_CARD_TYPES as readonly string[]).includes(t))) {
-      problems.push({ name: 'cardPassthrough.allowedCardTypes', reason: `The allowedCardTypes are required: a list of ${RECURRING_CARD_TYPES.join(', ')}.` });
-    }
-    if (cp.preferVisaPartOfVisaDankort !== undefined && cp.preferVisaPartOfVisaDankort !== null && typeof cp.preferVisaPartOfVisaDankort !== 'boolean') {
-      problems.push({ name: 'cardPassthrough.preferVisaPartOfVisaDankort', reason: 'The preferVisaPartOfVisaDankort must be true or false.' });
-    }
-    if (cp.publicEncryptionKeyId !== undefined && cp.publicEncryptionKeyId !== null && (typeof cp.publicEncryptionKeyId !== 'string' || !GUID.test(cp.publicEncryptionKeyId))) {
-      problems.push({ name: 'cardPassthrough.publicEncryptionKeyId', reason: 'The publicEncryptionKeyId must be a GUID.' });
-    }
-    if (problems.length === before) {
-      cardPassthrough = {
-        pspReference: cp.pspReference as string, cardCallbackUrl: cp.cardCallbackUrl as string,
-        allowedCardTypes: [...new Set(types as string[])], preferVisaPartOfVisaDankort: cp.preferVisaPartOfVisaDankort === true,
-        publicEncryptionKeyId: typeof cp.publicEncryptionKeyId === 'string' ? cp.publicEncryptionKeyId.toLowerCase() : null,
-      };
-    }
+    if (fields && urlOk) cardPassthrough = { ...fields, cardCallbackUrl: cp.cardCallbackUrl as string };
   }
   if (problems.length > 0) throw recurringSchemaError(problems);
 

@@ -11,15 +11,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PaymentDeps } from '../../operations/payment-deps.ts';
 import { brandInfo } from '../../domain/cards.ts';
-import { allowedCards } from '../../domain/epayment/card-callback.ts';
-import type { CardType } from '../../domain/epayment/create-request.ts';
 import { intervalText } from '../../domain/recurring/agreement.ts';
 import { ApiError } from '../../domain/errors.ts';
 import { safeEqual } from '../../security/secrets.ts';
 import { agreementById, agreementsOfPhone, callbacksOfAgreement, findCharge, type AgreementRow } from '../../store/recurring.ts';
 import { findMerchant } from '../../store/merchants.ts';
-import { cardsOf, findCard } from '../../store/users.ts';
-import { sendAgreementCallback, stopByUser } from '../../operations/recurring/sign-up.ts';
+import { findCard } from '../../store/users.ts';
+import { cardsFor, sendAgreementCallback, stopByUser } from '../../operations/recurring/sign-up.ts';
 import { formBody, WebError, type WebSecurity } from './security.ts';
 import { cardLabel, sendPage } from './layout.ts';
 import { brandOf, formatAmount } from './epayment.ts';
@@ -93,12 +91,6 @@ export function registerRecurringRootRoutes(app: FastifyInstance, deps: PaymentD
     }
     return reply.redirect(agreementUrl(id), 303);
   });
-}
-
-async function cardsFor(deps: PaymentDeps, a: AgreementRow, phone: string) {
-  const cards = await cardsOf(deps.database.db, [phone]);
-  return allowedCards(cards.map((c) => ({ cardId: c.cardId, brand: c.brand, last4: c.last4, expiryMonth: c.expiryMonth, expiryYear: c.expiryYear })),
-    a.allowedCardTypes as CardType[], a.preferVisaPartOfVisaDankort, a.publicEncryptionKeyId !== null);
 }
 
 /** The app simulator's agreement routes (registered in the app's scope, with its session). */

@@ -166,8 +166,8 @@ export async function runCallbackToEnd(deps: PaymentDeps, c: AgreementCallback):
   }
 }
 
-/** The user's cards that an agreement allows, each with the type it pays as. */
-async function cardsFor(deps: PaymentDeps, a: AgreementRow, phone: string) {
+/** The user's cards that an agreement allows, each with the type it pays as (the app's choice, force accept's first). */
+export async function cardsFor(deps: PaymentDeps, a: AgreementRow, phone: string) {
   const cards = await cardsOf(deps.database.db, [phone]);
   return allowedCards(cards.map((c) => ({ cardId: c.cardId, brand: c.brand, last4: c.last4, expiryMonth: c.expiryMonth, expiryYear: c.expiryYear })),
     a.allowedCardTypes as CardType[], a.preferVisaPartOfVisaDankort, a.publicEncryptionKeyId !== null);
