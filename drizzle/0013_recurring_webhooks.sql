@@ -3,7 +3,7 @@
 -- event's type gets a delivery. Deliveries of one agreement and its charges share the agreement's uuid
 -- as their payment_id, so that they are delivered in order. The payload is this server's own
 -- (the published material names the events but not their bodies):
---   {msn, agreementId, eventType, occurred, actor?} for an agreement,
+--   {msn, agreementId, eventType, occurred, actor?} for an agreement (rejected: a PENDING one the user stopped),
 --   {msn, agreementId, chargeId, chargeType, amount, currency, status, eventType, occurred} for a charge.
 CREATE FUNCTION "recurring_charge_events_to_webhooks"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -41,10 +41,12 @@ CREATE TRIGGER "recurring_charge_events_webhooks" AFTER INSERT ON "recurring_cha
 --> statement-breakpoint
 CREATE FUNCTION "agreements_to_webhooks"() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-  event_type text := CASE NEW.status
-    WHEN 'ACTIVE' THEN 'recurring.agreement-activated.v1'
-    WHEN 'STOPPED' THEN 'recurring.agreement-stopped.v1'
-    WHEN 'EXPIRED' THEN 'recurring.agreement-expired.v1'
+  -- A PENDING agreement the user stops is one the user rejected.
+  event_type text := CASE
+    WHEN NEW.status = 'ACTIVE' THEN 'recurring.agreement-activated.v1'
+    WHEN NEW.status = 'STOPPED' AND OLD.status = 'PENDING' AND NEW.stopped_by = 'USER' THEN 'recurring.agreement-rejected.v1'
+    WHEN NEW.status = 'STOPPED' THEN 'recurring.agreement-stopped.v1'
+    WHEN NEW.status = 'EXPIRED' THEN 'recurring.agreement-expired.v1'
   END;
   event_id bigint;
 BEGIN
@@ -58,7 +60,7 @@ BEGIN
   SELECT w.webhook_id, event_id, NEW.uuid, event_type,
     jsonb_strip_nulls(jsonb_build_object(
       'msn', NEW.msn, 'agreementId', NEW.agreement_id, 'eventType', event_type,
-      'actor', CASE WHEN NEW.status = 'STOPPED' THEN COALESCE(NEW.stopped_by, 'MERCHANT') END,
+      'actor', CASE WHEN NEW.status = 'STOPPED' AND event_type = 'recurring.agreement-stopped.v1' THEN COALESCE(NEW.stopped_by, 'MERCHANT') END,
       'occurred', to_char(NEW.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))),
     'PENDING', NEW.updated_at, NEW.updated_at
   FROM webhooks w

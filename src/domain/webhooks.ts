@@ -10,8 +10,8 @@ export const EPAYMENT_EVENT_TYPES = [
 
 /**
  * The Recurring API's event types. Their payloads are this server's own (the published material
- * names the events but not their bodies; drizzle/0013). rejected and creation-failed are never sent:
- * no Recurring PSP flow here rejects an agreement or fails a charge's creation after its batch.
+ * names the events but not their bodies; drizzle/0013). creation-failed is never sent: no charge
+ * fails its creation after its batch answered.
  */
 export const RECURRING_EVENT_TYPES = [
   'recurring.agreement-activated.v1', 'recurring.agreement-rejected.v1', 'recurring.agreement-stopped.v1', 'recurring.agreement-expired.v1',

@@ -1,7 +1,7 @@
 // A Recurring agreement on the user's side, in real Chromium: the vippsConfirmationUrl, the app
 // simulator's agreement screen with the cards allowedCardTypes permits, the sign-up card callback to a
 // PSP stub that checks every signature, 3-D Secure on the PSP's page after a soft decline, and later a
-// card change (a zero-amount callback) and a stop from the app.
+// card change (a zero-amount callback) and a stop from the app; and a rejection.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -106,6 +106,21 @@ describe('Recurring agreements in Chromium', { skip: skipWithoutChromium }, () =
       await page.getByRole('button', { name: 'Stop agreement' }).click();
       await page.getByText('Stopped', { exact: true }).waitFor();
       assert.equal((await agreement(id)).status, 'STOPPED');
+
+      // Another agreement, rejected on its confirmation screen.
+      const other = await call(server.url, 'POST', '/recurring/v3/agreements', {
+        headers: { ...h, 'idempotency-key': `${pspReference}-2` },
+        body: {
+          pricing: { type: 'FLEXIBLE', currency: 'NOK' }, merchantRedirectUrl: `${stub.storeUrl}/return?agreement=2`, merchantAgreementUrl: 'https://shop.example/agreement',
+          productName: 'Pay per film', cardPassthrough: { pspReference: `${pspReference}-2`, cardCallbackUrl: stub.url, allowedCardTypes: ['VISA_DEBIT'] },
+        },
+      });
+      assert.equal(other.status, 201, other.text);
+      await page.goto(other.body.vippsConfirmationUrl);
+      await page.getByRole('button', { name: 'Reject' }).click();
+      await page.getByText('Stopped', { exact: true }).waitFor();
+      assert.equal((await agreement(other.body.agreementId)).status, 'STOPPED');
+      assert.equal(stub.callsFor(`${pspReference}-2`).length, 0, 'no card callback for a rejected agreement');
       assert.deepEqual(problems, []);
     } finally {
       await context.close();

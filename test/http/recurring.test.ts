@@ -427,7 +427,7 @@ describe('Recurring PSP API', () => {
   it('sends Recurring webhooks, signed, in order: activated, the initial charge reserved and captured, stopped with its actor, the unpaid charge canceled', async () => {
     const receiver = await WebhookReceiver.start();
     try {
-      const events = ['recurring.agreement-activated.v1', 'recurring.agreement-stopped.v1', 'recurring.agreement-expired.v1', 'recurring.charge-reserved.v1',
+      const events = ['recurring.agreement-activated.v1', 'recurring.agreement-rejected.v1', 'recurring.agreement-stopped.v1', 'recurring.agreement-expired.v1', 'recurring.charge-reserved.v1',
         'recurring.charge-captured.v1', 'recurring.charge-canceled.v1', 'recurring.charge-refunded.v1', 'recurring.charge-failed.v1'];
       const registered = await call(server.url, 'POST', '/webhooks/v1/webhooks', { headers: h, body: { url: receiver.url, events } });
       assert.equal(registered.status, 201, registered.text);
@@ -454,6 +454,13 @@ describe('Recurring PSP API', () => {
         msn: DEMO.msn, agreementId: a.id, chargeId: cid, chargeType: 'INITIAL', amount: 7000, currency: 'NOK', status: 'CHARGED', eventType: 'recurring.charge-captured.v1', occurred: undefined,
       });
       assert.equal(got[4].body.status, 'CANCELLED');
+      // A PENDING agreement the user stops (rejects in the app): rejected, without an actor.
+      const pending = await draft(draftBody());
+      const rejected = await call(server.url, 'POST', `/admin/agreements/${pending.body.agreementId}/stop`, { headers: adminHeaders() });
+      assert.equal(rejected.status, 200, rejected.text);
+      let theirs = receiver.received.filter((r) => r.body?.agreementId === pending.body.agreementId);
+      for (let i = 0; i < 40 && theirs.length < 1; i++) theirs = (await receiver.until(receiver.received.length + 1, 300)).filter((r) => r.body?.agreementId === pending.body.agreementId);
+      assert.deepEqual(theirs.map((r) => [r.body.eventType, r.body.actor]), [['recurring.agreement-rejected.v1', undefined]]);
       const removed = await call(server.url, 'DELETE', `/webhooks/v1/webhooks/${registered.body.id}`, { headers: h });
       assert.equal(removed.status, 204);
     } finally {

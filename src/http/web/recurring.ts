@@ -6,7 +6,7 @@
 //   POST /app/agreements/:id/accept               cardId → the sign-up card callback; RESERVE → ACTIVE;
 //                                                 FAIL → try again (or not); SOFT_DECLINE → the PSP's 3-D Secure page
 //   POST /app/agreements/:id/change-card          cardId → a zero-amount card callback
-//   POST /app/agreements/:id/stop                 the user stops the agreement
+//   POST /app/agreements/:id/stop                 the user stops the agreement (or rejects a PENDING one)
 //   GET  /recurring/soft-decline-completed?agreement=…&ref=…   where 3-D Secure returns: the second callback
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PaymentDeps } from '../../operations/payment-deps.ts';
@@ -196,7 +196,8 @@ export function registerRecurringAppRoutes(
     if (!card) throw new ApiError(400, 'no_card', 'Choose another of your cards that the agreement allows.');
     await sendAgreementCallback(deps, { agreement: a, card, phone, purpose: 'CARD_CHANGE', round: 1 });
   });
+  // Stop an ACTIVE agreement, or reject a PENDING one (it ends STOPPED by the user).
   act('stop', async (a) => {
-    if (a.status === 'ACTIVE') await stopByUser(deps, a.agreementId);
+    if (a.status === 'ACTIVE' || a.status === 'PENDING') await stopByUser(deps, a.agreementId);
   });
 }
