@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { cancel, capture, checkItem, isDueAt, osloDate, osloStartOf, refund, retryUntilOf, type ChargeAmounts } from '../../src/domain/recurring/charges.ts';
-import { validateDraft } from '../../src/domain/recurring/agreement.ts';
+import { campaignEnd, validateDraft } from '../../src/domain/recurring/agreement.ts';
 import { ApiError } from '../../src/domain/errors.ts';
 
 describe('Recurring charges: amounts', () => {
@@ -76,5 +76,19 @@ describe('Recurring: what a PSP sends', () => {
         assert.ok(err instanceof ApiError && err.status === 400 && err.details.length > 0, String(err));
       }
     }));
+  });
+});
+
+describe('Recurring: campaigns on the shared clock', () => {
+  it('ends a price campaign at its end, an event campaign at its date, a period campaign a period after the start', () => {
+    const now = new Date('2026-06-01T00:00:00Z');
+    assert.equal(campaignEnd({ type: 'PRICE_CAMPAIGN', price: 100, end: '2026-09-01T00:00:00Z' }, null, now)?.toISOString(), '2026-09-01T00:00:00.000Z');
+    assert.equal(campaignEnd({ type: 'EVENT_CAMPAIGN', price: 100, eventDate: '2026-12-24T00:00:00Z', eventText: 'Christmas' }, null, now)?.toISOString(), '2026-12-24T00:00:00.000Z');
+    const started = new Date('2026-01-31T12:00:00Z');
+    assert.equal(campaignEnd({ type: 'PERIOD_CAMPAIGN', price: 100, period: { unit: 'WEEK', count: 2 } }, started, now)?.toISOString(), '2026-02-14T12:00:00.000Z');
+    assert.equal(campaignEnd({ type: 'PERIOD_CAMPAIGN', price: 100, period: { unit: 'YEAR', count: 1 } }, started, now)?.toISOString(), '2027-01-31T12:00:00.000Z');
+    // Not started yet: the whole period is ahead of now.
+    assert.equal(campaignEnd({ type: 'PERIOD_CAMPAIGN', price: 100, period: { unit: 'DAY', count: 3 } }, null, now)?.toISOString(), '2026-06-04T00:00:00.000Z');
+    assert.equal(campaignEnd(null, null, now), undefined);
   });
 });

@@ -281,3 +281,28 @@ export function intervalText(i: { unit: string; count: number } | null): string 
   const unit = i.unit.toLowerCase();
   return i.count === 1 ? `every ${unit}` : `every ${i.count} ${unit}s`;
 }
+
+/**
+ * When an agreement's campaign ends, on the shared clock: a price or full-flex campaign at its `end`,
+ * an event campaign at its `eventDate`, a period campaign one `period` after the agreement started (or,
+ * before it did, after `now`: the whole period is ahead). Undefined for a campaign with no end.
+ */
+export function campaignEnd(campaign: Record<string, unknown> | null, startedAt: Date | null, now: Date): Date | undefined {
+  if (!campaign) return undefined;
+  const at = (v: unknown) => (typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? new Date(v) : undefined);
+  switch (campaign.type) {
+    case 'PRICE_CAMPAIGN':
+    case 'FULL_FLEX_CAMPAIGN': return at(campaign.end);
+    case 'EVENT_CAMPAIGN': return at(campaign.eventDate);
+    case 'PERIOD_CAMPAIGN': {
+      const p = campaign.period as Interval | undefined;
+      if (!p) return undefined;
+      const end = new Date((startedAt ?? now).getTime());
+      if (p.unit === 'YEAR') end.setUTCFullYear(end.getUTCFullYear() + p.count);
+      else if (p.unit === 'MONTH') end.setUTCMonth(end.getUTCMonth() + p.count);
+      else end.setUTCDate(end.getUTCDate() + p.count * (p.unit === 'WEEK' ? 7 : 1));
+      return end;
+    }
+    default: return undefined;
+  }
+}

@@ -11,7 +11,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PaymentDeps } from '../../operations/payment-deps.ts';
 import { brandInfo } from '../../domain/cards.ts';
-import { intervalText } from '../../domain/recurring/agreement.ts';
+import { campaignEnd, intervalText } from '../../domain/recurring/agreement.ts';
 import { ApiError } from '../../domain/errors.ts';
 import { safeEqual } from '../../security/secrets.ts';
 import { agreementById, agreementsOfPhone, callbacksOfAgreement, findCharge, type AgreementRow } from '../../store/recurring.ts';
@@ -43,16 +43,18 @@ function priceOf(a: AgreementRow): string {
   return 'Price varies with use';
 }
 
-function campaignOf(a: AgreementRow): string | undefined {
-  const c = a.campaign as { type?: string; price?: number; end?: string; eventText?: string; eventDate?: string; period?: { unit: string; count: number } } | null;
+/** The campaign as the app shows it; once it has ended on the shared clock, it says so. */
+function campaignOf(a: AgreementRow, now: Date): string | undefined {
+  const c = a.campaign as { type?: string; price?: number; eventText?: string; period?: { unit: string; count: number } } | null;
   if (!c || typeof c.price !== 'number') return undefined;
+  const end = campaignEnd(a.campaign, a.startedAt, now);
+  if (end && end <= now) return `ended ${end.toISOString().slice(0, 10)}; the price is the agreement's`;
   const price = formatAmount(c.price, a.currency);
+  const until = end ? ` until ${end.toISOString().slice(0, 10)}` : '';
   switch (c.type) {
-    case 'PRICE_CAMPAIGN': return `${price} until ${c.end?.slice(0, 10)}`;
-    case 'PERIOD_CAMPAIGN': return `${price} for the first ${c.period ? intervalText(c.period).replace('every ', '') : 'period'}`;
-    case 'EVENT_CAMPAIGN': return `${price} until ${c.eventText} (${c.eventDate?.slice(0, 10)})`;
-    case 'FULL_FLEX_CAMPAIGN': return `${price} until ${c.end?.slice(0, 10)}`;
-    default: return undefined;
+    case 'PERIOD_CAMPAIGN': return `${price} for the first ${c.period ? intervalText(c.period).replace('every ', '') : 'period'}${a.startedAt ? until : ''}`;
+    case 'EVENT_CAMPAIGN': return `${price} until ${c.eventText}${end ? ` (${end.toISOString().slice(0, 10)})` : ''}`;
+    default: return `${price}${until}`;
   }
 }
 
@@ -130,7 +132,7 @@ export function registerRecurringAppRoutes(
       ...brandOf(a), appUser: { csrf: security.csrfToken(request, reply) }, csrf: security.csrfToken(request, reply), merchant,
       agreement: {
         productName: a.productName, productDescription: a.productDescription, price: priceOf(a), interval: intervalText(a.intervalUnit ? { unit: a.intervalUnit, count: a.intervalCount! } : null),
-        campaign: campaignOf(a), initialCharge: initial ? `${formatAmount(initial.amount, initial.currency)} (${initial.description})` : undefined,
+        campaign: campaignOf(a, deps.clock.now()), initialCharge: initial ? `${formatAmount(initial.amount, initial.currency)} (${initial.description})` : undefined,
         status: a.status, ...STATUS_VIEW[a.status], card: current ? cardLabel(current) : undefined,
       },
       actionUrl: `/app/agreements/${encodeURIComponent(a.agreementId)}`, token: a.status === 'PENDING' ? token : undefined,
