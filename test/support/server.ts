@@ -1,7 +1,10 @@
 // Starts the real server on an ephemeral port for black-box tests.
 // Backend: embedded PGlite in memory by default; with DATABASE_URL set, a fresh PostgreSQL
 // database per server (created here, dropped on close), so test files never see each other's data.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { loadConfig } from '../../src/config.ts';
@@ -92,11 +95,34 @@ export function fetchFrom(localAddress: string): typeof fetch {
 
 let image: Promise<Blob> | undefined;
 
-/** The image of a migrated, empty embedded database, made on first use in this process. */
+/**
+ * The image of a migrated embedded database that every in-memory test server starts from. It is made
+ * once per set of migrations (and PGlite version) and kept in the temporary folder, so that the test
+ * files, each in a process of its own, do not each run initdb and the migrations (seconds each).
+ */
 function memoryImage(): Promise<Blob> {
-  image ??= makeDatabaseImage();
+  image ??= cachedImage();
   image.catch(() => { image = undefined; });
   return image;
+}
+
+async function cachedImage(): Promise<Blob> {
+  const root = path.resolve(import.meta.dirname, '../..');
+  const hash = createHash('sha256');
+  const migrations = path.join(root, 'drizzle');
+  for (const name of readdirSync(migrations).filter((n) => n.endsWith('.sql')).sort()) hash.update(name).update(readFileSync(path.join(migrations, name)));
+  hash.update(readFileSync(path.join(migrations, 'meta', '_journal.json')));
+  hash.update(readFileSync(path.join(root, 'node_modules', '@electric-sql', 'pglite', 'package.json')));
+  const file = path.join(tmpdir(), `vipps-psp-test-image-${hash.digest('hex').slice(0, 24)}.tar.gz`);
+  try {
+    return new Blob([readFileSync(file)], { type: 'application/gzip' });
+  } catch { /* not made yet */ }
+  const made = await makeDatabaseImage();
+  // Written under another name and renamed: a process reading it never sees half of it.
+  const partial = `${file}.${process.pid}.part`;
+  writeFileSync(partial, Buffer.from(await made.arrayBuffer()));
+  renameSync(partial, file);
+  return made;
 }
 
 export interface Answer<T = any> {
