@@ -74,7 +74,9 @@ export async function expireAgreements(db: Db, now: Date, limit: number): Promis
   const found = await rows<{ n: number | string }>(db, sql`
     with due as (
       select agreement_id from agreements
-      where status = 'PENDING' and expires_at <= ${now.toISOString()}::timestamptz and callback_lease_until is null
+      where status = 'PENDING' and expires_at <= ${now.toISOString()}::timestamptz
+        -- Not while a sign-up callback is in flight; a lease left by a process that died runs out.
+        and (callback_lease_until is null or callback_lease_until < ${now.toISOString()}::timestamptz)
       order by expires_at limit ${limit}
       for update skip locked
     ), expired as (

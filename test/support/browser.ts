@@ -8,9 +8,12 @@ import { chromium, type Browser, type BrowserContext, type BrowserContextOptions
 export const CHROMIUM = '/usr/bin/chromium';
 
 /** false when Chromium is there; otherwise the reason to skip, for describe(…, { skip }). */
-export const skipWithoutChromium: false | string = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does) to run the browser tests`;
+export const skipWithoutChromium: false | string = !existsSync(CHROMIUM)
+  ? `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does) to run the browser tests`
+  // The pages in a browser are the same on either database: they run once, in the embedded suite.
+  // The PostgreSQL suite covers what the pages read and change through the HTTP tests of the console,
+  // the landing page and the app (test/http), which keeps .ci/run's two suites within its time.
+  : process.env.DATABASE_URL ? 'the browser tests run in the suite on the embedded database (npm test); with DATABASE_URL the HTTP tests cover PostgreSQL' : false;
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SCREENSHOT_DIR = path.join(ROOT, 'test-artifacts', 'screenshots');
