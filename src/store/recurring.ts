@@ -142,13 +142,6 @@ export async function historyOf(db: Db | Tx, msn: string, chargeIds: string[]): 
     .orderBy(asc(recurringChargeEvents.eventId));
 }
 
-export async function insertCharge(tx: Tx, c: NewCharge, idempotencyKey: string | null, now: Date): Promise<boolean> {
-  const inserted = await tx.insert(recurringCharges).values(c).onConflictDoNothing().returning({ id: recurringCharges.chargeId });
-  if (inserted.length === 0) return false;
-  await tx.insert(recurringChargeEvents).values({ msn: c.msn, chargeId: c.chargeId, event: 'CREATE', amount: c.amount, idempotencyKey, success: true, createdAt: now });
-  return true;
-}
-
 export async function updateCharge(tx: Tx, msn: string, chargeId: string, set: Partial<NewCharge>): Promise<ChargeRow> {
   const [row] = await tx.update(recurringCharges).set(set).where(and(eq(recurringCharges.msn, msn), eq(recurringCharges.chargeId, chargeId))).returning();
   return row;
