@@ -12,7 +12,7 @@ import { PspStub } from './support/psp-stub.ts';
 import { initBody, tokenOf, uniqueId } from './support/payments.ts';
 import { TcpProxy } from './support/tcp-proxy.ts';
 import { isDatabaseUnavailable } from '../src/store/db-errors.ts';
-import { guardPoolClients } from '../src/store/db.ts';
+import { guardPoolClients, openDatabase } from '../src/store/db.ts';
 import { JobLoop } from '../src/jobs/loop.ts';
 import { ApiError } from '../src/domain/errors.ts';
 
@@ -227,6 +227,34 @@ async function until<T>(what: string, fn: () => Promise<T>, check: (value: T) =>
     await sleep(50);
   }
 }
+
+describe('a statement PostgreSQL ends to break a deadlock', { skip: NEEDS_POSTGRES }, () => {
+  it('runs again, and gets its rows once the other transaction is done', async () => {
+    const fresh = await freshPostgresDatabase(DATABASE_URL!);
+    const database = await openDatabase({ databaseUrl: fresh.url, dataDir: '', poolSize: 2 });
+    const other = new pg.Client({ connectionString: fresh.url });
+    try {
+      await other.connect();
+      await other.query('create table t (id int primary key, v int not null); insert into t values (1, 0), (2, 0)');
+      // The other transaction holds row 2; the statement locks row 1, then waits for row 2; the other
+      // then wants row 1: a deadlock, which PostgreSQL breaks by ending the statement (it waited first).
+      await other.query('begin');
+      await other.query('update t set v = v + 1 where id = 2');
+      const statement = database.query<{ id: number }>('lock_both', 'select id from t where id = any($1::int[]) order by id for update', [[1, 2]]);
+      const settled = statement.then(() => 'done', (err: unknown) => err);
+      await sleep(200);
+      await other.query('update t set v = v + 1 where id = 1');
+      await other.query('commit');
+      const outcome = await settled;
+      assert.equal(outcome, 'done', `the statement ran again instead of failing: ${String(outcome)}`);
+      assert.deepEqual((await statement).map((r) => r.id), [1, 2]);
+    } finally {
+      await other.end().catch(() => undefined);
+      await database.close();
+      await fresh.drop();
+    }
+  });
+});
 
 describe('database faults (PostgreSQL)', { skip: NEEDS_POSTGRES }, () => {
   let stub: PspStub;

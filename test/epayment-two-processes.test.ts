@@ -62,7 +62,7 @@ pg('ePayment card callbacks across two processes on one PostgreSQL', () => {
       assert.equal(ok.length, 1, `exactly one approval of ${refs[i]} went through: ${pair.map((x) => `${x.status} ${x.text}`).join(' | ')}`);
       const other = pair.find((x) => x.status !== 200)!;
       const code = other.body.extraDetails?.find((d: { name: string }) => d.name === 'ErrorCode')?.reason;
-      assert.ok(code === '6160' || code === '10020', `the other request is told the payment is being (or was) authorised: ${other.text}`);
+      assert.ok(code === '6160' || code === '10020', `the other request is told the payment is being (or was) authorised: ${other.text}\n${a.output()}${b.output()}`);
       assert.equal(stub.callsFor(`psp-${refs[i]}`).length, 1, `one callback for ${refs[i]}`);
       const got = await call(b.url, 'GET', `/epayment/v1/payments/${refs[i]}`, { headers: h });
       assert.equal(got.body.state, 'AUTHORIZED');

@@ -62,3 +62,14 @@ export function isUniqueViolation(err: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * PostgreSQL ended the statement to break a deadlock (SQLSTATE 40P01), or a serializable transaction
+ * could not be ordered (40001): nothing of it was written, and the same statement may run again.
+ */
+export function isRetryableConflict(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.code === '40P01' || e.code === '40001') return true;
+  }
+  return false;
+}

@@ -11,7 +11,7 @@ import * as schema from './schema.ts';
 import { DetailsCache } from './details-cache.ts';
 import { DetailsReader } from './details-reader.ts';
 import { EpaymentReader } from './epayment-reader.ts';
-import { databaseFailure } from './db-errors.ts';
+import { databaseFailure, isRetryableConflict } from './db-errors.ts';
 import { isNewDataDir, lockDataDir } from './data-dir-lock.ts';
 import { packagedImage } from './packaged-image.ts';
 
@@ -45,6 +45,9 @@ export interface Database {
 }
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
+
+/** How many times one statement of `query` runs when PostgreSQL ends it to break a deadlock. */
+const QUERY_ATTEMPTS = 3;
 
 /** A fixed advisory-lock key so that several processes starting at once migrate one at a time. */
 const MIGRATION_LOCK_KEY = 7_731_001;
@@ -89,8 +92,17 @@ async function openPostgres(url: string, poolSize: number, log?: DbLog): Promise
     described = `PostgreSQL ${u.hostname}:${u.port || 5432}${u.pathname}`;
   } catch { /* keep the generic description */ }
   const query = async <T>(name: string, text: string, params: unknown[]): Promise<T[]> => {
-    const result = await pool.query({ name, text, values: params });
-    return result.rows as T[];
+    // One statement on its own: when PostgreSQL ends it to break a deadlock with another process's
+    // statement over the same rows (two batches locking them in different orders), nothing of it was
+    // written, and it runs again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await pool.query({ name, text, values: params });
+        return result.rows as T[];
+      } catch (err) {
+        if (attempt >= QUERY_ATTEMPTS || !isRetryableConflict(err)) throw err;
+      }
+    }
   };
   return {
     db,
