@@ -44,6 +44,14 @@ export interface Config {
   authFailureWindowSeconds: number;
   consoleIdleTimeoutSeconds: number;
   appLoginFailureLimitPerNumber: number;
+  /** Whether /metrics is served and requests are counted. */
+  metrics: boolean;
+  metricsToken: string | undefined;
+  /** OTLP/HTTP traces URL; undefined: spans are not exported. */
+  otlpTracesUrl: string | undefined;
+  otlpProtocol: 'http/protobuf' | 'http/json';
+  otelServiceName: string;
+  otelScheduleDelayMs: number;
 }
 
 export class ConfigError extends Error {
@@ -92,6 +100,13 @@ export const SETTINGS: ReadonlyArray<{ name: string; default: string; descriptio
   { name: 'AUTH_FAILURE_LIMIT_PER_ADDRESS', default: '30', description: 'Failed /accessToken/get attempts allowed per client address (IPv6: per /64) in AUTH_FAILURE_WINDOW_SECONDS (per process), whatever the client_id; more are answered 429 with Retry-After without checking the secret (credentials verified before, for as long as their token lives, still pass). 0 turns the limit off.' },
   { name: 'AUTH_FAILURE_WINDOW_SECONDS', default: '60', description: 'The window of the failed-attempt limits; it starts at the first failure, and Retry-After says when it ends.' },
   { name: 'APP_LOGIN_FAILURE_LIMIT_PER_NUMBER', default: '5', description: 'Failed app simulator logins allowed per phone number in AUTH_FAILURE_WINDOW_SECONDS (per process). Over it the number is not locked out: its PINs are still checked, two at a time, and a wrong one is answered 429 with Retry-After. Per client address the logins have AUTH_FAILURE_LIMIT_PER_ADDRESS, counted apart from /accessToken/get. 0 turns the limit off.' },
+  { name: 'METRICS', default: 'true', description: 'Serve Prometheus metrics at GET /metrics (and count requests and calls for them). `false` turns both off.' },
+  { name: 'METRICS_TOKEN', default: '(unset)', description: 'Bearer token that may read /metrics (at least 16 characters); the operator token (ADMIN_TOKEN) may always read it.' },
+  { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: '(unset)', description: 'OpenTelemetry collector base URL (OTLP over HTTP): spans go to $OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces. Unset: traceparent is still read and sent, but no span is recorded.' },
+  { name: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', default: '(unset)', description: 'The full traces URL, instead of the one made from OTEL_EXPORTER_OTLP_ENDPOINT.' },
+  { name: 'OTEL_EXPORTER_OTLP_PROTOCOL', default: 'http/protobuf', description: '`http/protobuf` or `http/json` (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL overrides it). gRPC is not supported.' },
+  { name: 'OTEL_SERVICE_NAME', default: 'vipps-psp', description: 'The service.name of the exported spans.' },
+  { name: 'OTEL_BSP_SCHEDULE_DELAY', default: '5000', description: 'Milliseconds spans wait in their batch before they are exported.' },
   { name: 'CONSOLE_IDLE_TIMEOUT_SECONDS', default: '1800', description: 'A console session unused this long ends (every session also ends 12 hours after sign-in, at sign-out, and when ADMIN_TOKEN changes). Real time: moving the test clock does not end sessions.' },
 ];
 
@@ -218,8 +233,29 @@ export function loadConfig(env: Env = process.env): Config {
   const appLoginFailureLimitPerNumber = intSetting(env, 'APP_LOGIN_FAILURE_LIMIT_PER_NUMBER', 5, 0, 1_000_000, problems);
   const consoleIdleTimeoutSeconds = intSetting(env, 'CONSOLE_IDLE_TIMEOUT_SECONDS', 1800, 1, 12 * 3600, problems);
 
+  const metrics = boolSetting(env, 'METRICS', true, problems);
+  const metricsToken = nonEmpty(env, 'METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 16) problems.push('METRICS_TOKEN must be at least 16 characters long');
+  let otlpTracesUrl = nonEmpty(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT')
+    ?? (nonEmpty(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') === undefined ? undefined : `${nonEmpty(env, 'OTEL_EXPORTER_OTLP_ENDPOINT')!.replace(/\/+$/, '')}/v1/traces`);
+  if (otlpTracesUrl !== undefined) {
+    try {
+      const u = new URL(otlpTracesUrl);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    } catch {
+      problems.push(`OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) must be an absolute http(s) URL, got "${otlpTracesUrl}"`);
+      otlpTracesUrl = undefined;
+    }
+  }
+  const rawProtocol = nonEmpty(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ?? nonEmpty(env, 'OTEL_EXPORTER_OTLP_PROTOCOL') ?? 'http/protobuf';
+  if (rawProtocol !== 'http/protobuf' && rawProtocol !== 'http/json') problems.push(`OTEL_EXPORTER_OTLP_PROTOCOL must be "http/protobuf" or "http/json" (gRPC is not supported), got "${rawProtocol}"`);
+  const otlpProtocol = rawProtocol === 'http/json' ? 'http/json' : 'http/protobuf';
+  const otelServiceName = nonEmpty(env, 'OTEL_SERVICE_NAME') ?? 'vipps-psp';
+  const otelScheduleDelayMs = intSetting(env, 'OTEL_BSP_SCHEDULE_DELAY', 5000, 1, 600_000, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
+    metrics, metricsToken, otlpTracesUrl, otlpProtocol, otelServiceName, otelScheduleDelayMs,
     statusBatchCron, statusBatchTz, statusBatchMode, statusBatchChunkSize, idempotencyRetentionHours,
     headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections, workers,
     authFailureLimitPerClient, authFailureLimitPerAddress, authFailureWindowSeconds, appLoginFailureLimitPerNumber, consoleIdleTimeoutSeconds,

@@ -26,6 +26,10 @@ import { SEAL_KEY_SETTING } from './security/sealed-secrets.ts';
 import { WebhookDeliverer } from './operations/webhooks/deliverer.ts';
 import { DELIVERY_TIMEOUT_MS } from './domain/webhooks.ts';
 import { ApiError } from './domain/errors.ts';
+import { createTracing } from './observability/tracing.ts';
+import { Metrics } from './observability/metrics.ts';
+import { callObserver } from './observability/outbound.ts';
+import { databaseFigures } from './store/metrics.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -75,14 +79,21 @@ export async function startServer(givenConfig: Config, opts: StartOptions = {}):
     if (config.vippsEnv === 'test') await seedDemo(database);
     await controls.start();
     opts.onDatabaseReady?.();
-    const client = new MakePaymentClient({ timeoutMs: config.makePaymentTimeoutMs, allowPrivate: config.allowPrivateCallbacks });
+    const tracing = await createTracing({
+      tracesUrl: config.otlpTracesUrl, protocol: config.otlpProtocol, serviceName: config.otelServiceName, scheduleDelayMs: config.otelScheduleDelayMs,
+    });
+    const metrics = config.metrics
+      ? new Metrics({ database: () => databaseFigures(database, clock.now()), ...(database.poolStats ? { pool: database.poolStats } : {}) })
+      : undefined;
+    if (metrics) database.onConflictRetried = () => metrics.databaseError('conflict_retried');
+    const client = new MakePaymentClient({ timeoutMs: config.makePaymentTimeoutMs, allowPrivate: config.allowPrivateCallbacks, observer: callObserver('make_payment', tracing, metrics) });
     const outbound = new OutboundLimiter(config.makePaymentConcurrencyPerPsp, config.makePaymentConcurrency);
     const notifier = new Notifier({ database, clock, client, outbound, log: logger, makePaymentTimeoutMs: config.makePaymentTimeoutMs, controls });
     const shutdown = new AbortController();
     const payments: PaymentDeps = {
       config, clock, database, client, log: logger, inserter: new PaymentInserter(database), outbound, notifier, shutdown: shutdown.signal,
       paymentTokens: await PaymentTokens.load(database), controls,
-      callbackClient: new MakePaymentClient({ timeoutMs: config.cardCallbackTimeoutMs, allowPrivate: config.allowPrivateCallbacks }),
+      callbackClient: new MakePaymentClient({ timeoutMs: config.cardCallbackTimeoutMs, allowPrivate: config.allowPrivateCallbacks, observer: callObserver('card_callback', tracing, metrics) }),
       sealKey: await sharedKey(database.db, SEAL_KEY_SETTING),
       epaymentCreator: new EpaymentCreator(database),
     };
@@ -94,7 +105,7 @@ export async function startServer(givenConfig: Config, opts: StartOptions = {}):
         const ids = [p.reference, p.agreementId, p.chargeId].filter((x): x is string => typeof x === 'string');
         return controls.take('webhook', { pspId: d.pspId, msn: p.msn, pspTransactionIds: ids });
       },
-      client: new MakePaymentClient({ timeoutMs: DELIVERY_TIMEOUT_MS, allowPrivate: config.allowPrivateCallbacks }),
+      client: new MakePaymentClient({ timeoutMs: DELIVERY_TIMEOUT_MS, allowPrivate: config.allowPrivateCallbacks, observer: callObserver('webhook', tracing, metrics) }),
     });
     payments.webhooks = webhooks;
     const tokens = await TokenService.create(database, { issuer: config.publicUrl, ttlSeconds: config.accessTokenTtlSeconds, clock });
@@ -108,6 +119,8 @@ export async function startServer(givenConfig: Config, opts: StartOptions = {}):
       adminToken: await resolveAdminToken(config, database),
       payments,
       controls,
+      tracing,
+      ...(metrics ? { metrics } : {}),
     };
     const app = buildApp(services, logger);
     await app.listen({ port: config.port, host: config.host });
@@ -160,6 +173,8 @@ export async function startServer(givenConfig: Config, opts: StartOptions = {}):
           await delivered;
           await client.close();
           await payments.callbackClient.close();
+          // The last spans are sent (bounded by the exporter's own timeout).
+          await tracing.shutdown().catch(() => {});
         } finally {
           await database.close();
         }

@@ -7,6 +7,8 @@ import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { isPrivateAddress } from '../domain/url.ts';
+import type { CallObserver } from '../observability/outbound.ts';
+import type { TraceParent } from '../observability/trace-context.ts';
 
 export interface DeliveryResult {
   status?: number;
@@ -48,10 +50,13 @@ export class MakePaymentClient {
   private readonly agent: Agent;
   private readonly timeoutMs: number;
   private readonly allowPrivate: boolean;
+  private readonly observer: CallObserver | undefined;
 
-  constructor(opts: { timeoutMs: number; allowPrivate: boolean }) {
+  /** `observer`: each call as a span (its traceparent goes with it) and a metric. */
+  constructor(opts: { timeoutMs: number; allowPrivate: boolean; observer?: CallObserver }) {
     this.timeoutMs = opts.timeoutMs;
     this.allowPrivate = opts.allowPrivate;
+    this.observer = opts.observer;
     this.agent = new Agent({
       connections: 256,
       keepAliveTimeout: 10_000,
@@ -66,18 +71,26 @@ export class MakePaymentClient {
    * test environment) holds the request back as a slow network would: the wait counts against the
    * timeout, and a request held back past it is still sent, late, but its answer is not waited for.
    */
-  async send(url: string, authorization: string | null, body: unknown, delayMs = 0): Promise<DeliveryResult> {
+  async send(url: string, authorization: string | null, body: unknown, delayMs = 0, parent?: TraceParent): Promise<DeliveryResult> {
     // The media type psp-api.openapi.yaml declares for the makePayment request body.
     const headers: Record<string, string> = { 'content-type': 'application/json;charset=UTF-8', accept: 'application/json' };
     if (authorization !== null) headers.authorization = authorization;
-    return this.sendRaw(url, headers, JSON.stringify(body), delayMs);
+    return this.sendRaw(url, headers, JSON.stringify(body), delayMs, parent);
   }
 
   /**
    * POSTs `body` exactly as given with `headers` (a signed request: its signature covers these bytes and
    * the Host header), under the same rules and limits as `send`.
    */
-  async sendRaw(url: string, headers: Record<string, string>, body: string, delayMs = 0): Promise<DeliveryResult> {
+  async sendRaw(url: string, headers: Record<string, string>, body: string, delayMs = 0, parent?: TraceParent): Promise<DeliveryResult> {
+    if (!this.observer) return this.sendUnobserved(url, headers, body, delayMs);
+    const call = this.observer.begin(url, parent);
+    const result = await this.sendUnobserved(url, { ...headers, ...call.headers }, body, delayMs);
+    call.end(result);
+    return result;
+  }
+
+  private async sendUnobserved(url: string, headers: Record<string, string>, body: string, delayMs: number): Promise<DeliveryResult> {
     const started = performance.now();
     const latency = () => Math.round(performance.now() - started);
     if (!this.allowPrivate) {
@@ -86,7 +99,7 @@ export class MakePaymentClient {
     }
     if (delayMs >= this.timeoutMs) {
       await sleep(this.timeoutMs);
-      setTimeout(() => { this.sendRaw(url, headers, body).catch(() => {}); }, delayMs - this.timeoutMs).unref();
+      setTimeout(() => { this.sendUnobserved(url, headers, body, 0).catch(() => {}); }, delayMs - this.timeoutMs).unref();
       return { error: `no answer within ${this.timeoutMs} ms`, latencyMs: latency() };
     }
     if (delayMs > 0) await sleep(delayMs);

@@ -37,6 +37,9 @@ import type { PaymentDeps } from '../operations/payment-deps.ts';
 import type { Controls } from '../operations/controls.ts';
 import { registerFaultInjection } from './plugins/faults.ts';
 import { registerControlRoutes } from './admin/control.ts';
+import { registerObservability } from './plugins/observability.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { Tracing } from '../observability/tracing.ts';
 
 export interface Services {
   config: Config;
@@ -48,6 +51,9 @@ export interface Services {
   adminToken: AdminToken;
   payments: PaymentDeps;
   controls: Controls;
+  tracing: Tracing;
+  /** Absent with METRICS=false. */
+  metrics?: Metrics;
 }
 
 /** Headers whose values never reach a log line. */
@@ -121,6 +127,7 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
   registerConnectionLimits(app, services.config);
   // Before any route, so that every handler is tracked.
   trackHandlers(app);
+  registerObservability(app, { tracing: services.tracing, metrics: services.metrics, metricsToken: services.config.metricsToken, adminToken: services.adminToken });
 
   // JSON bodies: an empty body is "no body" (curl --data '' with a JSON content type), not an error.
   app.removeContentTypeParser(['application/json']);
@@ -169,6 +176,7 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
       ms: Math.round(reply.elapsedTime * 10) / 10,
       pspId: request.psp?.pspId,
       msn: request.msn,
+      traceId: request.span?.traceId,
       vippsSystem: h['vipps-system-name'] || h['vipps-system-version'] || h['vipps-system-plugin-name'] || h['vipps-system-plugin-version']
         ? {
             name: h['vipps-system-name'],

@@ -39,6 +39,10 @@ export interface Database {
   /** Reads ePayment payments for GET, the requests of one moment in one statement. */
   epayments: EpaymentReader;
   ping(): Promise<void>;
+  /** PostgreSQL only: the pool's connections (open, idle) and the requests waiting for one. */
+  poolStats?(): { total: number; idle: number; waiting: number };
+  /** Called each time a statement ended to break a deadlock runs again (metrics). */
+  onConflictRetried?: () => void;
   /** The embedded database in memory only: its files as a gzipped tarball, to open a copy with `initialImage`. */
   dumpImage?(): Promise<Blob>;
   close(): Promise<void>;
@@ -101,14 +105,16 @@ async function openPostgres(url: string, poolSize: number, log?: DbLog): Promise
         return result.rows as T[];
       } catch (err) {
         if (attempt >= QUERY_ATTEMPTS || !isRetryableConflict(err)) throw err;
+        database.onConflictRetried?.();
       }
     }
   };
-  return {
+  const database: Database = {
     db,
     kind: 'postgres',
     describe: described,
     query,
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     details: new DetailsReader(query),
     epayments: new EpaymentReader(query),
     async ping() {
@@ -117,6 +123,7 @@ async function openPostgres(url: string, poolSize: number, log?: DbLog): Promise
     },
     async close() { await pool.end(); },
   };
+  return database;
 }
 
 /** The parts of a pg pool and its clients that guardPoolClients uses. */

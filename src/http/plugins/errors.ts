@@ -27,6 +27,7 @@ export function databaseUnavailable(): ApiError {
  */
 export function handleDatabaseUnavailable(error: unknown, request: FastifyRequest, reply: FastifyReply): boolean {
   if (!isDatabaseUnavailable(error)) return false;
+  request.databaseUnavailable = true;
   request.log.warn(databaseFailure(error), 'database unavailable; answered 503');
   reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
   return true;
@@ -44,9 +45,13 @@ export function familyOf(url: string): Family {
   return 'problem';
 }
 
-/** A W3C traceparent-shaped id for an ePayment problem, from the request's id. */
-function traceIdOf(requestId: string): string {
-  const hex = requestId.replace(/[^0-9a-f]/gi, '').toLowerCase().padEnd(48, '0');
+/**
+ * An ePayment problem's traceId: the traceparent of the request's span, in the trace the request
+ * came with (its `traceparent` header) or a new one.
+ */
+function traceIdOf(request: FastifyRequest): string {
+  if (request.span) return request.span.traceparent();
+  const hex = request.id.replace(/[^0-9a-f]/gi, '').toLowerCase().padEnd(48, '0');
   return `00-${hex.slice(0, 32)}-${hex.slice(16, 32)}-01`;
 }
 
@@ -63,7 +68,7 @@ export function epaymentProblem(request: FastifyRequest, error: ApiError): Recor
     instance: path.replace(/^\/(epayment|webhooks)/i, ''),
     status: error.status,
     extraDetails,
-    traceId: traceIdOf(request.id),
+    traceId: traceIdOf(request),
   };
 }
 

@@ -6,6 +6,7 @@ import type { NetworkToken } from '../../domain/network-tokens.ts';
 import { findPaymentById, type PaymentRow } from '../../store/payments.ts';
 import { beginDelivery, recordDelivery } from '../../store/attempts.ts';
 import type { PaymentDeps } from '../payment-deps.ts';
+import { parseTraceparent } from '../../observability/trace-context.ts';
 
 export interface AcceptedRequest {
   pspTransactionId: string;
@@ -91,7 +92,8 @@ export function leaseFor(makePaymentTimeoutMs: number, now: Date): Date {
 
 async function sendAccepted(deps: PaymentDeps, payment: PaymentRow, attemptId: number, body: AcceptedRequest): Promise<PaymentRow> {
   const delayMs = await deps.controls?.outboundDelay(payment).catch(() => 0) ?? 0;
-  const result = await deps.client.send(payment.makePaymentUrl, payment.makePaymentToken, body, delayMs);
+  // In the trace of the init that made the payment, when the PSP sent a traceparent with it.
+  const result = await deps.client.send(payment.makePaymentUrl, payment.makePaymentToken, body, delayMs, parseTraceparent(payment.initHeaders?.traceparent));
   const outcome = outcomeOf(interpretAnswer(result.status, result.body, result.error), payment.deliveryRound);
   const now = deps.clock.now();
   const changes = {

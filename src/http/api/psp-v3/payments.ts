@@ -31,6 +31,9 @@ function initHeaders(request: FastifyRequest): Record<string, string> | undefine
     if (value === undefined) continue;
     (out ??= {})[name] = value.slice(0, 200);
   }
+  // Only when the PSP sent one: the init's own span, the parent of the payment's makePayment calls,
+  // so that they are in the trace the PSP began.
+  if (request.headers.traceparent !== undefined && request.span) (out ??= {}).traceparent = request.span.traceparent();
   return out;
 }
 
