@@ -2,7 +2,7 @@
 // refused at once with the PID of the holder, a lock left by a killed process is taken over, and a
 // clean stop removes it. These are about the embedded database, so they always run on a DATA_DIR
 // (DATABASE_URL explicitly empty), also in the pass where DATABASE_URL is set.
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, startChild, type Child } from './support/child.ts';
-import { ADMIN_TOKEN, adminHeaders, call } from './support/server.ts';
+import { ADMIN_TOKEN, adminHeaders, call, databaseImageFile } from './support/server.ts';
 import { openDatabase } from '../src/store/db.ts';
 import { DataDirLockedError, LOCK_FILE, lockDataDir, STALE_AFTER_MS } from '../src/store/data-dir-lock.ts';
 
@@ -118,6 +118,9 @@ async function pspIds(base: string): Promise<string[]> {
 }
 
 // ---- the command ----------------------------------------------------------------------------------
+
+// Server processes unpack a new DATA_DIR from the test image (support/server.ts) once it exists.
+before(async () => { await databaseImageFile(); });
 
 describe('vipps-psp on a DATA_DIR another process has open', { concurrency: 1, timeout: 300_000 }, () => {
   it('a second `start` exits 1 at once naming the folder and the PID of the first, which keeps serving its data', async () => {

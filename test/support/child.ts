@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ADMIN_TOKEN, freshPostgresDatabase } from './server.ts';
+import { ADMIN_TOKEN, databaseImageFile, freshPostgresDatabase } from './server.ts';
 
 export interface Child {
   url: string;
@@ -44,6 +44,7 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startChild(env: Record<string, string>, givenPort?: number, readyWithinMs = 30_000): Promise<Child> {
+  await databaseImageFile();
   const port = givenPort ?? await freePort();
   let out = '';
   const child = spawn(process.execPath, ['src/cli/main.ts', 'start'], {
@@ -93,7 +94,8 @@ export function cleanCliEnv(extra: Record<string, string> = {}): NodeJS.ProcessE
  * Runs `vipps-psp ARGS` from the repository and collects its output. Asynchronous: the server under
  * test often lives in this process, so never spawnSync.
  */
-export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+export async function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  await databaseImageFile();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanCliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -95,6 +95,10 @@ export function fetchFrom(localAddress: string): typeof fetch {
 
 let image: Promise<Blob> | undefined;
 
+// Server processes started by the tests (they inherit the environment) unpack a new DATA_DIR from the
+// image; until the file is made (databaseImageFile), they run initdb as from the sources.
+process.env.VIPPS_PSP_DATABASE_IMAGE ??= imageFile();
+
 /**
  * The image of a migrated embedded database that every in-memory test server starts from. It is made
  * once per set of migrations (and PGlite version) and kept in the temporary folder, so that the test
@@ -106,14 +110,28 @@ function memoryImage(): Promise<Blob> {
   return image;
 }
 
-async function cachedImage(): Promise<Blob> {
+/**
+ * The file of the migrated embedded database image (made when there is none yet): server processes
+ * the tests start get it as VIPPS_PSP_DATABASE_IMAGE, so that a new DATA_DIR is unpacked from it as
+ * the built package does, instead of running initdb and every migration (seconds per start).
+ */
+export async function databaseImageFile(): Promise<string> {
+  await memoryImage();
+  return imageFile();
+}
+
+function imageFile(): string {
   const root = path.resolve(import.meta.dirname, '../..');
   const hash = createHash('sha256');
   const migrations = path.join(root, 'drizzle');
   for (const name of readdirSync(migrations).filter((n) => n.endsWith('.sql')).sort()) hash.update(name).update(readFileSync(path.join(migrations, name)));
   hash.update(readFileSync(path.join(migrations, 'meta', '_journal.json')));
   hash.update(readFileSync(path.join(root, 'node_modules', '@electric-sql', 'pglite', 'package.json')));
-  const file = path.join(tmpdir(), `vipps-psp-test-image-${hash.digest('hex').slice(0, 24)}.tar.gz`);
+  return path.join(tmpdir(), `vipps-psp-test-image-${hash.digest('hex').slice(0, 24)}.tar.gz`);
+}
+
+async function cachedImage(): Promise<Blob> {
+  const file = imageFile();
   try {
     return new Blob([readFileSync(file)], { type: 'application/gzip' });
   } catch { /* not made yet */ }
