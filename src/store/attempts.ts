@@ -219,6 +219,8 @@ export interface ClaimedNotification {
   paymentState: string;
   url: string;
   makePaymentToken: string | null;
+  /** The traceparent the payment's init recorded (its span), if the PSP sent one. */
+  traceparent: string | null;
 }
 
 /** Pending notifications ranked per PSP; `$FILTER` narrows them (all, or the given ids). */
@@ -237,7 +239,8 @@ const claimSql = (filter: string) => `
   update delivery_attempts a set outcome = 'IN_FLIGHT', sent_at = $1::timestamptz, lease_until = $2::timestamptz
   from locked, payments p
   where a.attempt_id = locked.attempt_id and p.payment_id = a.payment_id
-  returning a.attempt_id, a.payment_id, p.psp_id, p.psp_transaction_id, p.msn, a.payment_state, a.url, p.make_payment_token`;
+  returning a.attempt_id, a.payment_id, p.psp_id, p.psp_transaction_id, p.msn, a.payment_state, a.url, p.make_payment_token,
+    p.init_headers ->> 'traceparent' as traceparent`;
 const CLAIM_ANY = claimSql('');
 const CLAIM_THESE = claimSql('and a.attempt_id in (select jsonb_array_elements_text($6::jsonb)::bigint)');
 
@@ -253,11 +256,11 @@ export async function claimNotifications(
   const params: unknown[] = [now.toISOString(), lease.toISOString(), JSON.stringify(slots), perPsp, total];
   const found = await database.query<{
     attempt_id: string | number; payment_id: string; psp_id: string; psp_transaction_id: string; msn: string;
-    payment_state: string; url: string; make_payment_token: string | null;
+    payment_state: string; url: string; make_payment_token: string | null; traceparent: string | null;
   }>(only ? 'attempts_claim_these' : 'attempts_claim_any', only ? CLAIM_THESE : CLAIM_ANY, only ? [...params, JSON.stringify(only)] : params);
   return found.map((r) => ({
     attemptId: Number(r.attempt_id), paymentId: r.payment_id, pspId: r.psp_id, pspTransactionId: r.psp_transaction_id,
-    msn: r.msn, paymentState: r.payment_state, url: r.url, makePaymentToken: r.make_payment_token,
+    msn: r.msn, paymentState: r.payment_state, url: r.url, makePaymentToken: r.make_payment_token, traceparent: r.traceparent,
   }));
 }
 

@@ -8,10 +8,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import parsePrometheus from 'parse-prometheus-text-format';
-import { ADMIN_TOKEN, call, DEMO, pspHeaders, startTestServer, type TestServer } from '../support/server.ts';
+import { ADMIN_TOKEN, adminHeaders, call, DEMO, pspHeaders, startTestServer, type TestServer } from '../support/server.ts';
 import { PspStub } from '../support/psp-stub.ts';
 import { CardCallbackStub } from '../support/card-callback-stub.ts';
-import { forceApprove, initBody, initOk, uniqueId } from '../support/payments.ts';
+import { eventually, forceApprove, initBody, initOk, uniqueId } from '../support/payments.ts';
 import { formatTraceparent, parseTraceparent } from '../../src/observability/trace-context.ts';
 import fc from 'fast-check';
 
@@ -226,6 +226,21 @@ describe('traces', () => {
     assert.equal(makePayment.kind, 3, 'a client span');
     assert.equal(header.parentId, makePayment.spanId, 'the PSP is told the makePayment span is its parent');
     assert.equal(makePayment.attributes['vipps_psp.outcome'], 'success');
+  });
+
+  it('a TIMEOUT notification, sent by the expiry sweep, is in the trace of its init', async () => {
+    const traceId = randomUUID().replace(/-/g, '');
+    const id = uniqueId('trace');
+    await initOk(server.url, { ...h, traceparent: formatTraceparent(traceId, 'c0ffee00c0ffee00', true) }, initBody(psp.url, { pspTransactionId: id }));
+    const moved = await call(server.url, 'POST', '/admin/clock/advance', { headers: adminHeaders(), body: { seconds: 900 } });
+    assert.equal(moved.status, 200, moved.text);
+    try {
+      await eventually(async () => psp.callsFor(id), (calls) => calls.some((c) => c.body?.paymentState === 'TIMEOUT'));
+      const sent = psp.callsFor(id).find((c) => c.body?.paymentState === 'TIMEOUT')!;
+      assert.equal(parseTraceparent(sent.headers.traceparent)?.traceId, traceId);
+    } finally {
+      await call(server.url, 'POST', '/admin/clock/reset', { headers: adminHeaders() });
+    }
   });
 
   it('a card callback carries the approving request\'s trace; an ePayment problem\'s traceId is in the caller\'s trace', async () => {

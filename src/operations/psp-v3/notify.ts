@@ -4,6 +4,7 @@
 // other PSPs' notifications go out at once. Pending rows live in the database: any process sends them,
 // also after the one that recorded them stopped.
 import { interpretAnswer } from '../../domain/psp-v3/payment.ts';
+import { parseTraceparent } from '../../observability/trace-context.ts';
 import { claimNotifications, completeNotification, notificationBody, unclaimNotifications, type ClaimedNotification } from '../../store/attempts.ts';
 import { leaseFor } from './deliver.ts';
 import type { Database } from '../../store/db.ts';
@@ -126,7 +127,8 @@ export class Notifier {
   private async send(c: ClaimedNotification): Promise<void> {
     const { client, database, clock, log } = this.deps;
     const delayMs = await this.deps.controls?.outboundDelay(c).catch(() => 0) ?? 0;
-    const result = await client.send(c.url, c.makePaymentToken, notificationBody(c.pspTransactionId, c.msn, c.paymentState), delayMs);
+    // In the trace of the payment's init, when the PSP sent a traceparent with it.
+    const result = await client.send(c.url, c.makePaymentToken, notificationBody(c.pspTransactionId, c.msn, c.paymentState), delayMs, parseTraceparent(c.traceparent ?? undefined));
     const answer = interpretAnswer(result.status, result.body, result.error);
     try {
       await completeNotification(database, c.attemptId, {
