@@ -10,6 +10,7 @@ import { Credentials } from './operations/credentials.ts';
 import { Merchants } from './operations/merchants.ts';
 import { Users } from './operations/users.ts';
 import { resolveAdminToken } from './operations/admin-token.ts';
+import { ConsoleCredentials } from './operations/principals.ts';
 import { seedDemo } from './operations/seed.ts';
 import { buildApp, createLogger, type Services } from './http/app.ts';
 import { MakePaymentClient } from './delivery/make-payment-client.ts';
@@ -116,7 +117,7 @@ export async function startServer(givenConfig: Config, opts: StartOptions = {}):
       credentials: await Credentials.load(database, { clock, rememberSeconds: config.accessTokenTtlSeconds }),
       merchants: new Merchants(database, undefined, clock),
       users: new Users(database),
-      adminToken: await resolveAdminToken(config, database),
+      adminToken: { ...await resolveAdminToken(config, database), consoleCredentials: new ConsoleCredentials(database) },
       payments,
       controls,
       tracing,

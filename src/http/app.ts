@@ -38,6 +38,7 @@ import type { Controls } from '../operations/controls.ts';
 import { registerFaultInjection } from './plugins/faults.ts';
 import { registerControlRoutes } from './admin/control.ts';
 import { registerObservability } from './plugins/observability.ts';
+import { registerAudit } from './plugins/audit.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Tracing } from '../observability/tracing.ts';
 
@@ -127,6 +128,7 @@ export function buildApp(services: Services, logger: Logger): FastifyInstance {
   registerConnectionLimits(app, services.config);
   // Before any route, so that every handler is tracked.
   trackHandlers(app);
+  registerAudit(app, services.database);
   registerObservability(app, { tracing: services.tracing, metrics: services.metrics, metricsToken: services.config.metricsToken, adminToken: services.adminToken });
 
   // JSON bodies: an empty body is "no body" (curl --data '' with a JSON content type), not an error.

@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import type { Database } from '../store/db.ts';
 import { getSetting, putSettingIfAbsent } from '../store/keys.ts';
 import { randomToken, safeEqual, sha256 } from '../security/secrets.ts';
+import type { ConsoleCredentials } from './principals.ts';
 
 const SETTING = 'admin_token_sha256';
 
@@ -13,6 +14,8 @@ export interface AdminToken {
   /** The token, only when this start generated it (to be printed once). */
   generated?: string;
   source: 'env' | 'generated' | 'stored' | 'disabled';
+  /** The PSPs' console credentials, which the operator API also accepts (for their PSP's objects). */
+  consoleCredentials?: ConsoleCredentials;
 }
 
 export async function resolveAdminToken(config: Config, database: Database): Promise<AdminToken> {

@@ -30,10 +30,11 @@ export class Users {
     this.database = database;
   }
 
-  async create(phone: string, name: string, cards: CardInput[], pin?: string) {
+  /** `owner`: the PSP whose person makes the user (undefined: the operator). */
+  async create(phone: string, name: string, cards: CardInput[], pin?: string, owner?: string) {
     const pinHash = pin === undefined ? null : await hashPin(pin);
     return this.database.db.transaction(async (tx) => {
-      const created = await insertUserIfAbsent(tx, phone, name, pinHash);
+      const created = await insertUserIfAbsent(tx, phone, name, pinHash, owner ?? null);
       if (!created) throw new ApiError(409, 'user_exists', `A test user with phone number ${phone} already exists.`, { title: 'Conflict' });
       let position = 0;
       for (const card of cards) {
@@ -44,7 +45,8 @@ export class Users {
   }
 
   /** Changes the name and/or the PIN (null removes it). */
-  async update(phone: string, changes: { name?: string; pin?: string | null }) {
+  async update(phone: string, changes: { name?: string; pin?: string | null }, owner?: string) {
+    if (owner !== undefined) await this.owned(phone, owner);
     const pinHash = changes.pin === undefined || changes.pin === null ? changes.pin : await hashPin(changes.pin);
     const row = await updateUser(this.database.db, phone, {
       ...(changes.name !== undefined ? { name: changes.name } : {}),
@@ -54,23 +56,30 @@ export class Users {
     return { phone: row.phone, name: row.name, hasPin: row.pinHash !== null, cards: (await cardsOf(this.database.db, [phone])).map(cardView) };
   }
 
-  async addCard(phone: string, card: CardInput) {
+  async addCard(phone: string, card: CardInput, owner?: string) {
     return this.database.db.transaction(async (tx) => {
       const user = await findUser(tx, phone);
-      if (!user) throw new ApiError(404, 'user_not_found', `No test user with phone number ${phone}.`);
+      if (!user || (owner !== undefined && user.ownerPspId !== owner)) throw new ApiError(404, 'user_not_found', `No test user with phone number ${phone}.`);
       const existing = await cardsOf(tx, [phone]);
       const row = await insertCard(tx, toCard(phone, card, existing.length));
       return cardView(row);
     });
   }
 
-  async list() {
-    return this.withCards(await listUsers(this.database.db));
+  /** Every user, or with `owner` those that PSP's people made. */
+  async list(owner?: string) {
+    return this.withCards(await listUsers(this.database.db, owner));
   }
 
-  /** Users by phone number, `limit` after the number `after`, with their cards. */
-  async page(after: string | undefined, limit: number) {
-    return this.withCards(await usersPage(this.database.db, { after, limit }));
+  /** Users by phone number, `limit` after the number `after`, with their cards (with `owner`: that PSP's). */
+  async page(after: string | undefined, limit: number, owner?: string) {
+    return this.withCards(await usersPage(this.database.db, { after, limit, owner }));
+  }
+
+  /** Refuses a user another PSP (or the operator) made, as if there were none. */
+  private async owned(phone: string, owner: string): Promise<void> {
+    const user = await findUser(this.database.db, phone);
+    if (!user || user.ownerPspId !== owner) throw new ApiError(404, 'user_not_found', `No test user with phone number ${phone}.`);
   }
 
   private async withCards(users: TestUserRow[]) {

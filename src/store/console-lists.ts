@@ -13,9 +13,11 @@ export async function merchantsPage(tx: Tx, opts: { pspId?: string; after?: stri
   return tx.select().from(merchants).where(where.length > 0 ? and(...where) : undefined).orderBy(asc(merchants.msn)).limit(opts.limit);
 }
 
-export async function usersPage(tx: Tx, opts: { after?: string; limit: number }): Promise<TestUserRow[]> {
-  return tx.select().from(testUsers).where(opts.after === undefined ? undefined : gt(testUsers.phone, opts.after))
-    .orderBy(asc(testUsers.phone)).limit(opts.limit);
+export async function usersPage(tx: Tx, opts: { after?: string; limit: number; owner?: string }): Promise<TestUserRow[]> {
+  return tx.select().from(testUsers).where(and(
+    opts.after === undefined ? undefined : gt(testUsers.phone, opts.after),
+    opts.owner === undefined ? undefined : eq(testUsers.ownerPspId, opts.owner),
+  )).orderBy(asc(testUsers.phone)).limit(opts.limit);
 }
 
 /** How many merchants each PSP has. */

@@ -109,7 +109,9 @@ export interface Overview {
   runs: Array<{ runId: number; trigger: string; startedAt: Date; finishedAt: Date | null; interruptedAt: Date | null; applied: number; rejected: number; durationMs: number | null }>;
 }
 
-export async function overview(tx: Tx, now: Date): Promise<Overview> {
+/** The front page's figures: every PSP's, or with `pspId` that PSP's alone (its runs without their counts). */
+export async function overview(tx: Tx, now: Date, pspId?: string): Promise<Overview> {
+  const ofPsp = (column: SQL) => (pspId === undefined ? sql`` : sql` and ${column} = ${pspId}`);
   const today = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
   const week = new Date(now.getTime() - 7 * 24 * 3600 * 1000);
   const day = new Date(now.getTime() - 24 * 3600 * 1000);
@@ -117,21 +119,22 @@ export async function overview(tx: Tx, now: Date): Promise<Overview> {
     // One range of payments_state_created_idx per state, read from the index alone.
     rows<{ state: string; today: number; week: number }>(tx, sql`
       select s.state,
-        (select count(*) from payments p where p.state = s.state and p.created_at >= ${today.toISOString()}::timestamptz)::int as today,
-        (select count(*) from payments p where p.state = s.state and p.created_at >= ${week.toISOString()}::timestamptz)::int as week
+        (select count(*) from payments p where p.state = s.state and p.created_at >= ${today.toISOString()}::timestamptz${ofPsp(sql`p.psp_id`)})::int as today,
+        (select count(*) from payments p where p.state = s.state and p.created_at >= ${week.toISOString()}::timestamptz${ofPsp(sql`p.psp_id`)})::int as week
       from jsonb_array_elements_text(${JSON.stringify(STATES)}::jsonb) as s(state)`),
     rows<{ not_delivered: number; abandoned: number; errors: number }>(tx, sql`
       select count(*) filter (where outcome = 'NOT_DELIVERED')::int as not_delivered,
         count(*) filter (where outcome = 'ABANDONED')::int as abandoned,
         count(*) filter (where outcome not in ('NOT_DELIVERED', 'ABANDONED'))::int as errors
-      from delivery_attempts
-      where (outcome in ('NOT_DELIVERED', 'ABANDONED') or error is not null) and created_at >= ${day.toISOString()}::timestamptz`),
+      from delivery_attempts a
+      where (outcome in ('NOT_DELIVERED', 'ABANDONED') or error is not null) and created_at >= ${day.toISOString()}::timestamptz
+        ${pspId === undefined ? sql`` : sql`and exists (select 1 from payments p where p.payment_id = a.payment_id and p.psp_id = ${pspId})`}`),
     rows<{ payment_id: string; psp_id: string; psp_transaction_id: string; payment_state: string; outcome: string; error: string | null; created_at: string | Date }>(tx, sql`
       select a.payment_id, p.psp_id, p.psp_transaction_id, a.payment_state, a.outcome, a.error, a.created_at
       from delivery_attempts a join payments p on p.payment_id = a.payment_id
-      where (a.outcome in ('NOT_DELIVERED', 'ABANDONED') or a.error is not null) and a.created_at >= ${day.toISOString()}::timestamptz
+      where (a.outcome in ('NOT_DELIVERED', 'ABANDONED') or a.error is not null) and a.created_at >= ${day.toISOString()}::timestamptz${ofPsp(sql`p.psp_id`)}
       order by a.created_at desc limit 10`),
-    rows<{ n: number }>(tx, sql`select count(*)::int as n from status_updates where processed_at is null`),
+    rows<{ n: number }>(tx, sql`select count(*)::int as n from status_updates where processed_at is null${ofPsp(sql`psp_id`)}`),
     rows<{ run_id: number; trigger: string; started_at: string | Date; finished_at: string | Date | null; interrupted_at: string | Date | null; applied: number; rejected: number; duration_ms: number | null }>(tx, sql`
       select run_id, trigger, started_at, finished_at, interrupted_at, applied, rejected, duration_ms from batch_runs order by run_id desc limit 5`),
   ]);

@@ -58,6 +58,56 @@ export const verifiedCredentials = pgTable(
 );
 
 /**
+ * Console credentials the operator issues to a PSP's people: they sign in to the console and call the
+ * operator API with it, and see and act on that PSP's objects only. Only the token's sha256 is kept. A
+ * revoked credential (revoked_at) is refused at once, and its console sessions end with it.
+ */
+export const consoleCredentials = pgTable(
+  'console_credentials',
+  {
+    credentialId: uuid('credential_id').primaryKey().defaultRandom(),
+    pspId: text('psp_id').notNull().references(() => psps.pspId, { onDelete: 'cascade' }),
+    /** Who it is for ("Ada at Acme PSP"), shown in the audit log. */
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull().unique(),
+    createdAt: createdAt(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+  },
+  (t) => [index('console_credentials_psp_idx').on(t.pspId, t.createdAt)],
+);
+
+/**
+ * Every action in the console and the operator API (every request that may change something): who
+ * (the operator, or a PSP's credential), what (the method and route), on which object, when, from
+ * which address, and the answer's status.
+ */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    auditId: bigserial('audit_id', { mode: 'number' }).primaryKey(),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+    /** operator | psp */
+    actorKind: text('actor_kind').notNull(),
+    /** The acting PSP (null: the operator). */
+    actorPspId: text('actor_psp_id'),
+    credentialId: uuid('credential_id'),
+    actorName: text('actor_name').notNull(),
+    /** console | operator-api */
+    via: text('via').notNull(),
+    method: text('method').notNull(),
+    route: text('route').notNull(),
+    /** The route's parameters: which object. */
+    object: jsonb('object').$type<Record<string, string>>().notNull(),
+    /** The PSP whose object it is, when known (the actor's, for a PSP). */
+    pspId: text('psp_id'),
+    status: integer('status').notNull(),
+    address: text('address'),
+  },
+  (t) => [index('audit_log_at_idx').on(t.at), index('audit_log_psp_idx').on(t.pspId, t.at), index('audit_log_actor_psp_idx').on(t.actorPspId, t.at)],
+);
+
+/**
  * Operator console sessions. The cookie holds a random token; only its sha256 is stored. A session
  * ends at sign-out (ended_at), after CONSOLE_IDLE_TIMEOUT_SECONDS without a request, 12 hours after
  * sign-in, or when ADMIN_TOKEN changes (admin_token_hash no longer the current one).
@@ -74,6 +124,9 @@ export const consoleSessions = pgTable(
     endedAt: timestamp('ended_at', { withTimezone: true }),
     address: text('address'),
     userAgent: text('user_agent'),
+    /** A PSP's session: signed in with this console credential (null: the operator's). */
+    credentialId: uuid('credential_id').references(() => consoleCredentials.credentialId, { onDelete: 'cascade' }),
+    pspId: text('psp_id'),
   },
   (t) => [index('console_sessions_open_idx').on(t.lastSeenAt).where(sql`ended_at is null`)],
 );
@@ -116,6 +169,8 @@ export const testUsers = pgTable('test_users', {
   name: text('name').notNull(),
   /** scrypt hash of the app login PIN; null: no PIN (such a user logs in only in the test environment). */
   pinHash: text('pin_hash'),
+  /** The PSP whose people made the user (null: made by the operator, or seeded). */
+  ownerPspId: text('owner_psp_id').references(() => psps.pspId, { onDelete: 'set null' }),
   createdAt: createdAt(),
 });
 

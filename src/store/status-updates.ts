@@ -220,8 +220,9 @@ export async function listRuns(tx: Tx, limit: number): Promise<BatchRunRow[]> {
   return tx.select().from(batchRuns).orderBy(desc(batchRuns.runId)).limit(limit);
 }
 
-export async function listRejected(tx: Tx, limit: number, runId?: number) {
-  const where = runId === undefined ? sql`outcome = 'REJECTED'` : sql`outcome = 'REJECTED' and run_id = ${runId}`;
+/** The rejected updates, newest first (of one run, and of one PSP, when given). */
+export async function listRejected(tx: Tx, limit: number, runId?: number, pspId?: string) {
+  const where = sql`outcome = 'REJECTED'${runId === undefined ? sql`` : sql` and run_id = ${runId}`}${pspId === undefined ? sql`` : sql` and psp_id = ${pspId}`}`;
   return tx.select({
     updateId: statusUpdates.updateId, runId: statusUpdates.runId, pspId: statusUpdates.pspId,
     pspTransactionId: statusUpdates.pspTransactionId, status: statusUpdates.status, amount: statusUpdates.amount,
@@ -230,7 +231,22 @@ export async function listRejected(tx: Tx, limit: number, runId?: number) {
   }).from(statusUpdates).where(where).orderBy(desc(statusUpdates.updateId)).limit(limit);
 }
 
-export async function pendingCount(tx: Tx): Promise<number> {
-  const [row] = await rows<{ n: string | number }>(tx, sql`select count(*) as n from status_updates where processed_at is null`);
+/** Updates not yet applied (of one PSP, when given). */
+export async function pendingCount(tx: Tx, pspId?: string): Promise<number> {
+  const [row] = await rows<{ n: string | number }>(tx, pspId === undefined
+    ? sql`select count(*) as n from status_updates where processed_at is null`
+    : sql`select count(*) as n from status_updates where processed_at is null and psp_id = ${pspId}`);
   return Number(row?.n ?? 0);
+}
+
+/** One PSP's share of runs: its updates each run applied and rejected. */
+export async function runCountsOf(tx: Tx, pspId: string, runIds: number[]): Promise<Map<number, { applied: number; rejected: number }>> {
+  const out = new Map<number, { applied: number; rejected: number }>();
+  if (runIds.length === 0) return out;
+  const found = await rows<{ run_id: string | number; applied: string | number; rejected: string | number }>(tx, sql`
+    select run_id, count(*) filter (where outcome = 'APPLIED') as applied, count(*) filter (where outcome = 'REJECTED') as rejected
+    from status_updates where psp_id = ${pspId} and run_id in (select jsonb_array_elements_text(${JSON.stringify(runIds)}::jsonb)::bigint)
+    group by run_id`);
+  for (const r of found) out.set(Number(r.run_id), { applied: Number(r.applied), rejected: Number(r.rejected) });
+  return out;
 }

@@ -7,8 +7,8 @@ export type TestUserRow = typeof testUsers.$inferSelect;
 export type CardRow = typeof cards.$inferSelect;
 export type NewCard = typeof cards.$inferInsert;
 
-export async function insertUserIfAbsent(tx: Tx, phone: string, name: string, pinHash: string | null = null): Promise<boolean> {
-  const rows = await tx.insert(testUsers).values({ phone, name, pinHash }).onConflictDoNothing().returning({ phone: testUsers.phone });
+export async function insertUserIfAbsent(tx: Tx, phone: string, name: string, pinHash: string | null = null, ownerPspId: string | null = null): Promise<boolean> {
+  const rows = await tx.insert(testUsers).values({ phone, name, pinHash, ownerPspId }).onConflictDoNothing().returning({ phone: testUsers.phone });
   return rows.length > 0;
 }
 
@@ -23,8 +23,10 @@ export async function findUser(tx: Tx, phone: string): Promise<TestUserRow | und
   return row;
 }
 
-export async function listUsers(tx: Tx): Promise<TestUserRow[]> {
-  return tx.select().from(testUsers).orderBy(asc(testUsers.createdAt), asc(testUsers.phone));
+/** Every user, or with `owner` only those that PSP made. */
+export async function listUsers(tx: Tx, owner?: string): Promise<TestUserRow[]> {
+  return tx.select().from(testUsers).where(owner === undefined ? undefined : eq(testUsers.ownerPspId, owner))
+    .orderBy(asc(testUsers.createdAt), asc(testUsers.phone));
 }
 
 export async function insertCard(tx: Tx, card: NewCard): Promise<CardRow> {

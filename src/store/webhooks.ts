@@ -201,3 +201,10 @@ export async function deliveriesOfWebhook(db: Db | Tx, webhookId: string, limit:
 export async function deliveriesOfPayment(db: Db | Tx, paymentId: string): Promise<DeliveryRow[]> {
   return db.select().from(webhookDeliveries).where(eq(webhookDeliveries.paymentId, paymentId)).orderBy(asc(webhookDeliveries.deliveryId));
 }
+
+/** The PSP whose registration a delivery belongs to (undefined: no such delivery). */
+export async function pspOfDelivery(tx: Tx, deliveryId: number): Promise<string | undefined> {
+  const [row] = await tx.select({ pspId: webhooks.pspId }).from(webhookDeliveries)
+    .innerJoin(webhooks, eq(webhooks.webhookId, webhookDeliveries.webhookId)).where(eq(webhookDeliveries.deliveryId, deliveryId));
+  return row?.pspId;
+}

@@ -9,6 +9,7 @@ import { faultRuleView, type Controls } from '../../operations/controls.ts';
 import type { Credentials } from '../../operations/credentials.ts';
 import type { AdminToken } from '../../operations/admin-token.ts';
 import { adminGuard } from './guard.ts';
+import { requireOperator, scopeOf } from '../../operations/principals.ts';
 import { describeAnswers, errorResponses } from './schemas.ts';
 
 
@@ -56,6 +57,12 @@ function routes(app: FastifyInstance, deps: Deps): void {
   };
   // The operator token first, then the environment: both before the body is read and validated.
   const onRequest = [adminGuard(deps.adminToken), testOnly];
+  /** The fault rules the request's principal may see: a PSP's person, its own PSP's. */
+  const ownRules = async (request: FastifyRequest) => {
+    const all = await controls.listRules();
+    const own = scopeOf(request.principal);
+    return own === undefined ? all : all.filter((r) => r.pspId === own);
+  };
 
   app.get('/admin/clock', {
     onRequest, schema: { summary: 'The server\'s time and its offset (test environment)', tags: ['Test controls'], response: { 200: clockView, ...errorResponses(400, 403, 404) } },
@@ -75,11 +82,17 @@ function routes(app: FastifyInstance, deps: Deps): void {
       },
       response: { 200: clockView, ...errorResponses(400, 403, 404) },
     },
-  }, async (request) => controls.advance(request.body as { seconds?: number; to?: string }));
+  }, async (request) => {
+    requireOperator(request.principal, 'Moving the clock');
+    return controls.advance(request.body as { seconds?: number; to?: string });
+  });
 
   app.post('/admin/clock/reset', {
     onRequest, schema: { summary: 'Return the server\'s clock to the real time (test environment)', tags: ['Test controls'], response: { 200: clockView, ...errorResponses(400, 403, 404) } },
-  }, async () => controls.resetClock());
+  }, async (request) => {
+    requireOperator(request.principal, 'Moving the clock');
+    return controls.resetClock();
+  });
 
   app.post('/admin/reset', {
     onRequest,
@@ -102,7 +115,11 @@ function routes(app: FastifyInstance, deps: Deps): void {
       },
     },
   }, async (request) => {
-    const pspId = (request.body as { pspId?: string } | null | undefined)?.pspId;
+    const given = (request.body as { pspId?: string } | null | undefined)?.pspId;
+    const own = scopeOf(request.principal);
+    // A PSP's person resets its own PSP's data only.
+    if (own !== undefined && given !== undefined && given.replace(/-/g, '').toUpperCase() !== own) throw errors.notFound(`No PSP ${given}.`);
+    const pspId = own ?? given;
     if (pspId !== undefined && !await deps.credentials.pspById(pspId.replace(/-/g, '').toUpperCase())) throw errors.notFound(`No PSP ${pspId}.`);
     const deleted = await controls.reset(pspId);
     return { pspId: pspId?.replace(/-/g, '').toUpperCase() ?? null, deleted };
@@ -114,7 +131,7 @@ function routes(app: FastifyInstance, deps: Deps): void {
       summary: 'List the fault injection rules with their hit counts (test environment)', tags: ['Test controls'],
       response: { 200: { type: 'object', properties: { faults: { type: 'array', items: faultRule } } }, ...errorResponses(400, 403, 404) },
     },
-  }, async () => ({ faults: (await controls.listRules()).map(faultRuleView) }));
+  }, async (request) => ({ faults: (await ownRules(request)).map(faultRuleView) }));
 
   app.post('/admin/faults', {
     onRequest,
@@ -140,7 +157,11 @@ function routes(app: FastifyInstance, deps: Deps): void {
       response: { 201: faultRule, ...errorResponses(400, 403, 404) },
     },
   }, async (request, reply) => {
-    const input = request.body as FaultInput;
+    const given = request.body as FaultInput;
+    const own = scopeOf(request.principal);
+    // A PSP's person's rules fault its own PSP's requests only.
+    if (own !== undefined && given.pspId !== undefined && given.pspId.replace(/-/g, '').toUpperCase() !== own) throw errors.notFound(`No PSP ${given.pspId}.`);
+    const input: FaultInput = own === undefined ? given : { ...given, pspId: own };
     if (input.pspId !== undefined && !await deps.credentials.pspById(input.pspId.replace(/-/g, '').toUpperCase())) throw errors.notFound(`No PSP ${input.pspId}.`);
     return reply.code(201).send(faultRuleView(await controls.addRule(input)));
   });
@@ -153,7 +174,9 @@ function routes(app: FastifyInstance, deps: Deps): void {
       response: { 204: { type: 'null' }, ...errorResponses(400, 403, 404) },
     },
   }, async (request, reply) => {
-    await controls.removeRule(Number((request.params as { id: string }).id));
+    const id = Number((request.params as { id: string }).id);
+    if (request.principal?.kind === 'psp' && !(await ownRules(request)).some((r) => r.ruleId === id)) throw errors.notFound(`No fault rule ${id}.`);
+    await controls.removeRule(id);
     return reply.code(204).send();
   });
 
@@ -163,5 +186,10 @@ function routes(app: FastifyInstance, deps: Deps): void {
       summary: 'Remove every fault injection rule (test environment)', tags: ['Test controls'],
       response: { 200: { type: 'object', properties: { removed: { type: 'integer' } } }, ...errorResponses(400, 403, 404) },
     },
-  }, async () => ({ removed: await controls.clearRules() }));
+  }, async (request) => {
+    if (request.principal?.kind !== 'psp') return { removed: await controls.clearRules() };
+    const own = await ownRules(request);
+    for (const r of own) await controls.removeRule(r.ruleId).catch(() => undefined);
+    return { removed: own.length };
+  });
 }

@@ -8,6 +8,7 @@ import type { PaymentDeps } from '../../operations/payment-deps.ts';
 import { aggregateOf, money } from '../../operations/epayment/payments.ts';
 import type { AdminToken } from '../../operations/admin-token.ts';
 import { adminGuard } from './guard.ts';
+import { mayActOn, requireOperator, scopeOf } from '../../operations/principals.ts';
 import { endByOperator } from '../../operations/epayment/user.ts';
 import { deliveriesOfPayment } from '../../store/webhooks.ts';
 import { deliveryView } from './webhooks.ts';
@@ -101,7 +102,7 @@ function routes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: 
     const q = request.query as { psp?: string; msn?: string; state?: string; limit?: string; after?: string };
     const limit = q.limit === undefined ? 25 : Number(q.limit);
     if (limit < 1 || limit > 100) throw new ApiError(400, 'invalid_query', 'Invalid query: limit must be between 1 and 100.', { details: [{ name: 'limit', reason: 'Between 1 and 100' }] });
-    const page = await listEpayments(db, { pspId: q.psp?.toUpperCase(), msn: q.msn, state: q.state }, readCursor(q.after), limit);
+    const page = await listEpayments(db, { pspId: scopeOf(request.principal) ?? q.psp?.toUpperCase(), msn: q.msn, state: q.state }, readCursor(q.after), limit);
     const last = page.payments.at(-1);
     return {
       payments: page.payments.map((p) => ({

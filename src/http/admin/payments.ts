@@ -13,6 +13,7 @@ import { paymentAdminView, type PaymentDeps } from '../../operations/payment-dep
 import { expireNow, redeliverNotification, rejectAsUser } from '../../operations/operator-actions.ts';
 import type { AdminToken } from '../../operations/admin-token.ts';
 import { adminGuard } from './guard.ts';
+import { mayActOn, requireOperator, scopeOf } from '../../operations/principals.ts';
 import { describeAnswers, errorResponses, ok, ref } from './schemas.ts';
 
 const params = {
@@ -105,7 +106,7 @@ function routes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: 
     const limit = q.limit === undefined ? 25 : Number(q.limit);
     if (limit < 1 || limit > 100) throw badQuery('limit', 'limit must be between 1 and 100.');
     const filters: PaymentFilters = {
-      pspId: q.psp?.toUpperCase(), msn: q.msn, state: q.state, search: q.search,
+      pspId: scopeOf(request.principal) ?? q.psp?.toUpperCase(), msn: q.msn, state: q.state, search: q.search,
       from: q.since === undefined ? undefined : new Date(q.since), to: q.until === undefined ? undefined : new Date(q.until),
     };
     const page = await listPayments(db, filters, readCursor(q.after), limit);

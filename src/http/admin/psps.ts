@@ -6,6 +6,8 @@ import { rotateClientSecret } from '../../operations/psps.ts';
 import { encryptionKeysOf, registerEncryptionKey, removeEncryptionKey } from '../../operations/encryption-keys.ts';
 import { readinessReport, type ReadinessDeps } from '../../operations/readiness.ts';
 import { adminGuard } from './guard.ts';
+import { errors } from '../../domain/errors.ts';
+import { requireOperator } from '../../operations/principals.ts';
 import { ITEM_GROUPS } from '../../domain/readiness.ts';
 import { EPAYMENT_GROUPS } from '../../domain/epayment/readiness.ts';
 import { describeAnswers, errorResponses } from './schemas.ts';
@@ -116,6 +118,25 @@ const keyParams = {
   properties: { pspId: pspParams.properties.pspId, keyId: { type: 'string', maxLength: 64 } },
 } as const;
 
+const consoleCredential = {
+  type: 'object',
+  required: ['credentialId', 'pspId', 'name', 'createdAt', 'revokedAt', 'lastUsedAt'],
+  properties: {
+    credentialId: { type: 'string', format: 'uuid' },
+    pspId: { type: 'string' },
+    name: { type: 'string', description: 'Who it is for, as the audit log names them.' },
+    createdAt: { type: 'string', format: 'date-time' },
+    revokedAt: { type: 'string', format: 'date-time', nullable: true },
+    lastUsedAt: { type: 'string', format: 'date-time', nullable: true },
+    token: { type: 'string', description: 'Only in the answer that issues it: sign in to the console with it, or send it as "Authorization: Bearer …" to the operator API.' },
+  },
+} as const;
+
+const credentialParams = {
+  type: 'object', required: ['pspId', 'credentialId'], additionalProperties: false,
+  properties: { pspId: pspParams.properties.pspId, credentialId: { type: 'string', maxLength: 64 } },
+} as const;
+
 /** The console page of a payment. */
 export function consolePaymentUrl(paymentId: string): string {
   return `/console/payments/${encodeURIComponent(paymentId)}`;
@@ -204,6 +225,52 @@ function routes(app: FastifyInstance, deps: Deps): void {
     const { pspId, keyId } = request.params as { pspId: string; keyId: string };
     await removeEncryptionKey(deps.payments.database.db, pspId.toUpperCase(), keyId);
     return reply.code(204).send();
+  });
+
+  const consoleCredentials = () => {
+    const c = deps.adminToken.consoleCredentials;
+    if (!c) throw errors.notFound('Console credentials are not available on this server.');
+    return c;
+  };
+
+  app.post('/admin/psps/:pspId/console-credentials', {
+    onRequest,
+    schema: {
+      tags: ['PSPs'], summary: "Issue a console credential to a PSP's person",
+      description: 'With it they sign in to the console, and call this API, seeing and acting on only this PSP\'s payments, agreements, webhooks, merchants, test users they made, batch results and readiness. The token is in this answer only (stored as its sha256). The operator\'s alone.',
+      params: pspParams,
+      body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string', minLength: 1, maxLength: 200 } } },
+      response: { 201: consoleCredential, ...errorResponses(400, 403, 404) },
+    },
+  }, async (request, reply) => {
+    requireOperator(request.principal, 'Issuing console credentials');
+    const { pspId } = request.params as { pspId: string };
+    const psp = await deps.credentials.pspById(pspId.replace(/-/g, '').toUpperCase());
+    if (!psp) throw errors.notFound(`No PSP ${pspId}.`);
+    return reply.code(201).send(await consoleCredentials().issue(psp.pspId, (request.body as { name: string }).name));
+  });
+
+  app.get('/admin/psps/:pspId/console-credentials', {
+    onRequest,
+    schema: {
+      tags: ['PSPs'], summary: "A PSP's console credentials (without their tokens)", params: pspParams,
+      response: { 200: { type: 'object', required: ['credentials'], properties: { credentials: { type: 'array', items: consoleCredential } } }, ...errorResponses(400, 404) },
+    },
+  }, async (request) => {
+    const { pspId } = request.params as { pspId: string };
+    return { credentials: await consoleCredentials().list(pspId.replace(/-/g, '').toUpperCase()) };
+  });
+
+  app.delete('/admin/psps/:pspId/console-credentials/:credentialId', {
+    onRequest,
+    schema: {
+      tags: ['PSPs'], summary: 'Revoke a console credential',
+      description: 'Refused from the next request on, by every process; its console sessions end with it.',
+      params: credentialParams, response: { 200: consoleCredential, ...errorResponses(400, 404) },
+    },
+  }, async (request) => {
+    const { pspId, credentialId } = request.params as { pspId: string; credentialId: string };
+    return consoleCredentials().revoke(pspId.replace(/-/g, '').toUpperCase(), credentialId);
   });
 
   app.get('/admin/psps/:pspId/readiness', {

@@ -1,7 +1,7 @@
 // Operator API for Recurring agreements: the list, newest first; one agreement with its charges (each
 // with its history) and every card callback; and, in the test environment, what the user does in the
 // app after signing up: change the card (a zero-amount card callback) and stop the agreement.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, errors } from '../../domain/errors.ts';
 import { agreementById, callbacksOfAgreement, chargesOfAgreement, historyOf, recentAgreements, type AgreementRow } from '../../store/recurring.ts';
 import type { PaymentDeps } from '../../operations/payment-deps.ts';
@@ -10,6 +10,7 @@ import { agreementView } from '../../operations/recurring/agreements.ts';
 import { chargeView } from '../../operations/recurring/charges.ts';
 import { changeCard, stopByUser } from '../../operations/recurring/sign-up.ts';
 import { adminGuard } from './guard.ts';
+import { mayActOn, requireOperator, scopeOf } from '../../operations/principals.ts';
 import { describeAnswers, errorResponses, ok } from './schemas.ts';
 
 const anyObject = { type: 'object', additionalProperties: true } as const;
@@ -68,9 +69,16 @@ function routes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: 
     const q = request.query as { psp?: string; limit?: string };
     const limit = q.limit === undefined ? 25 : Number(q.limit);
     if (limit < 1 || limit > 100) throw new ApiError(400, 'invalid_query', 'Invalid query: limit must be between 1 and 100.', { details: [{ name: 'limit', reason: 'Between 1 and 100' }] });
-    const found = await recentAgreements(p.database.db, limit, q.psp?.toUpperCase());
+    const found = await recentAgreements(p.database.db, limit, scopeOf(request.principal) ?? q.psp?.toUpperCase());
     return { agreements: found.map((a) => ({ ...agreementView(p, a), pspId: a.pspId, merchantSerialNumber: a.msn })) };
   });
+
+  /** A PSP's person acts only on its PSP's agreements (another's is a 404, as if there were none). */
+  async function own(request: FastifyRequest): Promise<void> {
+    if (request.principal?.kind !== 'psp') return;
+    const a = await agreementById(p.database.db, (request.params as { agreementId: string }).agreementId);
+    if (!a || !mayActOn(request.principal, a.pspId)) throw errors.notFound('No such agreement.');
+  }
 
   app.get('/admin/agreements/:agreementId', {
     onRequest,
@@ -81,7 +89,7 @@ function routes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: 
     },
   }, async (request) => {
     const a = await agreementById(p.database.db, (request.params as { agreementId: string }).agreementId);
-    if (!a) throw errors.notFound('No such agreement.');
+    if (!a || !mayActOn(request.principal, a.pspId)) throw errors.notFound('No such agreement.');
     return detail(p, a);
   });
 
@@ -96,6 +104,7 @@ function routes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: 
     },
   }, async (request) => {
     if (p.config.vippsEnv !== 'test') throw errors.testOnly();
+    await own(request);
     const body = (request.body ?? {}) as { cardId?: string };
     return detail(p, await changeCard(p, (request.params as { agreementId: string }).agreementId, body.cardId));
   });
@@ -110,6 +119,7 @@ function routes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: 
     },
   }, async (request) => {
     if (p.config.vippsEnv !== 'test') throw errors.testOnly();
+    await own(request);
     return detail(p, await stopByUser(p, (request.params as { agreementId: string }).agreementId));
   });
 }

@@ -1,5 +1,6 @@
 // Operator API under /admin: PSPs, merchants' flags, test users (their PINs) and cards.
-// Every route requires "Authorization: Bearer <ADMIN_TOKEN>". Errors are RFC 7807 problems.
+// Every route requires "Authorization: Bearer <ADMIN_TOKEN>" (or a PSP's console credential: that PSP's
+// objects only). Errors are RFC 7807 problems.
 import { CARD_BRANDS } from '../../domain/cards.ts';
 import type { FastifyInstance } from 'fastify';
 import type { AdminToken } from '../../operations/admin-token.ts';
@@ -9,6 +10,8 @@ import { createPsp, listPspSummaries } from '../../operations/psps.ts';
 import type { Merchants } from '../../operations/merchants.ts';
 import { PIN_PATTERN, type CardInput, type Users } from '../../operations/users.ts';
 import { describeAnswers, errorResponses, ok, ref } from './schemas.ts';
+import { requireOperator, scopeOf } from '../../operations/principals.ts';
+import { listAudit, type AuditRow } from '../../store/audit.ts';
 
 export interface AdminDeps {
   database: Database;
@@ -42,12 +45,58 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     admin.addHook('onRequest', adminGuard(deps.adminToken));
     describeAnswers(admin);
 
+    admin.get('/audit', {
+      schema: {
+        tags: ['Audit'], summary: 'The audit log, newest first',
+        description: 'Every action in the console and this API (each request that may change something): who, what, which object, when, from which address, and the answer\'s status. A PSP\'s person sees its own PSP\'s people\'s actions and the actions on its objects.',
+        querystring: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            limit: { type: 'string', pattern: '^\\d{1,3}$', description: '1 to 500 (default 100).' },
+            before: { type: 'string', pattern: '^\\d{1,18}$', description: 'The `next` of the page before.' },
+          },
+        },
+        response: {
+          200: ok('One page of the log.', {
+            type: 'object', required: ['entries', 'next'],
+            properties: {
+              entries: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    id: { type: 'integer' }, at: { type: 'string', format: 'date-time' },
+                    actor: { type: 'object', properties: { kind: { type: 'string', enum: ['operator', 'psp'] }, pspId: { type: 'string', nullable: true }, credentialId: { type: 'string', nullable: true }, name: { type: 'string' } } },
+                    via: { type: 'string', enum: ['console', 'operator-api'] }, method: { type: 'string' }, route: { type: 'string' },
+                    object: { type: 'object', additionalProperties: { type: 'string' } }, pspId: { type: 'string', nullable: true },
+                    status: { type: 'integer' }, address: { type: 'string', nullable: true },
+                  },
+                },
+              },
+              next: { type: 'integer', nullable: true },
+            },
+          }),
+          ...errorResponses(400),
+        },
+      },
+    }, async (request) => {
+      const q = request.query as { limit?: string; before?: string };
+      const limit = Math.min(500, Math.max(1, Number(q.limit ?? 100)));
+      const found = await listAudit(deps.database.db, { limit: limit + 1, before: q.before === undefined ? undefined : Number(q.before), pspId: scopeOf(request.principal) });
+      const shown = found.slice(0, limit);
+      return { entries: shown.map(auditView), next: found.length > limit ? shown.at(-1)!.auditId : null };
+    });
+
     admin.get('/psps', {
       schema: {
         tags: ['PSPs'], summary: 'List the PSPs',
         response: { 200: ok('Every PSP, without its secrets.', list('psps', ref('PspSummary'))), ...errorResponses() },
       },
-    }, async () => ({ psps: await listPspSummaries(deps.database.db) }));
+    }, async (request) => {
+      const own = scopeOf(request.principal);
+      const psps = await listPspSummaries(deps.database.db);
+      return { psps: own === undefined ? psps : psps.filter((p) => p.pspId === own) };
+    });
 
     admin.post('/psps', {
       schema: {
@@ -60,6 +109,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
         },
       },
     }, async (request, reply) => {
+      requireOperator(request.principal, 'Creating a PSP');
       const { name } = request.body as { name: string };
       const credentials = await createPsp(deps.database.db, name);
       return reply.code(201).send({
@@ -73,7 +123,11 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
         tags: ['Merchants'], summary: 'List every merchant of every PSP',
         response: { 200: ok('Every merchant.', list('merchants', ref('Merchant'))), ...errorResponses() },
       },
-    }, async () => ({ merchants: await deps.merchants.listAll() }));
+    }, async (request) => {
+      const own = scopeOf(request.principal);
+      const merchants = await deps.merchants.listAll();
+      return { merchants: own === undefined ? merchants : merchants.filter((m) => m.pspId === own) };
+    });
 
     admin.patch('/merchants/:msn', {
       schema: {
@@ -99,7 +153,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
         tags: ['Test users'], summary: 'List the test users',
         response: { 200: ok('Every test user with their cards.', list('users', ref('TestUser'))), ...errorResponses() },
       },
-    }, async () => ({ users: await deps.users.list() }));
+    }, async (request) => ({ users: await deps.users.list(scopeOf(request.principal)) }));
 
     admin.post('/users', {
       schema: {
@@ -119,7 +173,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     }, async (request, reply) => {
       const body = request.body as { phone: string; name?: string; cards?: CardInput[]; pin?: string };
       const cards = body.cards ?? [{ brand: 'VISA' }];
-      return reply.code(201).send(await deps.users.create(body.phone, body.name ?? `Test user ${body.phone}`, cards, body.pin));
+      return reply.code(201).send(await deps.users.create(body.phone, body.name ?? `Test user ${body.phone}`, cards, body.pin, scopeOf(request.principal)));
     });
 
     admin.patch('/users/:phone', {
@@ -138,7 +192,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       },
     }, async (request) => {
       const { phone } = request.params as { phone: string };
-      return deps.users.update(phone, request.body as { name?: string; pin?: string | null });
+      return deps.users.update(phone, request.body as { name?: string; pin?: string | null }, scopeOf(request.principal));
     });
 
     admin.post('/users/:phone/cards', {
@@ -150,7 +204,15 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       },
     }, async (request, reply) => {
       const { phone } = request.params as { phone: string };
-      return reply.code(201).send(await deps.users.addCard(phone, request.body as CardInput));
+      return reply.code(201).send(await deps.users.addCard(phone, request.body as CardInput, scopeOf(request.principal)));
     });
   }, { prefix: '/admin' });
+}
+
+export function auditView(r: AuditRow) {
+  return {
+    id: r.auditId, at: r.at.toISOString(),
+    actor: { kind: r.actorKind, pspId: r.actorPspId, credentialId: r.credentialId, name: r.actorName },
+    via: r.via, method: r.method, route: r.route, object: r.object, pspId: r.pspId, status: r.status, address: r.address,
+  };
 }

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 
 /** The operator API's tags, in the order the document lists them. */
 export const OPERATOR_TAGS = [
-  { name: 'PSPs', description: 'PSPs and their API credentials.' },
+  { name: 'PSPs', description: 'PSPs, their API credentials and the console credentials of their people.' },
   { name: 'Merchants', description: "Every PSP's merchants (sales units) and the operator's flags on them." },
   { name: 'Test users', description: 'The users of the app simulator, their PINs and cards.' },
   { name: 'Payments', description: 'A payment as the operator sees it, and acting as its user.' },
@@ -16,6 +16,7 @@ export const OPERATOR_TAGS = [
   { name: 'Webhooks', description: 'Webhooks API registrations, their deliveries (payload, signature headers, answer, latency, next attempt), and re-sends.' },
   { name: 'Status batch', description: 'The batch that applies the status updates of /v3/psppayments/updatestatus.' },
   { name: 'Test controls', description: 'Time travel, reset and fault injection for automated tests (test environment only).' },
+  { name: 'Audit', description: 'Who did what, on which object, when and from where, in the console and this API.' },
 ] as const;
 
 /**

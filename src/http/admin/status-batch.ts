@@ -1,7 +1,8 @@
 // Operator API for the status batch: run it now, list runs, list rejected updates with reasons.
 import type { FastifyInstance } from 'fastify';
 import { runStatusBatch, runView } from '../../operations/psp-v3/status-batch.ts';
-import { listRejected, listRuns, pendingCount } from '../../store/status-updates.ts';
+import { listRejected, listRuns, pendingCount, runCountsOf } from '../../store/status-updates.ts';
+import { requireOperator, scopeOf } from '../../operations/principals.ts';
 import type { PaymentDeps } from '../../operations/payment-deps.ts';
 import type { AdminToken } from '../../operations/admin-token.ts';
 import { REJECTION_REASONS, type RejectionReason } from '../../domain/psp-v3/status-rules.ts';
@@ -32,7 +33,8 @@ function routes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: 
       description: 'Applies every pending status update, as the nightly run does, and answers when it is done.',
       response: { 200: ok('The run.', ref('BatchRun')), ...errorResponses() },
     },
-  }, async () => {
+  }, async (request) => {
+    requireOperator(request.principal, 'Running the status batch (it applies every PSP\'s updates)');
     const summary = await runStatusBatch(deps.payments, 'manual');
     return summary;
   });
@@ -66,10 +68,14 @@ function routes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: 
     },
   }, async (request) => {
     const { limit } = request.query as { limit?: string };
+    const own = scopeOf(request.principal);
+    const runs = (await listRuns(db, Math.min(Number(limit ?? 50), 1000))).map((r) => runView(r, deps.payments.clock.now()));
+    // A PSP's person sees each run's share of its own updates, never the others' counts.
+    const shares = own === undefined ? undefined : await runCountsOf(db, own, runs.map((r) => r.runId));
     return {
-      pending: await pendingCount(db),
+      pending: await pendingCount(db, own),
       schedule: { cron: deps.payments.config.statusBatchCron, timeZone: deps.payments.config.statusBatchTz, mode: deps.payments.config.statusBatchMode },
-      runs: (await listRuns(db, Math.min(Number(limit ?? 50), 1000))).map((r) => runView(r, deps.payments.clock.now())),
+      runs: shares === undefined ? runs : runs.map((r) => ({ ...r, applied: shares.get(r.runId)?.applied ?? 0, rejected: shares.get(r.runId)?.rejected ?? 0, rejectedByReason: {} })),
     };
   });
 
@@ -88,7 +94,7 @@ function routes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: 
     },
   }, async (request) => {
     const { limit, runId } = request.query as { limit?: string; runId?: string };
-    const list = await listRejected(db, Math.min(Number(limit ?? 100), 1000), runId === undefined ? undefined : Number(runId));
+    const list = await listRejected(db, Math.min(Number(limit ?? 100), 1000), runId === undefined ? undefined : Number(runId), scopeOf(request.principal));
     return {
       rejected: list.map((r) => ({
         ...r,

@@ -5,8 +5,9 @@ import type { FastifyInstance } from 'fastify';
 import { errors } from '../../domain/errors.ts';
 import type { AdminToken } from '../../operations/admin-token.ts';
 import type { PaymentDeps } from '../../operations/payment-deps.ts';
-import { deliveriesOfWebhook, findWebhook, resendDelivery, webhooksWithCounts, type DeliveryRow } from '../../store/webhooks.ts';
+import { deliveriesOfWebhook, findWebhook, pspOfDelivery, resendDelivery, webhooksWithCounts, type DeliveryRow } from '../../store/webhooks.ts';
 import { adminGuard } from './guard.ts';
+import { mayActOn, requireOperator, scopeOf } from '../../operations/principals.ts';
 import { describeAnswers, errorResponses, ok } from './schemas.ts';
 
 const nullableString = { type: 'string', nullable: true } as const;
@@ -73,7 +74,7 @@ function routes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: 
       response: { 200: ok('Every registration (of one PSP with `psp`).', { type: 'object', properties: { webhooks: { type: 'array', items: registration } } }), ...errorResponses(400) },
     },
   }, async (request) => {
-    const psp = (request.query as { psp?: string }).psp?.toUpperCase();
+    const psp = scopeOf(request.principal) ?? (request.query as { psp?: string }).psp?.toUpperCase();
     return {
       webhooks: (await webhooksWithCounts(db, psp)).map((w) => ({
         id: w.webhookId, pspId: w.pspId, merchantSerialNumber: w.msn, url: w.url, events: w.events,
@@ -103,7 +104,8 @@ function routes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: 
     const { id } = request.params as { id: string };
     const q = request.query as { limit?: string; before?: string };
     const limit = Math.min(100, Math.max(1, Number(q.limit ?? 25)));
-    if (!(await findWebhook(db, id.toLowerCase()))) throw errors.notFound(`No webhook ${id}.`);
+    const webhook = await findWebhook(db, id.toLowerCase());
+    if (!webhook || !mayActOn(request.principal, webhook.pspId)) throw errors.notFound(`No webhook ${id}.`);
     const page = await deliveriesOfWebhook(db, id.toLowerCase(), limit + 1, q.before === undefined ? undefined : Number(q.before));
     const shown = page.slice(0, limit);
     return { deliveries: shown.map(deliveryView), next: page.length > limit ? shown.at(-1)!.deliveryId : null };
@@ -119,6 +121,7 @@ function routes(app: FastifyInstance, deps: { adminToken: AdminToken; payments: 
     },
   }, async (request, reply) => {
     const deliveryId = Number((request.params as { deliveryId: string }).deliveryId);
+    if (request.principal?.kind === 'psp' && await pspOfDelivery(db, deliveryId) !== request.principal.pspId) throw errors.notFound(`No webhook delivery ${deliveryId}.`);
     if (!(await resendDelivery(db, deliveryId, deps.payments.clock.now()))) throw errors.notFound(`No webhook delivery ${deliveryId}.`);
     deps.payments.webhooks?.wake();
     return reply.code(202).send({ deliveryId, status: 'PENDING' });

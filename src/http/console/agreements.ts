@@ -19,7 +19,7 @@ export function registerAgreementPages(scope: FastifyInstance, ctx: ConsoleConte
 
   scope.get('/agreements', async (request, reply) => {
     const q = request.query as Record<string, unknown>;
-    const psp = typeof q.psp === 'string' ? q.psp.trim().slice(0, 64).toUpperCase() : '';
+    const psp = ctx.scope(request) ?? (typeof q.psp === 'string' ? q.psp.trim().slice(0, 64).toUpperCase() : '');
     const found = await recentAgreements(db, 100, psp || undefined);
     return ctx.page(request, reply, {
       view: 'console/agreements', title: 'Recurring agreements', section: 'agreements',
@@ -37,6 +37,7 @@ export function registerAgreementPages(scope: FastifyInstance, ctx: ConsoleConte
     const { id } = request.params as { id: string };
     const a = ID.test(id) ? await agreementById(db, id) : undefined;
     if (!a) throw new WebError(404, 'No such agreement', 'There is no Recurring agreement with this id.');
+    ctx.own(request, a.pspId, 'Agreement');
     const [charges, callbacks, webhooks] = [await chargesOfAgreement(db, a.agreementId), await callbacksOfAgreement(db, a.agreementId), await deliveriesOfPayment(db, a.uuid)];
     const history = await historyOf(db, a.msn, charges.map((c) => c.chargeId));
     const now = deps.clock.now();

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ConsoleContext } from './index.ts';
 import { runStatusBatch, runView } from '../../operations/psp-v3/status-batch.ts';
 import { listPspSummaries } from '../../operations/psps.ts';
-import { pendingCount } from '../../store/status-updates.ts';
+import { pendingCount, runCountsOf } from '../../store/status-updates.ts';
 import { rejectedPage, runningRuns, runsPage } from '../../store/batch-views.ts';
 import { REJECTION_REASONS, type RejectionReason } from '../../domain/psp-v3/status-rules.ts';
 import { WebError } from '../web/security.ts';
@@ -39,12 +39,19 @@ export function registerBatchPage(scope: FastifyInstance, ctx: ConsoleContext): 
   const deps = ctx.payments;
   const db = deps.database.db;
 
-  async function progress() {
+  /** The runs with a PSP's person's own share of them (its updates applied and rejected), never the others'. */
+  async function shareOf<T extends { runId: number; applied: number; rejected: number; rejectedByReason: Record<string, number> }>(own: string | undefined, runs: T[]): Promise<T[]> {
+    if (own === undefined) return runs;
+    const shares = await runCountsOf(db, own, runs.map((r) => r.runId));
+    return runs.map((r) => ({ ...r, applied: shares.get(r.runId)?.applied ?? 0, rejected: shares.get(r.runId)?.rejected ?? 0, rejectedByReason: {} }));
+  }
+
+  async function progress(own: string | undefined) {
     const now = ctx.now();
     const running = await runningRuns(db, now);
-    const runs = running.map((r) => runView(r, now));
+    const runs = await shareOf(own, running.map((r) => runView(r, now)));
     return {
-      pending: await pendingCount(db),
+      pending: await pendingCount(db, own),
       running: runs.length > 0,
       /** The figures of the runs in progress so far (what their committed chunks applied and rejected). */
       applied: runs.reduce((n, r) => n + r.applied, 0),
@@ -55,8 +62,9 @@ export function registerBatchPage(scope: FastifyInstance, ctx: ConsoleContext): 
 
   scope.get('/batch', async (request, reply) => {
     const q = request.query as Record<string, unknown>;
+    const own = ctx.scope(request);
     const filter = {
-      pspId: textParam(q.psp, /^[A-Za-z0-9_-]{1,64}$/, 'PSP'),
+      pspId: own ?? textParam(q.psp, /^[A-Za-z0-9_-]{1,64}$/, 'PSP'),
       runId: idParam(q.run, 'run'),
       reason: textParam(q.reason, /^[A-Z_]{1,40}$/, 'reason'),
     };
@@ -65,14 +73,14 @@ export function registerBatchPage(scope: FastifyInstance, ctx: ConsoleContext): 
     const before = idParam(q.before, 'page of rejected updates');
     const now = ctx.now();
     const [state, runs, rejected, psps] = [
-      await progress(),
+      await progress(own),
       await runsPage(db, { before: runsBefore, limit: RUNS_PER_PAGE + 1 }),
       await rejectedPage(db, { ...filter, before, limit: REJECTED_PER_PAGE + 1 }),
-      await listPspSummaries(db),
+      (await listPspSummaries(db)).filter((p) => own === undefined || p.pspId === own),
     ];
     const moreRuns = runs.length > RUNS_PER_PAGE;
     const moreRejected = rejected.length > REJECTED_PER_PAGE;
-    const shownRuns = runs.slice(0, RUNS_PER_PAGE).map((r) => runView(r, now));
+    const shownRuns = await shareOf(own, runs.slice(0, RUNS_PER_PAGE).map((r) => runView(r, now)));
     const shownRejected = rejected.slice(0, REJECTED_PER_PAGE).map((r) => ({
       ...r, reasonText: REJECTION_REASONS[r.reason as RejectionReason] ?? r.reason,
     }));
@@ -100,7 +108,7 @@ export function registerBatchPage(scope: FastifyInstance, ctx: ConsoleContext): 
     });
   });
 
-  scope.get('/batch/progress', async () => progress());
+  scope.get('/batch/progress', async (request) => progress(ctx.scope(request)));
 
   // Runs started here go on after their answer. On shutdown they stop after their current chunk (as
   // every run does), and the server waits for that before it closes the database.
@@ -109,6 +117,7 @@ export function registerBatchPage(scope: FastifyInstance, ctx: ConsoleContext): 
 
   scope.post('/batch/run', async (request: FastifyRequest, reply) => {
     ctx.form(request);
+    ctx.operatorOnly(request, 'Running the status batch (it applies every PSP\'s updates)');
     if ((await runningRuns(db, ctx.now())).length > 0) return reply.redirect('/console/batch?done=running', 303);
     const run = runStatusBatch(deps, 'manual')
       .catch((err: unknown) => request.log.error({ err }, 'a status batch run started from the console failed'))

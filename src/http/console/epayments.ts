@@ -20,7 +20,7 @@ export function registerEpaymentPages(scope: FastifyInstance, ctx: ConsoleContex
   scope.get('/epayments', async (request, reply) => {
     const q = request.query as Record<string, unknown>;
     const text = (name: string, max: number) => (typeof q[name] === 'string' ? (q[name] as string).trim().slice(0, max) : '');
-    const query = { psp: text('psp', 64).toUpperCase(), msn: text('msn', 12), state: text('state', 20) };
+    const query = { psp: ctx.scope(request) ?? text('psp', 64).toUpperCase(), msn: text('msn', 12), state: text('state', 20) };
     if (query.state && !STATES.includes(query.state)) query.state = '';
     const afterText = text('after', 100);
     const key = KEY.exec(afterText);
@@ -44,6 +44,7 @@ export function registerEpaymentPages(scope: FastifyInstance, ctx: ConsoleContex
     const { id } = request.params as { id: string };
     const p = UUID.test(id) ? await findEpaymentById(db, id) : undefined;
     if (!p) throw new WebError(404, 'No such payment', 'There is no ePayment payment with this id.');
+    ctx.own(request, p.pspId, 'Payment');
     const [events, callbacks, webhooks] = [await eventsOf(db, p.paymentId), await callbacksOf(db, p.paymentId), await deliveriesOfPayment(db, p.paymentId)];
     return ctx.page(request, reply, {
       view: 'console/epayment', title: `ePayment ${p.reference}`, section: 'epayments',

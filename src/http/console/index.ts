@@ -24,6 +24,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Services } from '../app.ts';
 import type { PaymentDeps } from '../../operations/payment-deps.ts';
 import { adminTokenMatches } from '../../operations/admin-token.ts';
+import { registerAuditPage } from './audit.ts';
+import { CREDENTIAL_PREFIX, mayActOn, OPERATOR, scopeOf, type Principal } from '../../operations/principals.ts';
 import { ApiError, errors } from '../../domain/errors.ts';
 import { pageErrorOf } from '../web/page-errors.ts';
 import { authFailureLimit } from '../plugins/auth-failure-limit.ts';
@@ -95,6 +97,12 @@ export interface ConsoleContext {
   render(view: string, data: object): string;
   /** The security headers of a console answer (strict CSP, no caching). */
   headers(reply: FastifyReply): void;
+  /** The PSP the signed-in person is limited to (undefined: the operator, everything). */
+  scope(request: FastifyRequest): string | undefined;
+  /** Another PSP's object does not exist for a PSP's person: a 404 page titled `what`. */
+  own(request: FastifyRequest, pspId: string | null | undefined, what: string): void;
+  /** An action that is the operator's alone: a 403 page for a PSP's person. */
+  operatorOnly(request: FastifyRequest, what: string): void;
 }
 
 const FORM_BODY_LIMIT = 64 * 1024;
@@ -130,6 +138,7 @@ export function registerConsole(app: FastifyInstance, services: Services): void 
       const isSignedIn = opts.signedIn ?? passed.has(request);
       const html = render('console/layout', {
         title: opts.title, content, csrf: token, signedIn: isSignedIn, notice: opts.notice, assets: ASSET_URLS, refreshSeconds: opts.refreshSeconds,
+        who: request.principal?.kind === 'psp' ? `${request.principal.name} (PSP ${request.principal.pspId})` : isSignedIn && request.principal ? 'the operator' : undefined,
         nav: NAV.map((n) => ({ href: n.href, label: n.label, current: n.section === opts.section })),
       });
       headers(reply);
@@ -145,7 +154,10 @@ export function registerConsole(app: FastifyInstance, services: Services): void 
     }
 
     async function guard(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-      if (await session.current(request)) {
+      const principal = await session.principal(request);
+      if (principal) {
+        request.principal = principal;
+        request.via = 'console';
         passed.add(request);
         return;
       }
@@ -174,6 +186,13 @@ export function registerConsole(app: FastifyInstance, services: Services): void 
       page: (request, reply, opts) => sendPage(request, reply, opts),
       render: (view, data) => render(view, { ...data, f }),
       headers,
+      scope: (request) => scopeOf(request.principal),
+      own(request, pspId, what) {
+        if (!mayActOn(request.principal, pspId)) throw new WebError(404, `${what} not found`, `There is no ${what.toLowerCase()} with this id.`);
+      },
+      operatorOnly(request, what) {
+        if (request.principal?.kind === 'psp') throw new WebError(403, 'Not possible', `${what} is the operator's: it changes what every PSP on this server sees.`);
+      },
     };
 
     formParser(scope, FORM_BODY_LIMIT);
@@ -214,9 +233,13 @@ export function registerConsole(app: FastifyInstance, services: Services): void 
       const next = safeNext(body.next);
       if (services.adminToken.hash === undefined) return signInPage(request, reply, { status: 403, next });
       const token = (body.token ?? '').trim();
+      // The operator token, or a PSP's console credential (that PSP's objects only).
+      let principal: Principal | undefined;
       try {
         await signIns.attempt(request, reply, async () => {
-          if (token === '' || token.length > 512 || !adminTokenMatches(services.adminToken, token)) throw errors.adminUnauthorized();
+          if (token !== '' && token.length <= 512 && adminTokenMatches(services.adminToken, token)) principal = OPERATOR;
+          else if (token.startsWith(CREDENTIAL_PREFIX)) principal = await services.adminToken.consoleCredentials?.principalOf(token);
+          if (!principal) throw errors.adminUnauthorized();
         });
       } catch (err) {
         if (err instanceof ApiError && err.status === 429) {
@@ -226,18 +249,22 @@ export function registerConsole(app: FastifyInstance, services: Services): void 
           });
         }
         if (err instanceof ApiError && err.status === 401) {
-          request.log.info('console sign-in refused: wrong operator token');
-          return signInPage(request, reply, { status: 401, next, error: 'That is not the operator token.' });
+          request.log.info('console sign-in refused: wrong operator token or console credential');
+          return signInPage(request, reply, { status: 401, next, error: 'That is neither the operator token nor a console credential (or it was revoked).' });
         }
         throw err;
       }
-      await session.start(request, reply);
-      request.log.info('console sign-in');
+      await session.start(request, reply, principal);
+      request.principal = principal;
+      request.via = 'console';
+      request.log.info({ pspId: scopeOf(principal) }, 'console sign-in');
       return reply.redirect(next ?? '/console', 303);
     });
 
     scope.post('/sign-out', async (request, reply) => {
       ctx.form(request);
+      request.principal = await session.principal(request);
+      request.via = 'console';
       await session.end(request, reply);
       return reply.redirect('/console/sign-in', 303);
     });
@@ -257,6 +284,7 @@ export function registerConsole(app: FastifyInstance, services: Services): void 
       registerMerchantPages(pages, ctx);
       registerUserPages(pages, ctx);
       registerSessionPages(pages, ctx);
+      registerAuditPage(pages, ctx);
     });
   }, { prefix: '/console' });
 }

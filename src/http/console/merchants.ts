@@ -24,11 +24,12 @@ export function registerMerchantPages(scope: FastifyInstance, ctx: ConsoleContex
 
   scope.get('/merchants', async (request, reply) => {
     const q = request.query as Record<string, unknown>;
-    const pspId = optional(q.psp, PSP_ID, 'PSP');
+    const own = ctx.scope(request);
+    const pspId = own ?? optional(q.psp, PSP_ID, 'PSP');
     const after = optional(q.after, MSN, 'page');
     const found = await merchantsPage(db, { pspId, after, limit: PER_PAGE + 1 });
     const merchants = found.slice(0, PER_PAGE).map(merchantAdminView);
-    const psps = await listPspSummaries(db);
+    const psps = (await listPspSummaries(db)).filter((p) => own === undefined || p.pspId === own);
     const names = new Map(psps.map((p) => [p.pspId, p.name]));
     const done = typeof q.done === 'string' && Object.hasOwn(NOTICES, q.done) ? NOTICES[q.done] : undefined;
     return ctx.page(request, reply, {
@@ -45,6 +46,8 @@ export function registerMerchantPages(scope: FastifyInstance, ctx: ConsoleContex
     const form = ctx.form(request);
     const { msn } = request.params as { msn: string };
     if (!MSN.test(msn)) throw new WebError(404, 'Not found', 'There is no such merchant.');
+    const own = ctx.scope(request);
+    if (own !== undefined && !(await ctx.services.adminToken.consoleCredentials!.ownsMsn(own, msn))) throw new WebError(404, 'Not found', 'There is no such merchant.');
     // A checkbox that is not ticked is not sent: its absence means false.
     await ctx.services.merchants.setFlags(msn, { active: form.active === 'on', skipLandingPage: form.skipLandingPage === 'on' });
     request.log.info({ msn, active: form.active === 'on', skipLandingPage: form.skipLandingPage === 'on' }, 'merchant flags set from the console');

@@ -116,13 +116,22 @@ export function registerPaymentPages(scope: FastifyInstance, ctx: ConsoleContext
   const streams = new Set<() => void>();
   scope.addHook('preClose', async () => { for (const end of [...streams]) end(); });
 
+  /** The list's filters; a PSP's person's are always its own PSP's. */
+  const filtersOf = (request: FastifyRequest, raw: Record<string, unknown>) => {
+    const read = readFilters(raw);
+    const own = ctx.scope(request);
+    return own === undefined ? read : { query: { ...read.query, psp: own }, filters: { ...read.filters, pspId: own } };
+  };
+
   scope.get('/payments', async (request, reply) => {
     const raw = request.query as Record<string, unknown>;
-    const { query, filters } = readFilters(raw);
+    const { query, filters } = filtersOf(request, raw);
     const after = readKey(raw.after);
-    const [page, choices, newest] = await Promise.all([
+    const own = ctx.scope(request);
+    const [page, all, newest] = await Promise.all([
       listPayments(db, filters, after, PAGE_SIZE), filterChoices(db), after ? Promise.resolve(undefined) : newestKey(db, filters),
     ]);
+    const choices = own === undefined ? all : { psps: all.psps.filter((p) => p.pspId === own), msns: all.msns.filter((m) => m.pspId === own) };
     const rows = page.payments.map(row);
     const base = { psp: query.psp, msn: query.msn, state: query.state, from: query.from, to: query.to, q: query.q };
     const live = !after ? `/console/payments/events${formats.query({ ...base, since: newest ?? '' })}` : undefined;
@@ -137,7 +146,7 @@ export function registerPaymentPages(scope: FastifyInstance, ctx: ConsoleContext
 
   scope.get('/payments/events', async (request, reply) => {
     const raw = request.query as Record<string, unknown>;
-    const { filters } = readFilters(raw);
+    const { filters } = filtersOf(request, raw);
     const lastId = request.headers['last-event-id'];
     const resumed = typeof lastId === 'string' ? readKey(lastId) : undefined;
     let since = resumed?.at ?? (typeof raw.since === 'string' && PG_TIME.test(raw.since) ? raw.since : undefined) ?? (await newestKey(db, filters));
@@ -191,7 +200,7 @@ export function registerPaymentPages(scope: FastifyInstance, ctx: ConsoleContext
     timer = setTimeout(() => { void poll(); }, 0);
   });
 
-  async function loadPage(id: string) {
+  async function loadPage(request: FastifyRequest, id: string) {
     if (!UUID.test(id)) throw new WebError(404, 'Payment not found', 'There is no payment with this id.');
     const snapshot = await db.transaction(async (tx) => {
       const payment = await findPaymentById(tx, id);
@@ -203,12 +212,13 @@ export function registerPaymentPages(scope: FastifyInstance, ctx: ConsoleContext
       return { payment, log, attempts, updates, events, undelivered };
     }, { isolationLevel: 'repeatable read', accessMode: 'read only' });
     if (!snapshot) throw new WebError(404, 'Payment not found', 'There is no payment with this id.');
+    ctx.own(request, snapshot.payment.pspId, 'Payment');
     return snapshot;
   }
 
   scope.get('/payments/:id', async (request, reply) => {
     const { id } = request.params as { id: string };
-    const s = await loadPage(id);
+    const s = await loadPage(request, id);
     const p = s.payment;
     // Exactly what GET details answers the PSP.
     const answer = await details(deps, p.pspId, p.pspTransactionId);
@@ -227,7 +237,7 @@ export function registerPaymentPages(scope: FastifyInstance, ctx: ConsoleContext
   /** The confirmation step of an action: what it will do, and the button that does it. */
   async function confirmPage(request: FastifyRequest, reply: FastifyReply, action: Action) {
     const { id } = request.params as { id: string };
-    const s = await loadPage(id);
+    const s = await loadPage(request, id);
     const text = ACTION_TEXT[action];
     return ctx.page(request, reply, {
       view: 'console/confirm', title: text.title, section: 'payments',
@@ -248,6 +258,7 @@ export function registerPaymentPages(scope: FastifyInstance, ctx: ConsoleContext
       const form = ctx.form(request);
       const { id } = request.params as { id: string };
       if (!UUID.test(id)) throw new WebError(404, 'Payment not found', 'There is no payment with this id.');
+      if (request.principal?.kind === 'psp') ctx.own(request, (await findPaymentById(db, id))?.pspId, 'Payment');
       await run[action](id, form);
       return reply.redirect(`/console/payments/${id}?done=${ACTION_TEXT[action].done}`, 303);
     });

@@ -29,15 +29,17 @@ export function registerPspPages(scope: FastifyInstance, ctx: ConsoleContext): v
   const publicUrl = ctx.services.config.publicUrl;
 
   async function listPage(request: FastifyRequest, reply: FastifyReply, extra: { status?: number; error?: string; name?: string } = {}) {
-    const [psps, counts] = [await listPspSummaries(db), await merchantCounts(db)];
+    const own = ctx.scope(request);
+    const [psps, counts] = [(await listPspSummaries(db)).filter((p) => own === undefined || p.pspId === own), await merchantCounts(db)];
     return ctx.page(request, reply, {
       view: 'console/psps', title: 'PSPs', section: 'psps', status: extra.status,
       data: { psps: psps.map((p) => ({ ...p, merchants: counts.get(p.pspId) ?? 0 })), error: extra.error, name: extra.name ?? '' },
     });
   }
 
-  async function pspOf(raw: unknown) {
+  async function pspOf(request: FastifyRequest, raw: unknown) {
     if (typeof raw !== 'string' || !PSP_ID.test(raw)) throw new WebError(404, 'Not found', 'There is no such PSP.');
+    ctx.own(request, raw.toUpperCase(), 'PSP');
     const psp = await findPspById(db, raw.toUpperCase());
     if (!psp) throw new WebError(404, 'Not found', `There is no PSP with id ${raw}.`);
     return psp;
@@ -47,6 +49,7 @@ export function registerPspPages(scope: FastifyInstance, ctx: ConsoleContext): v
 
   scope.post('/psps', async (request, reply) => {
     const form = ctx.form(request);
+    ctx.operatorOnly(request, 'Creating a PSP');
     const name = (form.name ?? '').trim();
     if (name === '' || name.length > 200) {
       return listPage(request, reply, { status: 400, error: 'Give the PSP a name of 1 to 200 characters.', name: name.slice(0, 200) });
@@ -61,7 +64,7 @@ export function registerPspPages(scope: FastifyInstance, ctx: ConsoleContext): v
   });
 
   scope.get('/psps/:pspId/rotate-secret', async (request, reply) => {
-    const psp = await pspOf((request.params as { pspId: string }).pspId);
+    const psp = await pspOf(request, (request.params as { pspId: string }).pspId);
     return ctx.page(request, reply, {
       view: 'console/psp-rotate', title: `Rotate the client secret of ${psp.name}`, section: 'psps',
       data: { psp: { pspId: psp.pspId, name: psp.name, clientId: psp.clientId } },
@@ -70,7 +73,7 @@ export function registerPspPages(scope: FastifyInstance, ctx: ConsoleContext): v
 
   scope.post('/psps/:pspId/rotate-secret', async (request, reply) => {
     ctx.form(request);
-    const psp = await pspOf((request.params as { pspId: string }).pspId);
+    const psp = await pspOf(request, (request.params as { pspId: string }).pspId);
     const rotated = await rotateClientSecret(ctx.services.database.db, psp.pspId);
     request.log.info({ pspId: rotated.pspId }, 'PSP client secret rotated from the console');
     return ctx.page(request, reply, {

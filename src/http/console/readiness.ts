@@ -15,6 +15,7 @@ export function registerReadinessPage(scope: FastifyInstance, ctx: ConsoleContex
   scope.get('/readiness.json', async (request, reply) => {
     const raw = (request.query as Record<string, unknown>).pspId;
     if (typeof raw !== 'string' || !PSP_ID.test(raw)) throw new WebError(400, 'Request not accepted', 'A PSP id is letters, digits, "-" and "_".');
+    ctx.own(request, raw.toUpperCase(), 'PSP');
     const report = await linkedReadiness(ctx.payments, raw.toUpperCase());
     ctx.headers(reply);
     const day = String(report.generatedAt).slice(0, 10);
@@ -25,12 +26,15 @@ export function registerReadinessPage(scope: FastifyInstance, ctx: ConsoleContex
   });
 
   scope.get('/readiness', async (request, reply) => {
-    const raw = (request.query as Record<string, unknown>).pspId;
-    const psps = await listPspSummaries(ctx.services.database.db);
+    const own = ctx.scope(request);
+    // A PSP's person has one report: its own PSP's.
+    const raw = (request.query as Record<string, unknown>).pspId ?? own;
+    const psps = (await listPspSummaries(ctx.services.database.db)).filter((p) => own === undefined || p.pspId === own);
     if (raw === undefined || raw === '') {
       return ctx.page(request, reply, { view: 'console/readiness', title: 'Go-live readiness', section: 'readiness', data: { psps, report: null } });
     }
     if (typeof raw !== 'string' || !PSP_ID.test(raw)) throw new WebError(400, 'Request not accepted', 'A PSP id is letters, digits, "-" and "_".');
+    ctx.own(request, raw.toUpperCase(), 'PSP');
     const report = await linkedReadiness(ctx.payments, raw.toUpperCase());
     const groups = ITEM_GROUPS.map((name) => ({ name, items: report.items.filter((i) => i.group === name) })).filter((g) => g.items.length > 0);
     const epaymentGroups = EPAYMENT_GROUPS.map((name) => ({ name, items: report.epayment.items.filter((i) => i.group === name) })).filter((g) => g.items.length > 0);

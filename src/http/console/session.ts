@@ -10,9 +10,10 @@ import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { AdminToken } from '../../operations/admin-token.ts';
 import type { Database } from '../../store/db.ts';
 import {
-  endConsoleSession, endOtherConsoleSessions, insertConsoleSession, openConsoleSessions, pruneConsoleSessions, useConsoleSession,
+  credentialName, endConsoleSession, endOtherConsoleSessions, insertConsoleSession, openConsoleSessions, pruneConsoleSessions, useConsoleSession,
   type ConsoleSessionRow,
 } from '../../store/console-sessions.ts';
+import { OPERATOR, scopeOf, type Principal } from '../../operations/principals.ts';
 import { randomToken, sha256 } from '../../security/secrets.ts';
 
 export const CONSOLE_COOKIE = 'vipps_console_session';
@@ -29,6 +30,8 @@ export interface SessionView {
   address: string | null;
   userAgent: string | null;
   current: boolean;
+  /** A PSP's person's session: the PSP (null: the operator's). */
+  pspId: string | null;
 }
 
 export class ConsoleSession {
@@ -58,15 +61,17 @@ export class ConsoleSession {
     return raw !== undefined && TOKEN_SHAPE.test(raw) ? raw : undefined;
   }
 
-  async start(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  /** Signs `principal` in: the operator, or a PSP's person (their session lasts while their credential does). */
+  async start(request: FastifyRequest, reply: FastifyReply, principal: Principal = OPERATOR): Promise<void> {
     const adminTokenHash = this.adminToken.hash;
     if (adminTokenHash === undefined) return;
     const token = randomToken(32);
     const now = new Date();
     await pruneConsoleSessions(this.database.db, new Date(now.getTime() - KEEP_ENDED_MS));
     await insertConsoleSession(this.database.db, {
-      tokenHash: sha256(token), adminTokenHash, now, expiresAt: new Date(now.getTime() + CONSOLE_SESSION_SECONDS * 1000),
+      tokenHash: sha256(token), adminTokenHash: principal.kind === 'psp' ? '' : adminTokenHash, now, expiresAt: new Date(now.getTime() + CONSOLE_SESSION_SECONDS * 1000),
       address: request.ip.slice(0, 64), userAgent: (request.headers['user-agent'] ?? '').slice(0, 300) || null,
+      ...(principal.kind === 'psp' ? { credentialId: principal.credentialId, pspId: principal.pspId } : {}),
     });
     reply.setCookie(CONSOLE_COOKIE, token, this.options(CONSOLE_SESSION_SECONDS));
   }
@@ -99,27 +104,35 @@ export class ConsoleSession {
     });
   }
 
-  /** The open sessions, the request's own marked. */
+  /** Who the request's session is (undefined: none). */
+  async principal(request: FastifyRequest): Promise<Principal | undefined> {
+    const row = await this.current(request);
+    if (!row) return undefined;
+    if (row.credentialId === null || row.pspId === null) return OPERATOR;
+    return { kind: 'psp', pspId: row.pspId, credentialId: row.credentialId, name: await credentialName(this.database.db, row.credentialId) ?? 'unknown' };
+  }
+
+  /** The open sessions (a PSP's person: its PSP's people's), the request's own marked. */
   async list(request: FastifyRequest): Promise<SessionView[]> {
     const adminTokenHash = this.adminToken.hash;
     if (adminTokenHash === undefined) return [];
     const own = await this.current(request);
     const now = new Date();
-    const rows = await openConsoleSessions(this.database.db, { adminTokenHash, now, idleSince: new Date(now.getTime() - this.idleMs) });
+    const rows = await openConsoleSessions(this.database.db, { adminTokenHash, now, idleSince: new Date(now.getTime() - this.idleMs), pspId: scopeOf(request.principal) });
     return rows.map((r) => ({
       sessionId: r.sessionId, createdAt: r.createdAt, lastSeenAt: r.lastSeenAt, expiresAt: r.expiresAt, address: r.address, userAgent: r.userAgent,
-      current: r.sessionId === own?.sessionId,
+      current: r.sessionId === own?.sessionId, pspId: r.pspId,
     }));
   }
 
-  /** Ends a session by its id; whether an open one was ended. */
-  endById(sessionId: string): Promise<boolean> {
-    return endConsoleSession(this.database.db, { sessionId }, new Date());
+  /** Ends a session by its id (a PSP's person: one of its PSP's people's); whether an open one was ended. */
+  endById(request: FastifyRequest, sessionId: string): Promise<boolean> {
+    return endConsoleSession(this.database.db, { sessionId, pspId: scopeOf(request.principal) }, new Date());
   }
 
-  /** Ends every session but the request's own; how many were ended. */
+  /** Ends every session but the request's own (a PSP's person: of its PSP's people); how many were ended. */
   async endOthers(request: FastifyRequest): Promise<number> {
     const own = await this.current(request);
-    return own ? endOtherConsoleSessions(this.database.db, own.sessionId, new Date()) : 0;
+    return own ? endOtherConsoleSessions(this.database.db, own.sessionId, new Date(), scopeOf(request.principal)) : 0;
   }
 }

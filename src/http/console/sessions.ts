@@ -59,7 +59,7 @@ export function registerSessionPages(scope: FastifyInstance, ctx: ConsoleContext
       request.log.info('console session ended by its operator (sign-out)');
       return reply.redirect('/console/sign-in', 303);
     }
-    if (!(await ctx.session.endById(sessionId))) throw new WebError(404, 'Not found', 'That session has already ended.');
+    if (!(await ctx.session.endById(request, sessionId))) throw new WebError(404, 'Not found', 'That session has already ended.');
     request.log.info({ sessionId }, 'console session ended from the console');
     return reply.redirect('/console/sessions?done=ended', 303);
   });

@@ -43,7 +43,7 @@ export function registerUserPages(scope: FastifyInstance, ctx: ConsoleContext): 
     const q = request.query as Record<string, unknown>;
     const after = typeof q.after === 'string' && PHONE.test(q.after) ? q.after : undefined;
     if (q.after !== undefined && q.after !== '' && after === undefined) throw new WebError(400, 'Request not accepted', 'The page in the address is not valid.');
-    const found = await users.page(after, PER_PAGE + 1);
+    const found = await users.page(after, PER_PAGE + 1, ctx.scope(request));
     const shown = found.slice(0, PER_PAGE);
     return ctx.page(request, reply, {
       view: 'console/users', title: 'Test users', section: 'users', status: extra.status, notice: extra.notice,
@@ -73,7 +73,7 @@ export function registerUserPages(scope: FastifyInstance, ctx: ConsoleContext): 
     const card = cardFrom(form);
     if (typeof card === 'string') return refuse(card);
     try {
-      await users.create(phone, name || `Test user ${phone}`, [card], pin === '' ? undefined : pin);
+      await users.create(phone, name || `Test user ${phone}`, [card], pin === '' ? undefined : pin, ctx.scope(request));
     } catch (err) {
       if (err instanceof ApiError && err.status < 500) return refuse(err.message, err.status);
       throw err;
@@ -90,7 +90,7 @@ export function registerUserPages(scope: FastifyInstance, ctx: ConsoleContext): 
     const refuse = (message: string, status = 400) => listPage(request, reply, { status, error: { form: 'card', phone, message } });
     if (typeof card === 'string') return refuse(card);
     try {
-      await users.addCard(phone, card);
+      await users.addCard(phone, card, ctx.scope(request));
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) throw new WebError(404, 'Not found', err.message);
       if (err instanceof ApiError && err.status < 500) return refuse(err.message, err.status);

@@ -5,7 +5,7 @@
 //   GET  /console/webhooks/:id                      one registration's deliveries
 //   POST /console/webhooks/:id/deliveries/:d/resend send one again now
 import type { FastifyInstance } from 'fastify';
-import { deliveriesOfWebhook, findWebhook, resendDelivery, webhooksWithCounts } from '../../store/webhooks.ts';
+import { deliveriesOfWebhook, findWebhook, pspOfDelivery, resendDelivery, webhooksWithCounts } from '../../store/webhooks.ts';
 import { WebError } from '../web/security.ts';
 import type { ConsoleContext } from './index.ts';
 
@@ -19,7 +19,7 @@ export function registerWebhookPages(scope: FastifyInstance, ctx: ConsoleContext
     return ctx.page(request, reply, {
       view: 'console/webhooks', title: 'Webhooks', section: 'webhooks',
       data: {
-        rows: (await webhooksWithCounts(db)).map((w) => ({
+        rows: (await webhooksWithCounts(db, ctx.scope(request))).map((w) => ({
           href: `/console/webhooks/${w.webhookId}`, pspId: w.pspId, msn: w.msn ?? 'all sales units', url: w.url, events: w.events.join(', '),
           pending: w.pending, delivered: w.delivered, failed: w.failed,
         })),
@@ -31,6 +31,7 @@ export function registerWebhookPages(scope: FastifyInstance, ctx: ConsoleContext
     const { id } = request.params as { id: string };
     const w = UUID.test(id) ? await findWebhook(db, id.toLowerCase()) : undefined;
     if (!w) throw new WebError(404, 'No such webhook', 'There is no webhook registration with this id.');
+    ctx.own(request, w.pspId, 'Webhook');
     const before = (request.query as Record<string, unknown>).before;
     const beforeId = typeof before === 'string' && /^\d{1,18}$/.test(before) ? Number(before) : undefined;
     const page = await deliveriesOfWebhook(db, w.webhookId, PAGE + 1, beforeId);
@@ -46,6 +47,9 @@ export function registerWebhookPages(scope: FastifyInstance, ctx: ConsoleContext
   scope.post('/webhooks/:id/deliveries/:delivery/resend', async (request, reply) => {
     ctx.form(request);
     const { id, delivery } = request.params as { id: string; delivery: string };
+    if (request.principal?.kind === 'psp' && /^\d{1,18}$/.test(delivery) && await pspOfDelivery(db, Number(delivery)) !== request.principal.pspId) {
+      throw new WebError(404, 'No such delivery', 'There is no such webhook delivery.');
+    }
     if (!UUID.test(id) || !/^\d{1,18}$/.test(delivery) || !(await resendDelivery(db, Number(delivery), ctx.now()))) {
       throw new WebError(404, 'No such delivery', 'There is no such webhook delivery.');
     }
