@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ADMIN_TOKEN, DEMO, freshPostgresDatabase } from './support/server.ts';
+import { ADMIN_TOKEN, databaseImageFile, DEMO, freshPostgresDatabase } from './support/server.ts';
 import { PspStub } from './support/psp-stub.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -38,7 +38,8 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
 async function freshData(): Promise<Record<string, string>> {
   const dataDir = await mkdtemp(join(tmpdir(), 'vipps-psp-process-'));
   cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-  const env: Record<string, string> = { DATA_DIR: dataDir };
+  // A new DATA_DIR is unpacked from the migrated database image, as the built package does (support/server.ts).
+  const env: Record<string, string> = { DATA_DIR: dataDir, VIPPS_PSP_DATABASE_IMAGE: await databaseImageFile() };
   if (process.env.DATABASE_URL) {
     const db = await freshPostgresDatabase(process.env.DATABASE_URL);
     cleanups.push(() => db.drop());

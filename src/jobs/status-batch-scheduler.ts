@@ -1,6 +1,8 @@
 // Fires the status batch on STATUS_BATCH_CRON in STATUS_BATCH_TZ. Every process schedules the
 // same ticks; the run row for a tick is unique, so exactly one process runs each tick. At each wake-up
-// (at least hourly, and 20 s after start) a run left interrupted with updates pending is taken up.
+// (at least hourly, a second after start, and again 20 s after start) a run left interrupted with
+// updates pending is taken up: one stopped cleanly at the first look, one killed with its process once
+// its lease has lapsed.
 import { CronExpressionParser } from 'cron-parser';
 import { runStatusBatch } from '../operations/psp-v3/status-batch.ts';
 import { interruptedRunLeftWork } from '../store/status-updates.ts';
@@ -13,7 +15,9 @@ import { isDatabaseUnavailable } from '../store/db-errors.ts';
  * test environment's clock wakes the loop at once (main.ts).
  */
 const MAX_SLEEP_MS = 60 * 60 * 1000;
-/** A run's lease (15 s) and some: when the first check after start looks for interrupted runs. */
+/** The first look after start: a run stopped cleanly by the previous process is taken up at once. */
+const FIRST_LOOK_MS = 1_000;
+/** A run's lease (15 s) and some: when a look after start finds a run killed with its process. */
 const RESUME_CHECK_MS = 20_000;
 
 export function nextTick(cron: string, tz: string, after: Date): Date {
@@ -32,6 +36,9 @@ export function statusBatchScheduler(deps: PaymentDeps): JobLoop {
   /** This process's run of the current tick failed (the database was lost): the retry runs again. */
   let retrying = false;
   const untilTick = () => Math.min(MAX_SLEEP_MS, tick.getTime() - deps.clock.now().getTime());
+  const started = Date.now();
+  /** Whether a look has come after a killed run's lease would have lapsed. */
+  let lookedAfterLease = false;
   const loop = new JobLoop(async () => {
     // The clock went back (the test environment's clock was reset): the next tick is the one after now.
     const now = deps.clock.now();
@@ -54,9 +61,13 @@ export function statusBatchScheduler(deps: PaymentDeps): JobLoop {
       retrying = false;
       tick = nextTick(cron, tz, new Date(due.getTime() + 1000));
     }
+    if (!lookedAfterLease) {
+      const wait = RESUME_CHECK_MS - (Date.now() - started);
+      if (wait > 0) return Math.min(untilTick(), wait);
+      lookedAfterLease = true;
+    }
     return untilTick();
   }, (err) => deps.log.error({ err }, 'scheduled status batch failed'), 1000);
-  // The first look comes soon after start, once a run killed with the previous process has let its lease lapse.
-  loop.start(Math.min(untilTick(), RESUME_CHECK_MS));
+  loop.start(Math.min(untilTick(), FIRST_LOOK_MS));
   return loop;
 }

@@ -51,7 +51,7 @@ describe('operator console in Chromium', { skip: skipWithoutChromium }, () => {
     await page.goto(`${base}/console`);
     await page.getByLabel('Operator token').fill('wrong token');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByText('That is not the operator token.').waitFor();
+    await page.getByText('That is neither the operator token nor a console credential (or it was revoked).').waitFor();
     await page.getByLabel('Operator token').fill(ADMIN_TOKEN);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();

@@ -29,7 +29,7 @@ describe('operator console: signing in', () => {
     assert.equal(deep.location, `/console/sign-in?next=${encodeURIComponent('/console/payments?state=RESERVED')}`);
     const signInPage = await browser.get('/console/sign-in');
     assert.equal(signInPage.status, 200);
-    assert.match(signInPage.html, /<label for="token">Operator token<\/label>/);
+    assert.match(signInPage.html, /<label for="token">Operator token or console credential<\/label>/);
     const post = await browser.post('/console/sign-out');
     assert.equal(post.status, 303);
     const action = await browser.request('POST', '/console/payments/00000000-0000-4000-8000-000000000000/expire', { form: { _csrf: browser.csrf } });
@@ -116,7 +116,7 @@ describe('operator console: signing in', () => {
     await browser.get('/console/sign-in');
     const wrong = await browser.post('/console/sign-in', { token: 'not-the-token' });
     assert.equal(wrong.status, 401);
-    assert.match(textOf(wrong.html), /That is not the operator token/);
+    assert.match(textOf(wrong.html), /That is neither the operator token nor a console credential/);
     let last = wrong;
     for (let i = 0; i < 6 && last.status !== 429; i++) last = await browser.post('/console/sign-in', { token: `wrong-${i}` });
     assert.equal(last.status, 429);

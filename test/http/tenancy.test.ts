@@ -254,6 +254,8 @@ describe('each PSP sees only its own', () => {
       [`/console/webhooks/${a.webhookId}/deliveries/${a.deliveryId}/resend`, {}, [404]], [`/console/merchants/${a.msn}`, { active: 'on' }, [404]],
       [`/console/users/${a.userPhone}/cards`, { brand: 'VISA' }, [404]], [`/console/psps/${a.pspId}/rotate-secret`, {}, [404]],
       ['/console/psps', { name: 'Made by B in the console' }, [403]], ['/console/batch/run', {}, [403]],
+      [`/console/psps/${b.pspId}/console-credentials`, { name: 'B issuing' }, [403]],
+      [`/console/psps/${a.pspId}/console-credentials/${a.credential.credentialId}/revoke`, {}, [403]],
     ];
     for (const [path, fields, statuses] of actions) {
       const answer = await browser.post(path, fields);
@@ -303,6 +305,26 @@ describe('each PSP sees only its own', () => {
     await operator.signIn(ADMIN_TOKEN);
     const all = await operator.get(`/console/payments?psp=${a.pspId}`);
     assert.ok(all.html.includes(a.pspTransactionId));
+  });
+
+  it('the operator issues and revokes console credentials in the console', async () => {
+    const operator = new ConsoleBrowser(server.url);
+    await operator.signIn(ADMIN_TOKEN);
+    const psps = await operator.get('/console/psps');
+    assert.match(psps.html, /Person of a/);
+    const issued = await operator.post(`/console/psps/${a.pspId}/console-credentials`, { name: 'Grace at the demo PSP' });
+    assert.equal(issued.status, 201);
+    const token = /id="credential-token">(vpc_[A-Za-z0-9_-]{43})</.exec(issued.html)?.[1];
+    assert.ok(token, 'the token is on the page');
+    const person = new ConsoleBrowser(server.url);
+    await person.signIn(token);
+    assert.match((await person.get('/console')).html, /Signed in as Grace at the demo PSP/);
+    const list = await call(server.url, 'GET', `/admin/psps/${a.pspId}/console-credentials`, { headers: adminHeaders() });
+    const id = list.body.credentials.find((c: { name: string }) => c.name === 'Grace at the demo PSP').credentialId as string;
+    await operator.get('/console/psps');
+    const revoked = await operator.post(`/console/psps/${a.pspId}/console-credentials/${id}/revoke`);
+    assert.equal(revoked.status, 303);
+    assert.equal((await person.get('/console')).status, 303, 'signed out at once');
   });
 
   it('the audit log lists each action: who, what, which object, when, from where; a PSP\'s person sees its own', async () => {

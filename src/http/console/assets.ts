@@ -94,6 +94,9 @@ header.bar .name{font-weight:800;font-size:1.1rem;color:#fff;text-decoration:non
 header.bar form{margin:0}
 header.bar .link-button{color:#fff}
 header.bar .bar-link{color:#fff}
+header.bar .bar-who{color:#fff;opacity:.85;font-size:.9em}
+form.inline{display:inline}
+ul.plain{list-style:none;padding-left:0}
 nav.main{background:#fff;border-bottom:1px solid var(--line);overflow-x:auto}
 nav.main ul{list-style:none;margin:0 auto;padding:0 .5rem;display:flex;gap:.25rem;max-width:80rem}
 nav.main a{display:block;padding:.7rem .6rem;text-decoration:none;color:var(--muted);font-weight:600;white-space:nowrap;border-bottom:3px solid transparent}

@@ -28,12 +28,19 @@ export function registerPspPages(scope: FastifyInstance, ctx: ConsoleContext): v
   const db = ctx.services.database.db;
   const publicUrl = ctx.services.config.publicUrl;
 
-  async function listPage(request: FastifyRequest, reply: FastifyReply, extra: { status?: number; error?: string; name?: string } = {}) {
+  const consoleCredentials = ctx.services.adminToken.consoleCredentials;
+
+  async function listPage(request: FastifyRequest, reply: FastifyReply, extra: { status?: number; error?: string; name?: string; notice?: string } = {}) {
     const own = ctx.scope(request);
     const [psps, counts] = [(await listPspSummaries(db)).filter((p) => own === undefined || p.pspId === own), await merchantCounts(db)];
+    // The console credentials are the operator's to issue and revoke.
+    const credentials = own === undefined && consoleCredentials ? await Promise.all(psps.map((p) => consoleCredentials.list(p.pspId))) : psps.map(() => []);
     return ctx.page(request, reply, {
-      view: 'console/psps', title: 'PSPs', section: 'psps', status: extra.status,
-      data: { psps: psps.map((p) => ({ ...p, merchants: counts.get(p.pspId) ?? 0 })), error: extra.error, name: extra.name ?? '' },
+      view: 'console/psps', title: 'PSPs', section: 'psps', status: extra.status, notice: extra.notice,
+      data: {
+        psps: psps.map((p, i) => ({ ...p, merchants: counts.get(p.pspId) ?? 0, credentials: credentials[i] })), error: extra.error, name: extra.name ?? '',
+        operator: own === undefined && consoleCredentials !== undefined,
+      },
     });
   }
 
@@ -45,7 +52,32 @@ export function registerPspPages(scope: FastifyInstance, ctx: ConsoleContext): v
     return psp;
   }
 
-  scope.get('/psps', async (request, reply) => listPage(request, reply));
+  scope.get('/psps', async (request, reply) => {
+    const done = (request.query as Record<string, unknown>).done;
+    return listPage(request, reply, { notice: done === 'revoked' ? 'The console credential is revoked: it is refused from now on, and its sessions have ended.' : undefined });
+  });
+
+  scope.post('/psps/:pspId/console-credentials', async (request, reply) => {
+    const form = ctx.form(request);
+    ctx.operatorOnly(request, 'Issuing console credentials');
+    const psp = await pspOf(request, (request.params as { pspId: string }).pspId);
+    const name = (form.name ?? '').trim();
+    if (name === '' || name.length > 200) return listPage(request, reply, { status: 400, error: 'Name who the console credential is for (1 to 200 characters).' });
+    if (!consoleCredentials) throw new WebError(404, 'Not found', 'Console credentials are not available on this server.');
+    const credential = await consoleCredentials.issue(psp.pspId, name);
+    request.log.info({ pspId: psp.pspId, credentialId: credential.credentialId }, 'console credential issued from the console');
+    return ctx.page(request, reply, { view: 'console/credential', title: `Console credential for ${name}`, section: 'psps', status: 201, data: { credential } });
+  });
+
+  scope.post('/psps/:pspId/console-credentials/:credentialId/revoke', async (request, reply) => {
+    ctx.form(request);
+    ctx.operatorOnly(request, 'Revoking console credentials');
+    const { pspId, credentialId } = request.params as { pspId: string; credentialId: string };
+    const psp = await pspOf(request, pspId);
+    if (!consoleCredentials) throw new WebError(404, 'Not found', 'Console credentials are not available on this server.');
+    await consoleCredentials.revoke(psp.pspId, credentialId);
+    return reply.redirect(`/console/psps?done=revoked#psp-${psp.pspId}`, 303);
+  });
 
   scope.post('/psps', async (request, reply) => {
     const form = ctx.form(request);
