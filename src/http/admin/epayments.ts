@@ -8,7 +8,7 @@ import type { PaymentDeps } from '../../operations/payment-deps.ts';
 import { aggregateOf, money } from '../../operations/epayment/payments.ts';
 import type { AdminToken } from '../../operations/admin-token.ts';
 import { adminGuard } from './guard.ts';
-import { mayActOn, requireOperator, scopeOf } from '../../operations/principals.ts';
+import { scopeOf } from '../../operations/principals.ts';
 import { endByOperator } from '../../operations/epayment/user.ts';
 import { deliveriesOfPayment } from '../../store/webhooks.ts';
 import { deliveryView } from './webhooks.ts';

@@ -13,7 +13,7 @@ import { paymentAdminView, type PaymentDeps } from '../../operations/payment-dep
 import { expireNow, redeliverNotification, rejectAsUser } from '../../operations/operator-actions.ts';
 import type { AdminToken } from '../../operations/admin-token.ts';
 import { adminGuard } from './guard.ts';
-import { mayActOn, requireOperator, scopeOf } from '../../operations/principals.ts';
+import { scopeOf } from '../../operations/principals.ts';
 import { describeAnswers, errorResponses, ok, ref } from './schemas.ts';
 
 const params = {

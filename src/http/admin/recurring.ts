@@ -10,7 +10,7 @@ import { agreementView } from '../../operations/recurring/agreements.ts';
 import { chargeView } from '../../operations/recurring/charges.ts';
 import { changeCard, stopByUser } from '../../operations/recurring/sign-up.ts';
 import { adminGuard } from './guard.ts';
-import { mayActOn, requireOperator, scopeOf } from '../../operations/principals.ts';
+import { mayActOn, scopeOf } from '../../operations/principals.ts';
 import { describeAnswers, errorResponses, ok } from './schemas.ts';
 
 const anyObject = { type: 'object', additionalProperties: true } as const;

@@ -7,7 +7,7 @@ import type { AdminToken } from '../../operations/admin-token.ts';
 import type { PaymentDeps } from '../../operations/payment-deps.ts';
 import { deliveriesOfWebhook, findWebhook, pspOfDelivery, resendDelivery, webhooksWithCounts, type DeliveryRow } from '../../store/webhooks.ts';
 import { adminGuard } from './guard.ts';
-import { mayActOn, requireOperator, scopeOf } from '../../operations/principals.ts';
+import { mayActOn, scopeOf } from '../../operations/principals.ts';
 import { describeAnswers, errorResponses, ok } from './schemas.ts';
 
 const nullableString = { type: 'string', nullable: true } as const;
