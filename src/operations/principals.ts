@@ -2,7 +2,9 @@
 // person with a console credential the operator issued (that PSP's objects only).
 import { ApiError, errors } from '../domain/errors.ts';
 import type { Database } from '../store/db.ts';
-import { insertConsoleCredential, listConsoleCredentials, revokeConsoleCredential, useConsoleCredential, type ConsoleCredentialRow } from '../store/console-credentials.ts';
+import {
+  insertConsoleCredential, isMerchantOf, listConsoleCredentials, revokeConsoleCredential, useConsoleCredential, type ConsoleCredentialRow,
+} from '../store/console-credentials.ts';
 import { randomToken, sha256 } from '../security/secrets.ts';
 
 export type Principal =
@@ -56,9 +58,8 @@ export class ConsoleCredentials {
   }
 
   /** Whether the sales unit is the PSP's. */
-  async ownsMsn(pspId: string, msn: string): Promise<boolean> {
-    const rows = await this.database.query<{ n: number }>('console_owns_msn', 'select 1 as n from merchants where msn = $1 and psp_id = $2', [msn, pspId]);
-    return rows.length > 0;
+  ownsMsn(pspId: string, msn: string): Promise<boolean> {
+    return isMerchantOf(this.database, pspId, msn);
   }
 
   /** The PSP principal of a presented token, or undefined (unknown, malformed or revoked). */

@@ -39,3 +39,9 @@ export async function credentialIsLive(tx: Tx, credentialId: string): Promise<bo
     .where(and(eq(consoleCredentials.credentialId, credentialId), isNull(consoleCredentials.revokedAt)));
   return row !== undefined;
 }
+
+/** Whether the sales unit is the PSP's (a PSP's person may act on it). */
+export async function isMerchantOf(database: Database, pspId: string, msn: string): Promise<boolean> {
+  const found = await database.query<{ n: number }>('console_owns_msn', 'select 1 as n from merchants where msn = $1 and psp_id = $2', [msn, pspId]);
+  return found.length > 0;
+}
