@@ -211,7 +211,8 @@ describe('each PSP sees only its own', () => {
     assert.deepEqual(((await list('/admin/webhooks')).body.webhooks as Array<{ id: string }>).map((w) => w.id), [a.webhookId]);
     assert.deepEqual(((await list('/admin/faults')).body.faults as Array<{ id: number }>).map((f) => f.id), [a.faultId]);
     const detail = await list(`/admin/agreements/${a.agreementId}`);
-    assert.equal(detail.body.agreement.productName !== undefined, true);
+    assert.equal(detail.body.agreement.id, a.agreementId, 'its own agreement in full');
+    assert.equal(detail.body.pspId, a.pspId);
   });
 
   it('the console: every page and action, with the other PSP\'s objects, is 404 or 403 and shows none of them', async () => {
