@@ -86,7 +86,7 @@ export async function startBenchServer(env: Record<string, string> = {}): Promis
     dbEnv = { DATA_DIR: mkdtempSync(path.join(tmpdir(), 'vipps-psp-bench-')), DATABASE_URL: '' };
     backend = 'PGlite (embedded)';
   }
-  // As `npm start` runs it: a young generation of at most 3 × 8 MiB (see the README's Performance).
+  // As `npm start` runs it: a young generation of at most 3 × 8 MiB (see docs/performance.md).
   // BENCH_RUN=dist runs the built JavaScript (`npm run build` first), as the installed package does.
   const entry = process.env.BENCH_RUN === 'dist' ? 'dist/cli/main.js' : 'src/cli/main.ts';
   const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=8', entry, 'start'], {

@@ -1,6 +1,6 @@
-// npm run docs:screenshots — renews the README's screenshots (docs/landing-page.png,
+// npm run docs:screenshots — renews the manual's screenshots (docs/landing-page.png,
 // docs/app-payment-screen.png, docs/console-payment-timeline.png and docs/console-readiness.png) by
-// running the browser tests that take them ("README's screenshots") with UPDATE_DOCS_SCREENSHOTS=1,
+// running the browser tests that take them ("the manual's screenshots") with UPDATE_DOCS_SCREENSHOTS=1,
 // on the Node that runs this script (through npm: the project's Node 24). Fails, instead of skipping
 // as the test suite does, when Chromium is not installed.
 import { spawnSync } from 'node:child_process';
@@ -15,7 +15,7 @@ if (skipWithoutChromium) {
 const root = path.resolve(import.meta.dirname, '..');
 const files = ['landing-page.png', 'app-payment-screen.png', 'console-payment-timeline.png', 'console-readiness.png'].map((f) => path.join(DOCS_DIR, f));
 const before = files.map((f) => statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0);
-const run = spawnSync(process.execPath, ['--test', '--test-name-pattern=README\'s screenshots', 'test/browser/user-flow.test.ts', 'test/browser/console.test.ts'], {
+const run = spawnSync(process.execPath, ['--test', '--test-name-pattern=manual\'s screenshots', 'test/browser/user-flow.test.ts', 'test/browser/console.test.ts'], {
   cwd: root, stdio: 'inherit', env: { ...process.env, UPDATE_DOCS_SCREENSHOTS: '1' },
 });
 if (run.status !== 0) process.exit(run.status ?? 1);

@@ -58,7 +58,7 @@ describe('vipps-psp', { concurrency: true }, () => {
         }
       });
 
-      it('the README\'s "Command line" section shows every command of --help, and no other', async () => {
+      it('the operations guide\'s "Command line" section shows every command of --help, and no other', async () => {
         const run = await cli(['--help']);
         const block = run.stdout.split('\nCommands:\n')[1].split('\n\n')[0];
         // A command is its words up to the first option or placeholder: "psp create", "payment show", "help".
@@ -72,16 +72,16 @@ describe('vipps-psp', { concurrency: true }, () => {
         };
         const commands = block.split('\n').map((line) => words(line.trim().split(/\s{2,}/)[0]).join(' '));
         assert.ok(commands.includes('start') && commands.includes('payment show') && commands.length >= 16, block);
-        const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
-        const section = readme.split('\n## Command line\n')[1]?.split('\n## ')[0];
-        assert.ok(section, 'the README has a "Command line" section');
+        const guide = await readFile(join(ROOT, 'docs/operations.md'), 'utf8');
+        const section = guide.split('\n## Command line\n')[1]?.split('\n## ')[0];
+        assert.ok(section, 'the operations guide has a "Command line" section');
         const shown = [...section.matchAll(/^npx vipps-psp ([^\n#`]*)/gm)].map((m) => words(m[1])).filter((w) => w.length > 0);
         const startsWith = (w: string[], command: string) => w.slice(0, command.split(' ').length).join(' ') === command;
         for (const command of commands) {
-          assert.ok(shown.some((w) => startsWith(w, command)), `the README shows an example of vipps-psp ${command}`);
+          assert.ok(shown.some((w) => startsWith(w, command)), `the guide shows an example of vipps-psp ${command}`);
         }
         for (const w of shown) {
-          assert.ok(commands.some((c) => startsWith(w, c)), `the README's "vipps-psp ${w.join(' ')}" is a command of --help`);
+          assert.ok(commands.some((c) => startsWith(w, c)), `the guide's "vipps-psp ${w.join(' ')}" is a command of --help`);
         }
       });
 

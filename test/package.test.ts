@@ -13,7 +13,7 @@ import { call, DEMO, pspHeaders } from './support/server.ts';
 import { initBody } from './support/payments.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** The README's example tests, each under `<!-- example: NAME -->`. */
+/** The testing guide's example tests, each under `<!-- example: NAME -->`. */
 const EXAMPLES = ['example.test.ts', 'epayment.test.ts'];
 
 /**
@@ -24,6 +24,9 @@ const PROBES: ReadonlyArray<{ path: string; status: number; contentType: RegExp;
   { path: '/health', status: 200, contentType: /^application\/json/, contains: '"status":"ok"' },
   { path: '/ready', status: 200, contentType: /^application\/json/, contains: '"status":"ready"' },
   { path: '/', status: 200, contentType: /^text\/html/, contains: 'href="/docs"' },
+  { path: '/guide', status: 200, contentType: /^text\/html/, contains: 'href="/guide/epayment"' },
+  { path: '/guide/epayment', status: 200, contentType: /^text\/html/, contains: 'CARD_PASSTHROUGH' },
+  { path: '/guide/landing-page.png', status: 200, contentType: /^image\/png/ },
   { path: '/docs', status: 200, contentType: /^text\/html/, contains: 'swagger' },
   { path: '/openapi/psp-api.yaml', status: 200, contentType: /^application\/yaml/, contains: 'openapi: 3' },
   { path: '/openapi/psp-signup-api.yaml', status: 200, contentType: /^application\/yaml/, contains: 'openapi: 3' },
@@ -175,7 +178,7 @@ describe('the npm package', { concurrency: 1 }, () => {
     if (skipped(t)) return;
     const files = readdirSync(installed, { recursive: true }).map(String).map((f) => f.split(path.sep).join('/'));
     for (const needed of ['bin/vipps-psp.js', 'dist/cli/main.js', 'dist/index.js', 'dist/index.d.ts', 'dist/client/index.js', 'dist/client/index.d.ts',
-      'dist/testing/index.js', 'dist/testing/index.d.ts', 'dist/testing/database-image.tar.gz', 'drizzle/meta/_journal.json', 'openapi/psp-api.openapi.yaml', 'openapi/LICENSE', 'README.md', 'LICENSE']) {
+      'dist/testing/index.js', 'dist/testing/index.d.ts', 'dist/testing/database-image.tar.gz', 'drizzle/meta/_journal.json', 'openapi/psp-api.openapi.yaml', 'openapi/LICENSE', 'README.md', 'LICENSE', 'docs/epayment.md', 'docs/landing-page.png']) {
       assert.ok(files.includes(needed), `the package holds ${needed}`);
     }
     assert.ok(files.some((f) => /^drizzle\/\d{4}_.*\.sql$/.test(f)), 'the package holds the migrations');
@@ -277,16 +280,16 @@ describe('the npm package', { concurrency: 1 }, () => {
     assert.equal(found.body.pspTransactionId, body.pspTransactionId);
     await stop();
   });
-  it('runs the README\'s example tests of a PSP\'s makePayment, card-callback and webhook endpoints in a project of its own, type-checked', async (t) => {
+  it('runs the testing guide\'s example tests of a PSP\'s makePayment, card-callback and webhook endpoints in a project of its own, type-checked', async (t) => {
     if (skipped(t)) return;
-    // The examples are the README's, as printed: the test fails when either stops working.
-    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    // The examples are the guide's, as printed: the test fails when either stops working.
+    const readme = readFileSync(path.join(ROOT, 'docs/testing.md'), 'utf8');
     const project = path.join(work, 'example');
     mkdirSync(project);
     writeFileSync(path.join(project, 'package.json'), '{ "name": "psp-example", "private": true, "type": "module" }\n');
     for (const name of EXAMPLES) {
       const example = new RegExp(`<!-- example: ${name.replaceAll('.', '\\.')} -->\\n\`\`\`ts\\n([\\s\\S]*?)\\n\`\`\``).exec(readme);
-      assert.ok(example, `README.md holds the example under <!-- example: ${name} -->`);
+      assert.ok(example, `docs/testing.md holds the example under <!-- example: ${name} -->`);
       writeFileSync(path.join(project, name), `${example[1]}\n`);
     }
     writeFileSync(path.join(project, 'tsconfig.json'), `${JSON.stringify({

@@ -2,7 +2,7 @@
 // operator token, find a payment in the list (a new one arrives live), open it, expire and reject
 // waiting payments, run the status batch, create a PSP, follow a readiness item from "not met" to "met"
 // and download the report; on every page not one CSP violation or script error. One browser and one
-// server for all of it. UPDATE_DOCS_SCREENSHOTS=1 also writes the README's console screenshots.
+// server for all of it. UPDATE_DOCS_SCREENSHOTS=1 also writes the manual's console screenshots.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -133,7 +133,7 @@ describe('operator console in Chromium', { skip: skipWithoutChromium }, () => {
     await page.getByRole('status').getByText(notice).waitFor();
   }
 
-  it("README's screenshots: a payment's timeline and the go-live readiness report", async () => {
+  it("the manual's screenshots: a payment's timeline and the go-live readiness report", async () => {
     // UPDATE_DOCS_SCREENSHOTS=1 (npm run docs:screenshots) also writes docs/console-payment-timeline.png
     // and docs/console-readiness.png.
     const docs = process.env.UPDATE_DOCS_SCREENSHOTS === '1';

@@ -10,9 +10,13 @@ const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.met
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
 
 const LINKS: Record<string, string> = {
+  guide: '/guide',
   docs: '/docs',
   pspApi: '/openapi/psp-api.yaml',
   signupApi: '/openapi/psp-signup-api.yaml',
+  epaymentApi: '/openapi/epayment.yaml',
+  webhooksApi: '/openapi/webhooks.yaml',
+  recurringApi: '/openapi/recurring.yaml',
   adminApi: '/openapi/admin.json',
   appSimulator: '/app',
   console: '/console',
@@ -64,7 +68,7 @@ describe('the front door in the test environment', () => {
     assert.match(response.headers.get('vary') ?? '', /\bAccept\b/i);
     assertPageHeaders(response);
     assert.match(text, /<h1>vipps-psp<\/h1>/);
-    assert.match(text, /self-hostable implementation of the Vipps PSP API v3/);
+    assert.match(text, /self-hostable implementation of the wallet side of Vipps MobilePay&#39;s PSP APIs/);
     assert.match(text, /test environment/);
     assert.ok(text.includes(`Version ${PACKAGE.version}`));
     for (const path of Object.values(LINKS)) assert.ok(text.includes(`<a href="${path}">`), path);
@@ -97,7 +101,7 @@ describe('the front door in the test environment', () => {
     assert.equal(index.name, 'vipps-psp');
     assert.equal(index.version, PACKAGE.version);
     assert.equal(index.environment, 'test');
-    assert.match(index.description, /Vipps PSP API v3/);
+    assert.match(index.description, /PSP API v3, the ePayment API with card passthrough, the Webhooks API and the Recurring PSP API/);
     assert.deepEqual(index.links, {
       self: `${publicUrl}/`,
       ...Object.fromEntries(Object.entries(LINKS).map(([key, path]) => [key, `${publicUrl}${path}`])),

@@ -105,14 +105,14 @@ describe('loadConfig', () => {
   });
 });
 
-describe('the README', () => {
+describe('the configuration guide', () => {
   it('documents every setting with its default', async () => {
     const { readFile } = await import('node:fs/promises');
-    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const readme = await readFile(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
     for (const s of SETTINGS) {
       const row = readme.split('\n').find((line) => line.startsWith(`| \`${s.name}\` |`));
-      assert.ok(row, `${s.name} is in the README's configuration table`);
-      assert.ok(row.includes(`| ${s.default} |`), `${s.name}'s default in the README is ${s.default}`);
+      assert.ok(row, `${s.name} is in the configuration guide's table`);
+      assert.ok(row.includes(`| ${s.default} |`), `${s.name}'s default in the configuration guide is ${s.default}`);
     }
   });
 });

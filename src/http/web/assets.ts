@@ -143,6 +143,16 @@ ul.list .right{text-align:right;white-space:nowrap}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:.9em;overflow-wrap:anywhere}
 pre.code{background:var(--bg);border:1px solid var(--line);border-radius:.6rem;padding:.75rem 1rem;margin:.75rem 0;overflow-x:auto;font-size:.85rem;line-height:1.5}
 pre.code code{font-size:inherit;overflow-wrap:normal}
+.manual .top,.manual main{max-width:64rem}
+.guide-nav ul{list-style:none;padding:0;margin:0 0 1rem;display:flex;flex-wrap:wrap;gap:.25rem .9rem;font-size:.9rem}
+.guide-nav a[aria-current]{font-weight:700;color:inherit;text-decoration:none}
+.guide h1{text-align:left}
+.guide h1 a,.guide h2 a,.guide h3 a,.guide h4 a{color:inherit;text-decoration:none}
+.guide pre{background:var(--bg);border:1px solid var(--line);border-radius:.6rem;padding:.75rem 1rem;margin:.75rem 0;overflow-x:auto;font-size:.8rem;line-height:1.45}
+.guide pre code{font-size:inherit;overflow-wrap:normal}
+.guide table{border-collapse:collapse;margin:.75rem 0;font-size:.9rem;display:block;overflow-x:auto}
+.guide th,.guide td{border:1px solid var(--line);padding:.35rem .55rem;text-align:left;vertical-align:top}
+.guide img{max-width:100%;height:auto}
 @media (max-width:36rem){dl.credentials{grid-template-columns:1fr;gap:0}dl.credentials dd{text-align:left;margin-bottom:.6rem}}
 `;
 

@@ -11,9 +11,10 @@ import { sendPage } from './layout.ts';
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
 
-export const DESCRIPTION = 'A self-hostable implementation of the Vipps PSP API v3 for payment service providers (PSPs) and their tests: '
-  + 'access tokens, payment initiation, the user\'s approval in a simulated Vipps app, delivery of a card network token to the '
-  + 'PSP\'s makePaymentUrl, status updates, payment details and the PSP Signup API, with an operator API to look at everything.';
+export const DESCRIPTION = 'A self-hostable implementation of the wallet side of Vipps MobilePay\'s PSP APIs for payment service providers (PSPs) '
+  + 'and their tests: PSP API v3, the ePayment API with card passthrough, the Webhooks API and the Recurring PSP API, with the user\'s '
+  + 'approval in a simulated Vipps app, card network tokens sent to the PSP, an operator API and console to look at everything, and the tools a '
+  + 'PSP\'s tests need.';
 
 interface Link {
   key: string;
@@ -23,9 +24,13 @@ interface Link {
 }
 
 const LINKS: Link[] = [
+  { key: 'guide', title: 'Manual', path: '/guide', description: 'How to use every API, the user\'s side, the console and the testing tools.' },
   { key: 'docs', title: 'API explorer', path: '/docs', description: 'Read and try the APIs in the browser.' },
   { key: 'pspApi', title: 'PSP API v3', path: '/openapi/psp-api.yaml', description: 'The OpenAPI document of the PSP API.' },
   { key: 'signupApi', title: 'PSP Signup API', path: '/openapi/psp-signup-api.yaml', description: 'The OpenAPI document of the Signup API.' },
+  { key: 'epaymentApi', title: 'ePayment API', path: '/openapi/epayment.yaml', description: 'The OpenAPI document of the ePayment API for PSPs (card passthrough).' },
+  { key: 'webhooksApi', title: 'Webhooks API', path: '/openapi/webhooks.yaml', description: 'The OpenAPI document of the Webhooks API.' },
+  { key: 'recurringApi', title: 'Recurring API', path: '/openapi/recurring.yaml', description: 'The OpenAPI document of the Recurring PSP API.' },
   { key: 'adminApi', title: 'Operator API', path: '/openapi/admin.json', description: 'The OpenAPI document of the operator API under /admin.' },
   { key: 'appSimulator', title: 'App simulator', path: '/app', description: 'The Vipps app in a browser: a test user approves or rejects payment requests.' },
   { key: 'console', title: 'Operator console', path: '/console', description: 'PSPs, merchants, test users and payments, for the operator.' },

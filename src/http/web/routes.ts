@@ -10,6 +10,7 @@ import { registerAssetRoutes } from './assets.ts';
 import { registerLandingRoutes } from './landing.ts';
 import { registerAppRoutes } from './app.ts';
 import { registerFrontDoor } from './front-door.ts';
+import { registerGuideRoutes } from './guide.ts';
 import { registerQrRoute } from './epayment.ts';
 import { registerRecurringRootRoutes } from './recurring.ts';
 import { loadWebKey, WebError, WebSecurity } from './security.ts';
@@ -44,6 +45,10 @@ export function registerWebRoutes(app: FastifyInstance, services: Services): voi
     registerAssetRoutes(web);
     registerFrontDoor(web, services.config, security.hsts);
     registerQrRoute(web, deps);
+    await web.register(async (scope) => {
+      htmlErrors(scope, security.hsts);
+      registerGuideRoutes(scope, security.hsts);
+    }, { prefix: '/guide' });
     await web.register(async (scope) => {
       formParser(scope);
       htmlErrors(scope, security.hsts);
