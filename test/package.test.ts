@@ -188,7 +188,9 @@ describe('the npm package', { concurrency: 1 }, () => {
       .map((entry) => path.relative(path.join(ROOT, 'src'), path.join(entry.parentPath, entry.name)).split(path.sep).join('/'));
     assert.ok(assets.length > 0, 'src/ holds templates');
     for (const asset of assets) assert.ok(files.includes(`dist/${asset}`), `the package holds dist/${asset}`);
-    const unwanted = files.filter((f) => /^(src|test|bench|scripts|docs)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')) || f.endsWith('.map'));
+    // The manual it serves at /guide: the guides and their images, nothing else of docs/.
+    const unwanted = files.filter((f) => /^(src|test|bench|scripts)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')) || f.endsWith('.map')
+      || (f.startsWith('docs/') && !/^docs\/[a-z0-9-]+\.(md|png)$/.test(f)));
     assert.deepEqual(unwanted, [], 'no sources, tests, benchmarks or source maps');
 
     const pkg = sizeOf(installed);

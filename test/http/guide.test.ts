@@ -255,6 +255,10 @@ describe('the curl examples of the manual, run as printed', () => {
             assert.match(actual, expected.output, `${where}: the output is as the manual shows it`);
           }
         }
+        // Every curl of the blocks made its request (one status each), none was skipped by a mistake in the cutting.
+        const requests = [...ran.stderr.matchAll(/@@status \d{3}/g)].length;
+        const curls = toRun.reduce((n, b) => n + [...b.code.matchAll(/(^|[\s(])curl\s/g)].length, 0);
+        assert.equal(requests, curls, `${f.file}: ${curls} curl commands, ${requests} requests made`);
         for (const r of receivers.running) {
           assert.ok(r.out.stdout.length > 0, `${r.name}: the examples called the receiver`);
           assert.doesNotMatch(r.out.stdout, /BAD SIGNATURE/, `${r.name}: every signature checked out`);

@@ -83,13 +83,15 @@ function rendererFor(from: string): InstanceType<typeof MarkdownIt> {
 }
 
 /**
- * The manual's contents: the front page, then the guides in the order the README's links name them,
- * with those links' text as titles; a guide the README does not link comes last, under its heading.
+ * The manual's contents: the front page, then the guides in the order the README's list of them
+ * (its section "The manual") names them, with those links' text as titles; a guide the README does not link comes last, under its heading.
  */
 function contentsOf(pages: GuidePage[]): { name: string; href: string; title?: string }[] {
   const readme = readFileSync(pages[0].file, 'utf8');
+  // The README's own list of the guides, under "## The manual"; its other links do not set the order.
+  const list = readme.split(/^## The manual$/m)[1]?.split(/^## /m)[0] ?? readme;
   const named = new Map<string, string>();
-  for (const m of readme.matchAll(/\[([^\]]+)\]\(docs\/([a-z0-9-]+)\.md\)/g)) if (!named.has(m[2])) named.set(m[2], m[1]);
+  for (const m of list.matchAll(/\[([^\]]+)\]\(docs\/([a-z0-9-]+)\.md\)/g)) if (!named.has(m[2])) named.set(m[2], m[1]);
   const order = [...named.keys()];
   const guides = pages.slice(1).sort((a, b) => {
     const ia = order.indexOf(a.name), ib = order.indexOf(b.name);
