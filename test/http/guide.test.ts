@@ -34,8 +34,15 @@ describe('the manual at /guide', () => {
   let server: TestServer;
   const pages = new Map<string, string>();
 
+  const responses = new Map<string, Response>();
+
   before(async () => {
     server = await startTestServer();
+    for (const f of FILES) {
+      const response = await fetch(`${server.url}${pagePath(f.file)}`);
+      pages.set(pagePath(f.file), await response.text());
+      responses.set(pagePath(f.file), response);
+    }
   });
   after(async () => {
     await server.close();
@@ -43,8 +50,8 @@ describe('the manual at /guide', () => {
 
   it('renders the README and every guide, with a title, the contents and no raw marker', async () => {
     for (const f of FILES) {
-      const response = await fetch(`${server.url}${pagePath(f.file)}`);
-      const html = await response.text();
+      const response = responses.get(pagePath(f.file))!;
+      const html = pages.get(pagePath(f.file))!;
       assert.equal(response.status, 200, f.file);
       assert.match(response.headers.get('content-type') ?? '', /^text\/html/);
       assert.match(response.headers.get('content-security-policy') ?? '', /default-src 'none'/);
@@ -52,7 +59,6 @@ describe('the manual at /guide', () => {
       assert.ok(html.includes(`<title>${heading.replace(/&/g, '&amp;').replace(/'/g, '&#39;')} · vipps-psp manual</title>`), `${f.file}: the title is its heading`);
       for (const other of FILES) assert.ok(html.includes(`href="${pagePath(other.file)}"`), `${f.file} links ${other.file} in its contents`);
       assert.doesNotMatch(html, /&lt;!--/, `${f.file}: no marker comment shows`);
-      pages.set(pagePath(f.file), html);
     }
     // A guide that does not exist is a page, not an error of the API.
     const missing = await fetch(`${server.url}/guide/no-such-guide`);
