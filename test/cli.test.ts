@@ -442,6 +442,7 @@ describe('vipps-psp', { concurrency: true }, () => {
         const out = first.output();
         assert.match(out, /Operator API token \(shown once; set ADMIN_TOKEN to choose your own\): \S{20,}\n/);
         assert.match(out, new RegExp(`Start here: http://localhost:${first.port}/ `));
+        assert.match(out, new RegExp(`The manual: http://localhost:${first.port}/guide\n`));
         if (!process.env.DATABASE_URL) {
           assert.match(out, /Creating the embedded database in \S+ \(first start, takes a few seconds\)…\n/);
           assert.match(out, /Database ready \(\d+ migrations applied\) in \d+\.\d s\n/);

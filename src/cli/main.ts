@@ -148,6 +148,7 @@ function banner(c: Config, url: string, database: string, admin: Pick<AdminToken
     `  environment: ${c.vippsEnv}    database: ${database}${c.workers > 1 ? `    workers: ${c.workers}` : ''}`,
     '',
     `  Start here: ${c.publicUrl}/  (what this server is, and links to the docs)`,
+    `  The manual: ${c.publicUrl}/guide`,
     adminTokenLine(c, admin),
   ];
   if (c.vippsEnv === 'test') {
