@@ -1,4 +1,5 @@
 // Composition root: config → database → services → HTTP app. Nothing else.
+import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { ShiftedClock, type Clock } from './clock.ts';
@@ -84,7 +85,11 @@ export async function startServer(givenConfig: Config, opts: StartOptions = {}):
       tracesUrl: config.otlpTracesUrl, protocol: config.otlpProtocol, serviceName: config.otelServiceName, scheduleDelayMs: config.otelScheduleDelayMs,
     });
     const metrics = config.metrics
-      ? new Metrics({ database: () => databaseFigures(database, clock.now()), ...(database.poolStats ? { pool: database.poolStats } : {}) })
+      ? new Metrics({
+        database: () => databaseFigures(database, clock.now()),
+        ...(database.poolStats ? { pool: database.poolStats } : {}),
+        clustered: config.workers > 1 && cluster.isWorker,
+      })
       : undefined;
     if (metrics) database.onConflictRetried = () => metrics.databaseError('conflict_retried');
     const client = new MakePaymentClient({ timeoutMs: config.makePaymentTimeoutMs, allowPrivate: config.allowPrivateCallbacks, observer: callObserver('make_payment', tracing, metrics) });

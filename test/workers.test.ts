@@ -2,6 +2,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { request } from 'node:http';
 import path from 'node:path';
 import { persistentStorage, startChild, type Child, type Storage } from './support/child.ts';
 import { pspHeaders } from './support/server.ts';
@@ -84,4 +85,51 @@ describe('WORKERS', () => {
       await stub.close();
     }
   });
+
+  pg('answers /metrics with the whole server\'s figures, whichever worker the scrape reaches', async () => {
+    const metricsStorage = await persistentStorage();
+    const stub = await PspStub.start();
+    const metricsServer = await startChild({ ...metricsStorage.env, WORKERS: '2', METRICS_TOKEN: 'metrics-token-0123456789' });
+    try {
+      for (const deadline = Date.now() + 30_000; !/workers: 2/.test(metricsServer.output()) && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 50));
+      // Each request on a connection of its own: the primary hands connections to the workers in turn.
+      const once = (pathname: string, headers: Record<string, string> = {}) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(`${metricsServer.url}${pathname}`, { agent: false, headers }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.once('error', reject).end();
+      });
+      const before = await once('/metrics', { authorization: 'Bearer metrics-token-0123456789' });
+      assert.equal(before.status, 200, before.body);
+      const healthBefore = countOf(before.body, 'vipps_psp_http_requests_total', 'route="/health"');
+      const HEALTH = 21;
+      for (let i = 0; i < HEALTH; i++) assert.equal((await once('/health')).status, 200);
+      const h = await pspHeaders(metricsServer.url);
+      for (let i = 0; i < 3; i++) await initOk(metricsServer.url, h, initBody(stub.url, { amount: 1000 }));
+      for (let i = 0; i < 4; i++) {
+        const scrape = await once('/metrics', { authorization: 'Bearer metrics-token-0123456789' });
+        assert.equal(scrape.status, 200, scrape.body);
+        // Requests counted by both workers, summed; a gauge read from the shared database, once.
+        assert.equal(countOf(scrape.body, 'vipps_psp_http_requests_total', 'route="/health"') - healthBefore, HEALTH, `scrape ${i}`);
+        assert.equal(countOf(scrape.body, 'vipps_psp_objects', 'api="psp-v3"', 'state="INITIATED"'), 3, `scrape ${i}`);
+        assert.equal(countOf(scrape.body, 'vipps_psp_http_requests_total', 'route="/psp/v3/psppayments/init"', 'status="200"'), 3, `scrape ${i}`);
+      }
+    } finally {
+      metricsServer.kill('SIGTERM');
+      await metricsServer.exited;
+      await stub.close();
+      await metricsStorage.drop();
+    }
+  });
 });
+
+/** The sum of a metric's samples whose labels include every one of `labels` (Prometheus text). */
+function countOf(text: string, name: string, ...labels: string[]): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
+    if (m && m[1] === name && labels.every((l) => m[2].split(',').includes(l))) sum += Number(m[3]);
+  }
+  return sum;
+}

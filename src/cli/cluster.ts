@@ -31,6 +31,9 @@ export async function startPrimary(c: Config, printBanner: (ready: WorkerReady) 
   const env: Record<string, string> = { PORT: String(port) };
   if (!c.publicUrlExplicit) env.PUBLIC_URL = `http://localhost:${port}`;
 
+  // A scrape of /metrics reaches one worker, which asks here for every worker's figures.
+  if (c.metrics) (await import('../observability/cluster-metrics.ts')).serveClusterMetrics();
+
   let stopping = false;
   let started = false;
   const workers = new Set<Worker>();

@@ -3,6 +3,7 @@
 // database when scraped (so every process sharing it reports the same), the webhook backlog, the
 // objects of each API by state and the status batch runs. Process metrics are prom-client's defaults.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { clusterMetricsReader } from './cluster-metrics.ts';
 
 /** Seconds: from a fast read to a callback's timeout. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -24,6 +25,11 @@ export interface MetricsSources {
   database(): Promise<DatabaseFigures>;
   /** The PostgreSQL pool, when there is one. */
   pool?(): { total: number; idle: number; waiting: number };
+  /**
+   * A worker of WORKERS > 1: a scrape answers the whole server's figures, gathered by the primary
+   * (observability/cluster-metrics.ts), not this process's alone.
+   */
+  clustered?: boolean;
 }
 
 type Child<T> = { inc(n?: number): void } & T;
@@ -38,6 +44,7 @@ export class Metrics {
   private readonly requestChildren = new Map<string, Child<object>>();
   private readonly histogramChildren = new Map<string, { observe(v: number): void }>();
   private readonly apiOfRoute = new Map<string, string>();
+  private readonly read: () => Promise<string>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -75,7 +82,7 @@ export class Metrics {
       return figures;
     };
     new Gauge({
-      name: 'vipps_psp_objects', help: 'Payments, agreements and charges by API and state.', labelNames: ['api', 'state'], registers,
+      name: 'vipps_psp_objects', help: 'Payments, agreements and charges by API and state.', labelNames: ['api', 'state'], registers, aggregator: 'first',
       async collect() {
         this.reset();
         const f = await read();
@@ -84,7 +91,7 @@ export class Metrics {
     });
     new Gauge({
       name: 'vipps_psp_webhook_backlog', help: 'Webhook deliveries not yet delivered nor given up: pending (all), due (their next attempt is now or past).',
-      labelNames: ['state'], registers,
+      labelNames: ['state'], registers, aggregator: 'first',
       async collect() {
         this.reset();
         const f = await read();
@@ -95,7 +102,7 @@ export class Metrics {
       },
     });
     new Gauge({
-      name: 'vipps_psp_webhook_oldest_due_seconds', help: 'How long the longest-waiting due webhook delivery has been due (0: none).', registers,
+      name: 'vipps_psp_webhook_oldest_due_seconds', help: 'How long the longest-waiting due webhook delivery has been due (0: none).', registers, aggregator: 'first',
       async collect() {
         const f = await read();
         if (f) this.set(f.webhookBacklog.oldestDueSeconds);
@@ -103,7 +110,7 @@ export class Metrics {
     });
     new Gauge({
       name: 'vipps_psp_status_batch_runs', help: 'Status batch runs recorded, by trigger and state (running, finished, interrupted).',
-      labelNames: ['trigger', 'state'], registers,
+      labelNames: ['trigger', 'state'], registers, aggregator: 'first',
       async collect() {
         this.reset();
         const f = await read();
@@ -111,7 +118,7 @@ export class Metrics {
       },
     });
     new Gauge({
-      name: 'vipps_psp_status_batch_last_finished_timestamp_seconds', help: 'When the last status batch run finished (Unix time; 0: never).', registers,
+      name: 'vipps_psp_status_batch_last_finished_timestamp_seconds', help: 'When the last status batch run finished (Unix time; 0: never).', registers, aggregator: 'first',
       async collect() {
         const f = await read();
         if (f) this.set(f.lastBatchFinishedAt === null ? 0 : f.lastBatchFinishedAt.getTime() / 1000);
@@ -131,6 +138,7 @@ export class Metrics {
       });
     }
     collectDefaultMetrics({ register: this.registry });
+    this.read = sources.clustered ? clusterMetricsReader(this.registry) : () => this.registry.metrics();
   }
 
   /** The API family of a route (by its path pattern). */
@@ -172,8 +180,8 @@ export class Metrics {
     this.dbErrors.labels(kind).inc();
   }
 
-  /** The Prometheus text format. */
-  async text(): Promise<string> { return this.registry.metrics(); }
+  /** The Prometheus text format: this process's figures, or with WORKERS > 1 the whole server's. */
+  async text(): Promise<string> { return this.read(); }
 
   get contentType(): string { return this.registry.contentType; }
 }

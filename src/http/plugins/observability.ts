@@ -71,7 +71,15 @@ export function registerObservability(app: FastifyInstance, deps: ObservabilityD
       reply.header('www-authenticate', 'Bearer realm="metrics"');
       throw new ApiError(401, 'unauthorized', 'Send "Authorization: Bearer <METRICS_TOKEN>" (or the operator token) to read the metrics.');
     }
+    let text: string;
+    try {
+      text = await metrics.text();
+    } catch (e) {
+      request.log.warn({ err: e }, 'the metrics of the other workers could not be gathered');
+      reply.header('retry-after', '5');
+      throw new ApiError(503, 'metrics_unavailable', `The metrics of every worker could not be gathered (${(e as Error).message}). Try again.`);
+    }
     reply.header('content-type', metrics.contentType);
-    return metrics.text();
+    return text;
   });
 }
