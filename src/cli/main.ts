@@ -46,7 +46,7 @@ function settingsHelp(names?: string[]): string {
   return shown.map((s) => `  ${s.name.padEnd(width)} ${s.description} Default: ${s.default}`).join('\n');
 }
 
-/** The settings a first start is most likely to need; `start --help` and the README list all. */
+/** The settings a first start is most likely to need; `start --help` and the configuration guide (docs/configuration.md, /guide/configuration) list all. */
 const MAIN_SETTINGS = ['PORT', 'HOST', 'PUBLIC_URL', 'DATABASE_URL', 'DATA_DIR', 'VIPPS_ENV', 'ADMIN_TOKEN', 'LOG_LEVEL', 'LOG_FORMAT', 'WORKERS'];
 
 function topLevelHelp(): string {
@@ -67,7 +67,7 @@ Options of every command:
   -h, --help           help; "vipps-psp <command> --help" for one command's
   -v, --version        print the version (also without a command)
 
-Main settings of start (environment variables; all of them: "vipps-psp start --help", or the README's "Configuration"):
+Main settings of start (environment variables; all of them: "vipps-psp start --help", or the manual's "Configuration" at /guide/configuration):
 ${settingsHelp(MAIN_SETTINGS)}
 `;
 }
