@@ -79,19 +79,28 @@ describe('operator console: payments', () => {
 
   it('GET /admin/payments pages through the same list with a next cursor, and takes the same filters', async () => {
     const list = (query: string) => call(server.url, 'GET', `/admin/payments${query}`, { headers: adminHeaders() });
-    const seen: string[] = [];
+    const seen: Array<{ pspTransactionId: string; createdAt: string }> = [];
     let cursor: string | null = null;
     let pages = 0;
     do {
       const answer = await list(`?limit=12${cursor ? `&after=${encodeURIComponent(cursor)}` : ''}`);
       assert.equal(answer.status, 200, answer.text);
       assert.ok(answer.body.payments.length <= 12);
-      seen.push(...answer.body.payments.map((p: { pspTransactionId: string }) => p.pspTransactionId));
+      seen.push(...answer.body.payments);
       cursor = answer.body.next;
       pages++;
     } while (cursor && pages < 10);
     assert.equal(pages, 3);
-    assert.deepEqual(seen.filter((id) => created.includes(id)), [...created].reverse(), 'every payment once, newest first');
+    const ours = seen.filter((p) => created.includes(p.pspTransactionId));
+    assert.deepEqual(ours.map((p) => p.pspTransactionId).sort(), [...created].sort(), 'every payment once');
+    // Newest first. Two payments created in the same millisecond may come in either order (the time
+    // stamps are milliseconds); the payments were created one after another, so apart from such ties
+    // the order is the reverse of theirs.
+    for (let i = 1; i < ours.length; i++) {
+      const [a, b] = [Date.parse(ours[i - 1].createdAt), Date.parse(ours[i].createdAt)];
+      assert.ok(a >= b, `newest first: ${ours[i - 1].createdAt} before ${ours[i].createdAt}`);
+      if (a > b) assert.ok(created.indexOf(ours[i - 1].pspTransactionId) > created.indexOf(ours[i].pspTransactionId), 'a later time is a later payment');
+    }
     const newest = (await list('?limit=1')).body.payments[0];
     assert.equal(newest.pspId, DEMO.psp.pspId);
     assert.equal(newest.merchantSerialNumber, DEMO.msn);

@@ -75,7 +75,7 @@ describe('the manual at /guide', () => {
     assert.ok(console.includes('href="/guide/console"'));
   });
 
-  it('every link of every page leads to a page, a heading on it, an image, a route of the server or a known site', async () => {
+  it('every link of every page leads to a page, a heading on it, an image, a route of the server or a known site', async (t) => {
     assert.equal(pages.size, FILES.length, 'the pages were fetched');
     const idsOf = (html: string) => new Set([...html.matchAll(/\sid="([^"]+)"/g)].map((m) => decode(m[1])));
     let checked = 0;
@@ -114,6 +114,7 @@ describe('the manual at /guide', () => {
       }
     }
     assert.ok(checked > 60, `links checked: ${checked}`);
+    t.diagnostic(`${checked} links checked, ${fetched.size} addresses fetched`);
   });
 
   it('serves the images the guides show, and nothing else of the folder', async () => {
