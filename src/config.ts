@@ -65,7 +65,7 @@ export class ConfigError extends Error {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-/** The documented settings: name, default and meaning. The README table and `--help` are made from it. */
+/** The documented settings: name, default and meaning. The configuration guide's table (docs/configuration.md) and `--help` follow it. */
 export const SETTINGS: ReadonlyArray<{ name: string; default: string; description: string }> = [
   { name: 'PORT', default: '8080', description: 'TCP port to listen on (0 picks a free one).' },
   { name: 'HOST', default: '0.0.0.0', description: 'Interface to bind.' },

@@ -78,7 +78,7 @@ export interface AdminEpaymentView {
   [field: string]: unknown;
 }
 
-/** A fault injection rule (README "Fault injection"). */
+/** A fault injection rule (the testing guide's "Fault injection", docs/testing.md). */
 export interface FaultRule {
   route: 'accessToken' | 'init' | 'details' | 'updatestatus' | 'approve' | 'signup' | 'makePayment'
     | 'epaymentCreate' | 'epaymentGet' | 'epaymentAdjust' | 'epaymentApprove' | 'cardCallback' | 'webhook';

@@ -57,15 +57,14 @@ describe('the manual at /guide', () => {
       assert.match(response.headers.get('content-security-policy') ?? '', /default-src 'none'/);
       const heading = /^#\s+(.+)$/m.exec(f.text)?.[1].replace(/`/g, '') ?? '';
       assert.ok(html.includes(`<title>${heading.replace(/&/g, '&amp;').replace(/'/g, '&#39;')} · vipps-psp manual</title>`), `${f.file}: the title is its heading`);
-      for (const other of FILES) assert.ok(html.includes(`href="${pagePath(other.file)}"`), `${f.file} links ${other.file} in its contents`);
+      const nav = /<nav class="guide-nav"[\s\S]*?<\/nav>/.exec(html)?.[0] ?? '';
+      for (const other of FILES) assert.ok(nav.includes(`href="${pagePath(other.file)}"`), `${f.file} links ${other.file} in its contents`);
       assert.doesNotMatch(html, /<p>&lt;!--/, `${f.file}: no marker comment shows as text`);
     }
     // A guide that does not exist is a page, not an error of the API.
     const missing = await fetch(`${server.url}/guide/no-such-guide`);
     assert.equal(missing.status, 404);
     assert.match(await missing.text(), /The manual has no page at this address/);
-    // Raw HTML in the files is escaped, never passed on (the one HTML a guide may hold is a marker comment).
-    assert.ok(!articleOf(pages.get('/guide/users-side')!).includes('<script'));
   });
 
   it('is linked from the front door and from the console', async () => {
@@ -84,12 +83,14 @@ describe('the manual at /guide', () => {
       const article = articleOf(html);
       const targets = [...article.matchAll(/\s(?:href|src)="([^"]*)"/g)].map((m) => decode(m[1]));
       for (const target of targets) {
-        checked++;
         const where = `${page}: ${target}`;
         if (target.startsWith('#')) {
           assert.ok(idsOf(html).has(decodeURIComponent(target.slice(1))), `${where}: a heading of the page`);
+          // A heading's link to itself is not one of the guide's links.
+          if (!new RegExp(`<h[1-6] id="${target.slice(1).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"[^>]*><a class="header-anchor" href="${target}"`).test(html)) checked++;
           continue;
         }
+        checked++;
         const url = new URL(target.replace('http://localhost:8080', server.url), `${server.url}${page}`);
         if (url.origin !== new URL(server.url).origin) {
           assert.equal(url.protocol, 'https:', where);
@@ -100,7 +101,8 @@ describe('the manual at /guide', () => {
         const key = url.pathname + url.search;
         let status = fetched.get(key);
         if (status === undefined) {
-          const response = await fetch(`${server.url}${key}`, { redirect: 'manual' });
+          // Redirects followed (the console's pages lead to its sign-in): where a link ends must answer.
+          const response = await fetch(`${server.url}${key}`);
           await response.arrayBuffer();
           status = response.status;
           fetched.set(key, status);
@@ -113,7 +115,7 @@ describe('the manual at /guide', () => {
         }
       }
     }
-    assert.ok(checked > 60, `links checked: ${checked}`);
+    assert.ok(checked > 40, `links checked: ${checked}`);
     t.diagnostic(`${checked} links checked, ${fetched.size} addresses fetched`);
   });
 
@@ -122,7 +124,7 @@ describe('the manual at /guide', () => {
     assert.equal(image.status, 200);
     assert.equal(image.headers.get('content-type'), 'image/png');
     assert.deepEqual([...new Uint8Array(await image.arrayBuffer()).subarray(1, 4)], [0x50, 0x4e, 0x47]);
-    for (const name of ['..%2Fpackage.json', 'README.md', 'nope.png', '..%2F..%2Fetc%2Fpasswd']) {
+    for (const name of ['..%2Fpackage.json', 'README.md', 'nope.png', '..%2F..%2Fetc%2Fpasswd', '..%2Fdocs%2Flanding-page.png', '%2e%2e%2fpackage.json']) {
       const response = await fetch(`${server.url}/guide/${name}`);
       await response.arrayBuffer();
       assert.equal(response.status, 404, name);

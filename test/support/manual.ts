@@ -73,7 +73,9 @@ export function commandsOf(code: string): Command[] {
     const line = lines[li];
     const atStart = current.trim() === '' && !single && !double && depth === 0;
     if (atStart && /^\s*#/.test(line)) {
-      shown.push(line.replace(/^\s*#\s?/, ''));
+      const text = line.replace(/^\s*#\s?/, '');
+      if (commands.length === 0 && /^\s*[[{]/.test(text)) throw new Error(`output shown before any command of its block: ${text.slice(0, 120)}`);
+      shown.push(text);
       continue;
     }
     if (atStart && line.trim() === '') continue;
@@ -106,6 +108,7 @@ export function commandsOf(code: string): Command[] {
       }
     }
   }
+  if (single || double || depth > 0) throw new Error(`a quote or $( is still open at the end of the block: ${current.slice(0, 200)}`);
   if (current.trim() !== '') commands.push({ source: current.trim() });
   if (commands.length > 0 && shown.length > 0) commands[commands.length - 1].shown = shown.join('\n');
   return commands;
@@ -139,6 +142,10 @@ export function expectationOf(shown: string | undefined, base: string): Expectat
     else break;
   }
   text = text.replace(/\s{2,}\(.*\)\s*$/, '').trim();
+  // What looks like output must be read in full, or the manual would show what no test checks.
+  if (/^HTTP\//.test(text) && !/^HTTP\/1\.1 \d{3}\b/.test(text)) throw new Error(`a status line other than HTTP/1.1 NNN: ${text}`);
+  if (/^\d{3}\b/.test(text) && !/^\d{3} [[{]/.test(text)) throw new Error(`a status without the body after it: ${text}`);
+  if (/^(\d{3} )?[[{]/.test(text) && !/[\]}]$/.test(text)) throw new Error(`output that does not end where its body does (continue it on lines indented after "#"): ${text.slice(0, 200)}`);
   const pattern = (s: string) => new RegExp(`^${s.split('…').map((p) => p.replaceAll('http://localhost:8080', base).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[\\s\\S]*?')}$`);
   const statusLine = /^HTTP\/1\.1 (\d{3})\b/.exec(text);
   if (statusLine) return { status: Number(statusLine[1]), output: pattern(text), firstLine: true };

@@ -45,6 +45,12 @@ describe('renderGuide', () => {
     assert.ok(html.includes('href="/guide"'));
     assert.ok(html.includes('src="/guide/landing-page.png"'));
   });
+
+  it('keeps a comment line that is code, in a fenced block', () => {
+    const { html } = renderGuide(['# T', '', '```html', '<!-- keep me -->', '```', '', '<!-- receiver -->'].join('\n'), 'docs/t.md');
+    assert.ok(html.includes('&lt;!-- keep me --&gt;'));
+    assert.ok(!html.includes('receiver'));
+  });
 });
 
 describe('the shell examples as the manual\'s test reads them', () => {
@@ -72,6 +78,15 @@ describe('the shell examples as the manual\'s test reads them', () => {
     assert.equal(commands[2].shown, '{"a":…}\n "b":1}');
     assert.equal(commands[3].shown, 'prose about the next command');
     assert.equal(commands[4].shown, 'HTTP/1.1 204 No Content          (a note)');
+  });
+
+  it('refuses what it cannot read in full, rather than check less than the manual shows', () => {
+    assert.throws(() => commandsOf(`curl -s -d $'{"t":"it\\'s"}' http://localhost:8080/x\n# {"a":1}`), /still open/);
+    assert.throws(() => commandsOf('# {"a":1}\ncurl -s http://localhost:8080/x'), /before any command/);
+    const base = 'http://localhost:5555';
+    assert.throws(() => expectationOf('HTTP/2 200', base), /HTTP\/1\.1/);
+    assert.throws(() => expectationOf('204', base), /without the body/);
+    assert.throws(() => expectationOf('{"a":1,…\n"b":2}', base), /does not end/);
   });
 
   it('reads what the output shown promises', () => {

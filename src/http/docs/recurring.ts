@@ -84,6 +84,6 @@ export function recurringDocument(publicUrl: string): Document {
   schemas.ErrorV3.properties.extraDetails.items = { $ref: '#/components/schemas/ExtraDetail' };
 
   const description = String(doc.info.description ?? '').trimEnd();
-  doc.info.description = `${description}\n\n**As this server serves it:** the published Recurring API 2.6.17 document, with what it lacks for PSPs merged in from this project's own \`recurring-psp.openapi.yaml\`: \`Psp-Id\` on every operation, \`cardPassthrough\` on a draft, the v4 charge endpoints (batch, payment-info, result), pricing type FLEXIBLE, the PSP currencies, and ErrorV3's \`extraDetails\` as \`{name, reason}\`. Only the operations this server answers are listed (not the deprecated v2 ones, nor v3's create-a-charge). See the README's "The Recurring PSP API".`;
+  doc.info.description = `${description}\n\n**As this server serves it:** the published Recurring API 2.6.17 document, with what it lacks for PSPs merged in from this project's own \`recurring-psp.openapi.yaml\`: \`Psp-Id\` on every operation, \`cardPassthrough\` on a draft, the v4 charge endpoints (batch, payment-info, result), pricing type FLEXIBLE, the PSP currencies, and ErrorV3's \`extraDetails\` as \`{name, reason}\`. Only the operations this server answers are listed (not the deprecated v2 ones, nor v3's create-a-charge). See the manual's Recurring guide (/guide/recurring).`;
   return new Document(doc);
 }

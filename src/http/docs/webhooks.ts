@@ -24,6 +24,6 @@ export function webhooksDocument(publicUrl: string): Document {
     }
   }
   const description = String(doc.getIn(['info', 'description']) ?? '').trimEnd();
-  doc.setIn(['info', 'description'], `${description}\n\nEvents: the ePayment API's \`epayments.payment.*.v1\` and the Recurring API's \`recurring.agreement-*.v1\` and \`recurring.charge-*.v1\` (their bodies are this server's own: see the README's Recurring decisions). At most 25 registrations per event type and scope; \`url\` may be \`http://\` and a private host where ALLOW_PRIVATE_CALLBACKS allows it (the test environment). Each delivery is signed with the registration's \`secret\` (x-ms-date, x-ms-content-sha256, Host, Authorization: HMAC-SHA256), retried for 7 days on the shared clock; see the README's "Webhooks".`);
+  doc.setIn(['info', 'description'], `${description}\n\nEvents: the ePayment API's \`epayments.payment.*.v1\` and the Recurring API's \`recurring.agreement-*.v1\` and \`recurring.charge-*.v1\` (their bodies are this server's own: see the Recurring guide's decisions at /guide/recurring). At most 25 registrations per event type and scope; \`url\` may be \`http://\` and a private host where ALLOW_PRIVATE_CALLBACKS allows it (the test environment). Each delivery is signed with the registration's \`secret\` (x-ms-date, x-ms-content-sha256, Host, Authorization: HMAC-SHA256), retried for 7 days on the shared clock; see the manual's Webhooks guide (/guide/webhooks).`);
   return doc;
 }

@@ -171,7 +171,7 @@ export function registerErrorHandling(app: FastifyInstance, opts: { onPspError?:
   });
 
   app.setNotFoundHandler((request, reply) => {
-    sendError(request, reply, new ApiError(404, '404', `No route ${request.method} ${request.url.split('?')[0]}. See the README for the API's paths.`));
+    sendError(request, reply, new ApiError(404, '404', `No route ${request.method} ${request.url.split('?')[0]}. The paths are in the manual at /guide and in the documents at /docs.`));
   });
 }
 

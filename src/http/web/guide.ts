@@ -103,9 +103,16 @@ function contentsOf(pages: GuidePage[]): { name: string; href: string; title?: s
   ];
 }
 
-/** The file's Markdown without the lines that are only an HTML comment (markers for the tests). */
+/**
+ * The file's Markdown without the lines that are only an HTML comment (markers for the tests);
+ * inside a fenced code block such a line is code, and stays.
+ */
 export function withoutCommentLines(markdown: string): string {
-  return markdown.split('\n').filter((line) => !/^\s*<!--.*-->\s*$/.test(line)).join('\n');
+  let fenced = false;
+  return markdown.split('\n').filter((line) => {
+    if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
+    return fenced || !/^\s*<!--.*-->\s*$/.test(line);
+  }).join('\n');
 }
 
 export interface RenderedGuide {
