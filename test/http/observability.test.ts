@@ -11,6 +11,7 @@ import parsePrometheus from 'parse-prometheus-text-format';
 import { ADMIN_TOKEN, adminHeaders, call, DEMO, pspHeaders, startTestServer, type TestServer } from '../support/server.ts';
 import { PspStub } from '../support/psp-stub.ts';
 import { CardCallbackStub } from '../support/card-callback-stub.ts';
+import { WebhookReceiver } from '../support/webhook-receiver.ts';
 import { eventually, forceApprove, initBody, initOk, uniqueId } from '../support/payments.ts';
 import { formatTraceparent, parseTraceparent } from '../../src/observability/trace-context.ts';
 import fc from 'fast-check';
@@ -265,6 +266,33 @@ describe('traces', () => {
     const fresh = await call(server.url, 'GET', '/epayment/v1/payments/no-such-reference', { headers: { ...h, traceparent: `00-${'0'.repeat(32)}-00f067aa0ba902b7-01` } });
     assert.notEqual(parseTraceparent(fresh.body.traceId)?.traceId, '0'.repeat(32));
     assert.match(fresh.body.traceId, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+  });
+
+  it('a webhook carries a trace of its own, never that of the request which happened to wake the sender', async () => {
+    const receiver = await WebhookReceiver.start();
+    try {
+      const registered = await call(server.url, 'POST', '/webhooks/v1/webhooks', { headers: h, body: { url: receiver.url, events: ['epayments.payment.created.v1'] } });
+      assert.equal(registered.status, 201, registered.text);
+      receiver.secret = registered.body.secret;
+      // Two creates at once, each in its caller's trace: one round of the sender may send both events.
+      const traces = [randomUUID().replace(/-/g, ''), randomUUID().replace(/-/g, '')];
+      const references = traces.map(() => `w-${randomUUID().slice(0, 20)}`);
+      const created = await Promise.all(references.map((reference, i) => call(server.url, 'POST', '/epayment/v1/payments', {
+        headers: { ...h, 'idempotency-key': reference, traceparent: formatTraceparent(traces[i], '00f067aa0ba902b7', true) }, body: epaymentBody(reference, cards.url),
+      })));
+      for (const c of created) assert.equal(c.status, 201, c.text);
+      const arrived = await receiver.until(2);
+      assert.equal(arrived.length, 2);
+      for (const delivery of arrived) {
+        assert.equal(delivery.signatureProblem, undefined);
+        const header = parseTraceparent(delivery.headers.traceparent);
+        assert.ok(header, `a webhook carries a traceparent: ${delivery.headers.traceparent}`);
+        assert.ok(!traces.includes(header.traceId), 'not in a request\'s trace');
+      }
+      assert.notEqual(parseTraceparent(arrived[0].headers.traceparent)?.traceId, parseTraceparent(arrived[1].headers.traceparent)?.traceId, 'one trace per webhook');
+    } finally {
+      await receiver.close();
+    }
   });
 });
 

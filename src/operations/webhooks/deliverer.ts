@@ -4,6 +4,7 @@
 // 10 s is delivered; anything else is tried again on the published schedule, on the shared clock, until
 // 7 days after the event. Sends are not awaited one by one: a registration whose receiver is slow or
 // dead holds at most PER_WEBHOOK of this process's sends, and the others go on.
+import { AsyncResource } from 'node:async_hooks';
 import type { Logger } from 'pino';
 import { DELIVERY_TIMEOUT_MS, RETRY_WINDOW_MS, retryDelayMs } from '../../domain/webhooks.ts';
 import type { MakePaymentClient } from '../../delivery/make-payment-client.ts';
@@ -46,13 +47,20 @@ export class WebhookDeliverer {
   private again = false;
   private readonly idle = new Set<Promise<void>>();
 
+  /**
+   * The context the sends run in: the server's own, never a request's. A round sends the deliveries
+   * of many requests' events (and retries), so the request that happened to wake it is not theirs;
+   * each webhook's call starts a trace of its own.
+   */
+  private readonly background = new AsyncResource('vipps-psp.webhook-deliverer');
+
   constructor(deps: DelivererDeps) {
     this.deps = deps;
   }
 
   start(): void {
     this.running = true;
-    this.look();
+    this.background.runInAsyncScope(() => this.look());
   }
 
   /**
@@ -64,7 +72,7 @@ export class WebhookDeliverer {
     if (this.pending) { this.again = true; return; }
     if (this.soon) return;
     if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
-    this.soon = setTimeout(() => { this.soon = undefined; this.look(); }, WAKE_MS);
+    this.soon = setTimeout(() => this.background.runInAsyncScope(() => { this.soon = undefined; this.look(); }), WAKE_MS);
   }
 
   private look(): void {
