@@ -18,8 +18,7 @@ import MarkdownIt, { type Token } from 'markdown-it';
 import anchor from 'markdown-it-anchor';
 import { slug } from 'github-slugger';
 import { sendPage } from './layout.ts';
-import { applyPageHeaders } from './security.ts';
-import { WebError } from './security.ts';
+import { applyPageHeaders, WebError } from './security.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DOCS = path.join(ROOT, 'docs');
