@@ -144,7 +144,9 @@ export function registerGuideRoutes(app: FastifyInstance, hsts: boolean): void {
     }
     return done;
   };
-  const titled = () => contents.map((c) => ({ ...c, title: c.title ?? page(c.name).title }));
+  // Made once, on the first page shown (a guide the README does not list takes its title from its heading).
+  let titledContents: Array<{ name: string; href: string; title: string }> | undefined;
+  const titled = () => (titledContents ??= contents.map((c) => ({ ...c, title: c.title ?? page(c.name).title })));
 
   const show = (name: string, reply: import('fastify').FastifyReply) => {
     const guide = page(name);
