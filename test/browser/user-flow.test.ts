@@ -57,8 +57,14 @@ describe('the user side in Chromium', { skip: skipWithoutChromium }, () => {
     return plain(await page.locator('main').innerText());
   }
 
+  /** Waits for the page's heading; if it does not come, says what the page shows instead. */
   async function heading(page: Page, name: string | RegExp): Promise<void> {
-    await page.getByRole('heading', { level: 1, name }).waitFor();
+    try {
+      await page.getByRole('heading', { level: 1, name }).waitFor();
+    } catch (err) {
+      const shown = await page.locator('main').innerText({ timeout: 1000 }).catch(() => '(no main)');
+      throw new Error(`no heading ${String(name)} on ${page.url()}; the page shows: ${plain(shown).slice(0, 500)}`, { cause: err });
+    }
   }
 
   /** The CSRF token of the forms of a page, as the browser of `context` would get it. */
@@ -278,6 +284,37 @@ describe('the user side in Chromium', { skip: skipWithoutChromium }, () => {
     await page.getByRole('link', { name: 'Back to the app' }).click();
     await heading(page, 'Payment approved');
     noProblems();
+  });
+
+  it('a state check answered while "Pay" is in flight does not reload the page over it', async () => {
+    // The payment screen checks its state every second. A check sent just before "Pay" can be
+    // answered after the payment moved on; the page must then wait for its own form's answer, not
+    // reload: a reload would abandon the submission (and, on the 3-D Secure step, the bank's frame).
+    const p = await newPayment();
+    stub.on(p.id, { kind: 'slow', ms: 2000 });
+    const context = await phoneContext(browser);
+    await logIn(context);
+    const opened = { context, ...(await openPage(context)) };
+    const { page } = await openInApp(p, opened);
+    const paymentPath = new URL(page.url()).pathname;
+    // Every check reaches the server 700 ms late, so the one in flight at the click reads DELIVERING.
+    const answered: string[] = [];
+    await page.route(`**${paymentPath}/state`, async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      const response = await route.fetch();
+      answered.push((await response.json()).v);
+      await route.fulfill({ response }).catch(() => {});
+    });
+    const documents: string[] = [];
+    page.on('request', (r) => { if (r.isNavigationRequest() && r.frame() === page.mainFrame()) documents.push(`${r.method()} ${new URL(r.url()).pathname}`); });
+    await page.waitForRequest((r) => r.url().endsWith(`${paymentPath}/state`));
+    await page.getByRole('button', { name: 'Pay' }).click();
+    await heading(page, 'Payment approved');
+    assert.equal(answered[0], 'DELIVERING', 'the check in flight was answered during the payment');
+    assert.deepEqual(documents, [`POST ${paymentPath}/pay`, `GET ${paymentPath}`], 'the page was not reloaded while the form was submitted');
+    assert.equal(stub.callsFor(p.id).length, 1);
+    noProblems(opened);
+    await context.close();
   });
 
   it('3-D Secure failed at the bank → the app shows the failure', async () => {

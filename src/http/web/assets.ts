@@ -8,7 +8,8 @@ import type { FastifyInstance } from 'fastify';
  * - A form marked data-progress disables the page's buttons and says "Processing…" once submitted
  *   (the answer comes when makePayment is over, which can take seconds).
  * - An element with data-watch-url polls that URL; when its {"v"} differs from data-watch-value the
- *   page reloads (new payment requests, a payment that expired or finished elsewhere).
+ *   page reloads (new payment requests, a payment that expired or finished elsewhere), unless the
+ *   page is being left by then.
  * - A hidden button with data-copy="<id>" appears where the clipboard can be written, and copies the
  *   text of the element <id> (the front door's curl).
  */
@@ -50,12 +51,19 @@ const SCRIPT = `(function () {
     var url = watched.getAttribute('data-watch-url');
     var value = watched.getAttribute('data-watch-value');
     var busy = false;
+    // Once the page is left (a form sent, a link followed), its answer decides what comes next: a
+    // reload then would abandon it. A check sent before may still be answered, so this is asked again
+    // when its answer arrives.
+    var leaving = false;
+    document.addEventListener('submit', function (event) { setTimeout(function () { if (!event.defaultPrevented) leaving = true; }, 0); });
+    window.addEventListener('beforeunload', function () { leaving = true; });
+    window.addEventListener('pageshow', function (event) { if (event.persisted) leaving = false; });
     setInterval(function () {
-      if (busy || document.querySelector('form[data-submitted]')) return;
+      if (busy || leaving) return;
       busy = true;
       fetch(url, { headers: { accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' })
         .then(function (r) { return r.json(); })
-        .then(function (body) { if (body && body.v !== value) location.reload(); })
+        .then(function (body) { if (body && body.v !== value && !leaving) location.reload(); })
         .catch(function () {})
         .then(function () { busy = false; });
     }, 1000);
