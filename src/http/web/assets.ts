@@ -55,7 +55,8 @@ const SCRIPT = `(function () {
     // reload then would abandon it. A check sent before may still be answered, so this is asked again
     // when its answer arrives.
     var leaving = false;
-    document.addEventListener('submit', function (event) { setTimeout(function () { if (!event.defaultPrevented) leaving = true; }, 0); });
+    // On the window, the submit event's last stop: whether another handler stopped it is known here.
+    window.addEventListener('submit', function (event) { if (!event.defaultPrevented) leaving = true; });
     window.addEventListener('beforeunload', function () { leaving = true; });
     window.addEventListener('pageshow', function (event) { if (event.persisted) leaving = false; });
     setInterval(function () {
