@@ -297,10 +297,14 @@ describe('the user side in Chromium', { skip: skipWithoutChromium }, () => {
     const opened = { context, ...(await openPage(context)) };
     const { page } = await openInApp(p, opened);
     const paymentPath = new URL(page.url()).pathname;
-    // Every check reaches the server 700 ms late, so the one in flight at the click reads DELIVERING.
+    // A check reaches the server only once the payment is DELIVERING (the PSP takes 2 s to answer
+    // makePayment), so the one in flight at the click is answered while the form's answer is awaited.
     const answered: string[] = [];
     await page.route(`**${paymentPath}/state`, async (route) => {
-      await new Promise((resolve) => setTimeout(resolve, 700));
+      for (const until = Date.now() + 5000; Date.now() < until;) {
+        if ((await adminPayment(server.url, p.id)).state === 'DELIVERING') break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       const response = await route.fetch();
       answered.push((await response.json()).v);
       await route.fulfill({ response }).catch(() => {});
