@@ -15,6 +15,17 @@ function workersOf(pid: number): number[] {
   return out.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
 }
 
+/** A GET on a connection of its own (none kept alive from before), so the primary hands it to a worker. */
+function onItsOwnConnection(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent: false, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.once('error', reject).end();
+  });
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -76,7 +87,10 @@ describe('WORKERS', () => {
       }
       assert.equal(now.length, 2, 'a new worker replaced the killed one');
       assert.ok(!now.includes(workers[0]));
-      for (let i = 0; i < 10; i++) assert.equal((await fetch(`${server.url}/ready`)).status, 200);
+      // A connection kept alive to the killed worker died with it (a request sent on it before its
+      // end is seen fails, as it would for any client): each check opens a connection of its own,
+      // and the primary hands them to the two workers in turn, the new one included.
+      for (let i = 0; i < 10; i++) assert.equal((await onItsOwnConnection(`${server.url}/ready`)).status, 200);
 
       server.kill('SIGTERM');
       assert.equal(await server.exited, 0);
@@ -93,13 +107,7 @@ describe('WORKERS', () => {
     try {
       for (const deadline = Date.now() + 30_000; !/workers: 2/.test(metricsServer.output()) && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 50));
       // Each request on a connection of its own: the primary hands connections to the workers in turn.
-      const once = (pathname: string, headers: Record<string, string> = {}) => new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = request(`${metricsServer.url}${pathname}`, { agent: false, headers }, (res) => {
-          let body = '';
-          res.setEncoding('utf8').on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        });
-        req.once('error', reject).end();
-      });
+      const once = (pathname: string, headers: Record<string, string> = {}) => onItsOwnConnection(`${metricsServer.url}${pathname}`, headers);
       const before = await once('/metrics', { authorization: 'Bearer metrics-token-0123456789' });
       assert.equal(before.status, 200, before.body);
       const healthBefore = countOf(before.body, 'vipps_psp_http_requests_total', 'route="/health"');
