@@ -13,7 +13,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import MarkdownIt, { type Token } from 'markdown-it';
 import anchor from 'markdown-it-anchor';
 import { slug } from 'github-slugger';
@@ -148,7 +148,7 @@ export function registerGuideRoutes(app: FastifyInstance, hsts: boolean): void {
   let titledContents: Array<{ name: string; href: string; title: string }> | undefined;
   const titled = () => (titledContents ??= contents.map((c) => ({ ...c, title: c.title ?? page(c.name).title })));
 
-  const show = (name: string, reply: import('fastify').FastifyReply) => {
+  const show = (name: string, reply: FastifyReply) => {
     const guide = page(name);
     return sendPage(reply, 200, 'guide', { title: guide.title, html: guide.html, contents: titled(), current: name }, { hsts });
   };
